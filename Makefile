@@ -1,0 +1,26 @@
+# Two entry points for a fresh machine (see README): `make demo` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: setup test lint demo docs bench
+
+setup: $(VENV)/.installed
+
+# torch==2.13.0 is pinned for the dev/CI install (a local CPU build here); the library itself needs torch>=2.3.
+# norse is a test peer installed without its torchvision dependency (which would pull a CUDA torch).
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e ".[test]"
+	$(PY) -m pip install -q --no-deps norse==1.1.0
+	touch $@
+
+lint: setup
+	$(PY) -m ruff check spikeforge tests bench
+
+test: setup lint
+	$(PY) -m pytest
+
+demo: setup
+	$(VENV)/bin/spikeforge train

@@ -1,0 +1,361 @@
+"""The one base class of the stateful spiking neurons.
+
+It owns the parameters (threshold, graded spike factor, reset mechanism), the lazily created hidden
+state, ``init_hidden``, reset/detach, ``state_quant``, inhibition and the output rule. A neuron class
+only declares its state names, its parameters and its pure step function (:mod:`spikeforge.core`).
+"""
+
+from __future__ import annotations
+
+import warnings
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from .. import surrogate
+from ..core import RESET_CODES, Firing
+from ..runner import run
+
+Step = Callable[[Tensor, Any, Any, Firing], tuple[Tensor, Any]]
+
+
+class _WeakInstances:
+    """A list-like registry of live neurons that does not keep them alive (snntorch's
+    ``SpikingNeuron.instances`` was a plain list that leaked every neuron ever built)."""
+
+    def __init__(self) -> None:
+        self._refs: list[weakref.ref[nn.Module]] = []
+
+    def append(self, module: nn.Module) -> None:
+        self._refs = [r for r in self._refs if r() is not None]
+        self._refs.append(weakref.ref(module))
+
+    def clear(self) -> None:
+        self._refs = []
+
+    def __iter__(self) -> Iterator[nn.Module]:
+        return iter([m for m in (r() for r in self._refs) if m is not None])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._refs = []
+
+
+class _HybridMethod:
+    """``Cls.method()`` acts on every live instance of ``Cls`` (snntorch's class-level behaviour);
+    ``instance.method()`` acts on that instance only."""
+
+    def __init__(self, func: Callable[[Any], None]) -> None:
+        self.func = func
+        self.__doc__ = func.__doc__
+
+    def __get__(self, obj: Any, cls: type) -> Callable[[], None]:
+        if obj is not None:
+            return lambda: self.func(obj)
+
+        def on_all() -> None:
+            for m in SpikingNeuron.instances:
+                if isinstance(m, cls):
+                    self.func(m)
+
+        return on_all
+
+
+def as_tensor(value: Any) -> Tensor:
+    """``torch.as_tensor`` with integers and bools promoted to the default float dtype."""
+    t = value.detach().clone() if isinstance(value, Tensor) else torch.as_tensor(value)
+    if not t.is_floating_point():
+        t = t.to(torch.get_default_dtype())
+    return t
+
+
+class SpikingNeuron(nn.Module):
+    """Base class of spiking neurons (snntorch ``SpikingNeuron``).
+
+    Args:
+        threshold: firing threshold ``theta`` (scalar or per-neuron tensor, membrane units).
+        spike_grad: surrogate gradient (default :func:`surrogate.atan`); any callable on ``U - theta``.
+        surrogate_disable: use a plain step with no gradient (for export/compile).
+        init_hidden: keep the hidden state inside the module and return only spikes.
+        inhibition: winner-take-all: only the neuron with the largest ``U - theta`` in each row of a
+            ``[B, N]`` input may spike (warns: dense layers only).
+        learn_threshold: make ``threshold`` an ``nn.Parameter``.
+        reset_mechanism: ``"subtract"``, ``"zero"`` or ``"none"``.
+        state_quant: ``False`` or a callable quantising each state (:func:`functional.quant.state_quant`).
+        output: with ``init_hidden=True``, also return the states.
+        graded_spikes_factor: spike amplitude ``g``.
+        learn_graded_spikes_factor: make ``g`` an ``nn.Parameter``.
+
+    Raises:
+        ValueError: for an unknown ``reset_mechanism``.
+    """
+
+    instances: ClassVar[_WeakInstances] = _WeakInstances()
+    reset_dict: ClassVar[dict[str, int]] = dict(RESET_CODES)
+    #: names of the hidden states, in the order the forward returns them after ``spk``
+    _state_names: ClassVar[tuple[str, ...]] = ()
+    #: the pure step function of the model (None for models with their own forward)
+    _step_fn: ClassVar[Step | None] = None
+
+    def __init__(
+        self,
+        threshold: float | Tensor = 1.0,
+        spike_grad: Callable[[Tensor], Tensor] | None = None,
+        surrogate_disable: bool = False,
+        init_hidden: bool = False,
+        inhibition: bool = False,
+        learn_threshold: bool = False,
+        reset_mechanism: str = "subtract",
+        state_quant: Callable[[Tensor], Tensor] | bool = False,
+        output: bool = False,
+        graded_spikes_factor: float | Tensor = 1.0,
+        learn_graded_spikes_factor: bool = False,
+    ) -> None:
+        super().__init__()
+        SpikingNeuron.instances.append(self)
+        _check_reset(reset_mechanism)
+        self.surrogate_disable = surrogate_disable
+        if surrogate_disable:
+            self.spike_grad: Callable[[Tensor], Tensor] = surrogate.heaviside_no_grad
+        else:
+            self.spike_grad = spike_grad if spike_grad is not None else surrogate.atan()
+        self.init_hidden = init_hidden
+        self.inhibition = inhibition
+        self.output = output
+        if inhibition:
+            warnings.warn(
+                "inhibition is only defined for dense [B, N] layers (winner-take-all over dim 1)",
+                UserWarning,
+                stacklevel=2,
+            )
+        self._register("threshold", threshold, learn_threshold)
+        self._register("graded_spikes_factor", graded_spikes_factor, learn_graded_spikes_factor)
+        self.register_buffer("reset_mechanism_val", torch.as_tensor(RESET_CODES[reset_mechanism]))
+        self._reset_mechanism = reset_mechanism
+        self.state_quant = state_quant
+
+    # ----------------------------------------------------------------- parameters
+    def _register(self, name: str, value: Any, learn: bool) -> None:
+        """Register ``value`` as a Parameter (``learn``) or a persistent buffer named ``name``."""
+        t = as_tensor(value)
+        if learn:
+            setattr(self, name, nn.Parameter(t))
+        else:
+            self.register_buffer(name, t)
+
+    def _register_states(self) -> None:
+        """Create the lazy (empty, non-persistent) state buffers; called last by subclasses."""
+        for name in self._state_names:
+            self.register_buffer(name, torch.zeros(0), persistent=False)
+
+    @property
+    def reset_mechanism(self) -> str:
+        """``"subtract"``, ``"zero"`` or ``"none"``; setting it changes the dynamics and the buffer."""
+        return self._reset_mechanism
+
+    @reset_mechanism.setter
+    def reset_mechanism(self, value: str) -> None:
+        _check_reset(value)
+        self._reset_mechanism = value
+        self.reset_mechanism_val.fill_(RESET_CODES[value])
+
+    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
+        super()._load_from_state_dict(state_dict, prefix, *args)
+        code = int(self.reset_mechanism_val)
+        names = {v: k for k, v in RESET_CODES.items()}
+        if code not in names:
+            raise ValueError(f"{prefix}reset_mechanism_val must be 0, 1 or 2, got {code}")
+        self._reset_mechanism = names[code]
+
+    def firing(self) -> Firing:
+        """The static firing configuration used by the step function."""
+        return Firing(
+            spike_fn=self.spike_grad,
+            reset=RESET_CODES[self._reset_mechanism],
+            reset_delay=bool(getattr(self, "reset_delay", True)),
+            state_quant=self.state_quant if callable(self.state_quant) else None,
+            inhibition=bool(self.inhibition),
+        )
+
+    def params(self) -> Any:  # pragma: no cover - abstract
+        """The step function's Params NamedTuple (live tensors, so gradients flow)."""
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------- snntorch helpers
+    def fire(self, mem: Tensor) -> Tensor:
+        """``S = H(q(mem) - theta) * g``."""
+        from ..core import fire
+
+        return fire(mem, self.threshold, self.graded_spikes_factor, self.firing()._replace(inhibition=False))
+
+    def fire_inhibition(self, batch_size: int, mem: Tensor) -> Tensor:
+        """Winner-take-all spike over dim 1 (no ``g``)."""
+        from ..core import fire
+
+        return fire(mem, self.threshold, self.graded_spikes_factor, self.firing()._replace(inhibition=True))
+
+    def mem_reset(self, mem: Tensor) -> Tensor:
+        """The detached reset mask ``[H(mem - theta)]``."""
+        from ..core import reset_mask
+
+        return reset_mask(mem, self.threshold, self.firing())
+
+    @classmethod
+    def init(cls) -> None:
+        """Forget every registered instance (snntorch's ``SpikingNeuron.init()``)."""
+        SpikingNeuron.instances.clear()
+
+    @staticmethod
+    def detach(*args: Tensor) -> None:
+        """Detach each tensor in place."""
+        for t in args:
+            t.detach_()
+
+    @staticmethod
+    def zeros(*args: Tensor) -> None:
+        """Zero each tensor in place (snntorch's version is a no-op)."""
+        for t in args:
+            t.zero_()
+
+    # ----------------------------------------------------------------- state handling
+    def _states(self) -> tuple[Tensor, ...]:
+        return tuple(getattr(self, n) for n in self._state_names)
+
+    def _set_states(self, states: Sequence[Tensor]) -> None:
+        for n, s in zip(self._state_names, states):
+            setattr(self, n, s)
+
+    def _state_shapes(self, x: Tensor) -> tuple[torch.Size, ...]:
+        """The shape of each hidden state for a one-step input ``x`` (default: ``x.shape``)."""
+        return tuple(x.shape for _ in self._state_names)
+
+    def reset_mem(self) -> Any:
+        """Zero the stored states (keeping their shape) and return them (one tensor or a tuple)."""
+        for n in self._state_names:
+            setattr(self, n, torch.zeros_like(getattr(self, n)))
+        states = self._states()
+        return states[0] if len(states) == 1 else states
+
+    @_HybridMethod
+    def reset_hidden(self) -> None:
+        """Zero the hidden states. On the class: every live instance; on an instance: that one."""
+        self.reset_mem()
+
+    @_HybridMethod
+    def detach_hidden(self) -> None:
+        """Detach the hidden states from the graph. On the class: every live instance."""
+        for n in self._state_names:
+            setattr(self, n, getattr(self, n).detach())
+
+    def _initial_states(self, x: Tensor, given: Sequence[Tensor | None]) -> tuple[Tensor, ...]:
+        """Resolve the state to start from: an explicit argument, else the stored state, else zeros.
+
+        An explicit state must match the expected shape and the input's dtype (an empty tensor, as
+        returned by ``reset_mem()`` before the first step, means zeros). A stored state whose shape,
+        dtype or device no longer matches (new batch size) restarts from zeros, as in snntorch.
+        """
+        shapes = self._state_shapes(x)
+        out = []
+        for name, shape, arg, stored in zip(self._state_names, shapes, given, self._states()):
+            if arg is not None:
+                if not isinstance(arg, Tensor):
+                    raise TypeError(f"`{name}` must be a torch.Tensor or None, got {type(arg).__name__}")
+                if arg.numel() == 0:
+                    arg = x.new_zeros(shape)
+                elif arg.shape != shape:
+                    raise ValueError(
+                        f"`{name}` has shape {tuple(arg.shape)} but this input needs {tuple(shape)}; "
+                        f"pass the state returned by the previous step, or None to start from zero"
+                    )
+                elif arg.dtype != x.dtype:
+                    raise ValueError(
+                        f"`{name}` has dtype {arg.dtype} but the input has {x.dtype}; states and "
+                        f"inputs must share one dtype"
+                    )
+                out.append(arg)
+            elif stored.shape == shape and stored.dtype == x.dtype and stored.device == x.device:
+                out.append(stored)
+            else:
+                out.append(x.new_zeros(shape))
+        return tuple(out)
+
+    def _check_input(self, input_: Any, name: str = "input_") -> Tensor:
+        if not isinstance(input_, Tensor):
+            raise TypeError(f"`{name}` must be a torch.Tensor, got {type(input_).__name__}")
+        if not input_.is_floating_point():
+            input_ = input_.to(torch.get_default_dtype())
+        return input_
+
+    # ----------------------------------------------------------------- forward
+    def _forward(self, input_: Any, given: Sequence[Tensor | None]) -> Any:
+        """Shared forward: check, resolve state, one step, store state, apply the output rule."""
+        x = self._check_input(input_)
+        if self.init_hidden:
+            for name, arg in zip(self._state_names, given):
+                if arg is not None:
+                    raise TypeError(f"`{name}` should not be passed as an argument while `init_hidden=True`")
+        state = self._initial_states(x, given)
+        step = type(self)._step_fn
+        assert step is not None
+        spk, new = step(x, self._state_tuple(state), self.params(), self.firing())
+        self._set_states(tuple(new))
+        return self._output(spk, tuple(new))
+
+    def _state_tuple(self, states: Sequence[Tensor]) -> Any:
+        """Wrap a tuple of states in the step's State NamedTuple."""
+        return self._state_type(*states)
+
+    _state_type: ClassVar[Any] = tuple
+
+    def _output(self, spk: Tensor, states: tuple[Tensor, ...]) -> Any:
+        """snntorch's rule: ``output`` -> ``(spk, *states)``; else ``init_hidden`` -> ``spk``; else the tuple."""
+        if self.output or not self.init_hidden:
+            return (spk, *states)
+        return spk
+
+    def forward_sequence(self, x: Tensor, *states: Tensor | None, record: bool = False) -> tuple[Tensor, ...]:
+        """Run a whole time-major sequence.
+
+        Args:
+            x: input ``[T, B, ...]`` (T >= 1), the same per-step shape ``forward`` takes.
+            *states: optional initial states in forward's order (default: the stored state when
+                ``init_hidden=True`` and it fits, else zeros).
+            record: return every step's states ``[T, B, ...]`` instead of the final ones.
+
+        Returns:
+            ``(spk[T, B, ...], *states)``, equal to calling ``forward`` T times. With
+            ``init_hidden=True`` the final state is also stored in the module.
+
+        Raises:
+            TypeError: if ``x`` is not a tensor. ValueError: if ``x`` has no time dimension.
+        """
+        xs = self._check_input(x, "x")
+        if xs.dim() < 1 or xs.shape[0] == 0:
+            raise ValueError(f"x must be time-major [T, B, ...] with T >= 1, got shape {tuple(xs.shape)}")
+        given = list(states) + [None] * (len(self._state_names) - len(states))
+        init = self._initial_states(xs[0], given)
+        step = type(self)._step_fn
+        assert step is not None
+        res = run(step, xs, self._state_tuple(init), self.params(), self.firing(), record=record)
+        if self.init_hidden:
+            self._set_states(tuple(res.final))
+        out = res.trace if record else res.final
+        return (res.spk, *out)
+
+    def extra_repr(self) -> str:
+        return f"reset_mechanism={self._reset_mechanism!r}, init_hidden={self.init_hidden}"
+
+
+def _check_reset(reset_mechanism: Any) -> None:
+    if reset_mechanism not in RESET_CODES:
+        raise ValueError(
+            f"reset_mechanism must be set to either 'subtract', 'zero', or 'none', got {reset_mechanism!r}"
+        )

@@ -1,0 +1,103 @@
+"""``Lapicque``: the RC-circuit neuron parameterised by R, C and the time step."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ..core import LapicqueParams, LapicqueState, lapicque_step
+from ._base import as_tensor
+from .lif import LIF
+
+
+def _given(v: Any) -> bool:
+    return v is not False and v is not None
+
+
+class Lapicque(LIF):
+    r"""Lapicque's integrate-and-fire RC neuron (Lapicque 1907; snntorch ``Lapicque``), forward Euler:
+
+    ``V = X*dt/C + (1 - dt/(R*C))*U[t-1]``; subtract ``U = V - R_t*theta``; zero ``U = (1 - R_t)*V``;
+    none ``U = V`` (``R_t`` the reset mask, ``dt = time_step``). Spike ``S = H(U - theta)``.
+
+    Parameterisation (as snntorch): only ``beta`` -> ``R = 1``, ``C = dt/(R*ln(1/beta))``; ``beta``
+    and ``R`` -> ``C`` from them; ``beta`` and ``C`` -> ``R``; ``R`` and ``C`` -> ``beta = exp(-dt/(R*C))``
+    (stored for reference). ``beta`` itself never enters the update, so with only ``beta`` given the
+    decay is ``1 + ln(beta)``, not ``beta`` (snntorch's behaviour, kept for numerical compatibility);
+    per-neuron tensors work here (snntorch raises).
+
+    Units: ``R`` in ohm, ``C`` in farad, ``time_step`` in seconds, the membrane in volts per input unit.
+
+    Returns:
+        ``(spk, mem)``; with ``init_hidden=True`` only ``spk`` (unless ``output``).
+
+    Raises:
+        ValueError: if neither ``beta`` nor both ``R`` and ``C`` are given; unknown ``reset_mechanism``.
+    """
+
+    _state_names = ("mem",)
+    _state_type = LapicqueState
+    _step_fn = staticmethod(lapicque_step)
+
+    def __init__(
+        self,
+        beta: Any = False,
+        R: Any = False,  # noqa: N803 - snntorch name
+        C: Any = False,  # noqa: N803 - snntorch name
+        time_step: float = 1,
+        threshold: float | Tensor = 1.0,
+        spike_grad: Callable[[Tensor], Tensor] | None = None,
+        surrogate_disable: bool = False,
+        init_hidden: bool = False,
+        inhibition: bool = False,
+        learn_beta: bool = False,
+        learn_threshold: bool = False,
+        reset_mechanism: str = "subtract",
+        state_quant: Any = False,
+        output: bool = False,
+    ) -> None:
+        dt = as_tensor(time_step)
+        if _given(R) and _given(C):
+            r, c = as_tensor(R), as_tensor(C)
+            b = as_tensor(beta) if _given(beta) else torch.exp(-dt / (r * c)).reshape(1)
+        elif _given(beta):
+            b = as_tensor(beta)
+            log_inv = torch.log(1 / b)
+            if _given(R):
+                r = as_tensor(R)
+                c = dt / (r * log_inv)
+            elif _given(C):
+                c = as_tensor(C)
+                r = dt / (c * log_inv)
+            else:
+                r = torch.ones_like(b) if b.dim() else torch.tensor(1.0)
+                c = dt / (r * log_inv)
+        else:
+            raise ValueError(
+                "Lapicque needs either beta, or beta with one of R and C, or both R and C "
+                f"(got beta={beta}, R={R}, C={C})"
+            )
+        super().__init__(
+            b, threshold, spike_grad, surrogate_disable, init_hidden, inhibition, learn_beta,
+            learn_threshold, reset_mechanism, state_quant, output,
+        )
+        self.register_buffer("time_step", dt)
+        self.register_buffer("R", r)
+        self.register_buffer("C", c)
+        if not math.isfinite(float(c.detach().min())) or not math.isfinite(float(r.detach().min())):
+            raise ValueError(f"beta must lie strictly between 0 and 1 to derive R and C, got {beta}")
+        self._register_states()
+
+    def params(self) -> LapicqueParams:
+        return LapicqueParams(self.R, self.C, self.time_step, self.threshold, self.graded_spikes_factor)
+
+    def forward(self, input_: Tensor, mem: Tensor | None = None) -> Any:
+        return self._forward(input_, (mem,))
+
+    def init_lapicque(self) -> Tensor:
+        """Deprecated alias of :meth:`reset_mem`."""
+        return self.reset_mem()

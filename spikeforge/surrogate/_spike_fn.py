@@ -1,0 +1,36 @@
+"""The one autograd function that turns a shifted membrane into spikes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import Tensor
+
+if TYPE_CHECKING:
+    from ._surrogates import Surrogate
+
+
+class SpikeFn(torch.autograd.Function):
+    """Heaviside step forward, surrogate derivative backward.
+
+    Forward: ``S = H(U)`` with the strict inequality ``U > 0`` (a membrane exactly at threshold does
+    not spike), returned in the dtype of ``U``. Backward: ``dL/dU = surrogate.vjp(U, S, dL/dS)``.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, surrogate: Surrogate) -> Tensor:
+        out = (x > 0).to(x.dtype)
+        ctx.save_for_backward(x, out)
+        ctx.surrogate = surrogate
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor, None]:
+        x, out = ctx.saved_tensors
+        return ctx.surrogate.vjp(x, out, grad_out), None
+
+
+def heaviside_no_grad(x: Tensor) -> Tensor:
+    """``H(x)`` (strict, ``x > 0``) in the dtype of ``x``, with no gradient (``surrogate_disable``)."""
+    return (x > 0).to(x.dtype)
