@@ -6,9 +6,29 @@ sequences run through :meth:`forward_sequence` and fused kernels.
 
 from . import surrogate
 from ._version import __version__
-from .neurons import LIF, Alpha, Lapicque, Leaky, RLeaky, RSynaptic, SpikingNeuron, Synaptic
+from .layers import BatchNormTT1d, BatchNormTT2d, GradedSpikes
+from .neurons import (
+    LIF,
+    SLSTM,
+    Alpha,
+    DeltaLeaky,
+    Lapicque,
+    Leaky,
+    LeakyParallel,
+    LinearLeaky,
+    RLeaky,
+    RSynaptic,
+    SConv2dLSTM,
+    SpikingNeuron,
+    StateLeaky,
+    Synaptic,
+)
 
 __all__ = [
     "__version__", "surrogate", "SpikingNeuron", "LIF", "Leaky", "Synaptic", "Alpha", "Lapicque",
     "RLeaky", "RSynaptic",
+]
+__all__ += [
+    "SLSTM", "SConv2dLSTM", "LeakyParallel", "StateLeaky", "LinearLeaky", "DeltaLeaky", "BatchNormTT1d",
+    "BatchNormTT2d", "GradedSpikes",
 ]

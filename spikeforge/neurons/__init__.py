@@ -2,10 +2,15 @@
 
 from ._base import SpikingNeuron
 from .alpha import Alpha
+from .deltaleaky import DeltaLeaky
 from .lapicque import Lapicque
 from .leaky import Leaky
 from .lif import LIF
+from .lstm import SLSTM, SConv2dLSTM
+from .parallel import LeakyParallel
 from .recurrent import RecurrentOneToOne, RLeaky, RSynaptic
+from .stateleaky import LinearLeaky, StateLeaky
 from .synaptic import Synaptic
 
 __all__ = ["LIF", "Alpha", "Lapicque", "Leaky", "RLeaky", "RSynaptic", "RecurrentOneToOne", "SpikingNeuron", "Synaptic"]
+__all__ += ["DeltaLeaky", "LeakyParallel", "LinearLeaky", "SConv2dLSTM", "SLSTM", "StateLeaky"]
