@@ -287,6 +287,17 @@ class SpikingNeuron(nn.Module):
                 out.append(x.new_zeros(shape))
         return tuple(out)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle/deepcopy with the hidden states detached: a state still attached to an autograd
+        graph (after a step with learnable parameters) cannot be deep-copied by torch."""
+        state = super().__getstate__()
+        buffers = dict(state["_buffers"])
+        for name in self._state_names:
+            if isinstance(buffers.get(name), Tensor):
+                buffers[name] = buffers[name].detach()
+        state["_buffers"] = buffers
+        return state
+
     def _check_input(self, input_: Any, name: str = "input_") -> Tensor:
         if not isinstance(input_, Tensor):
             raise TypeError(f"`{name}` must be a torch.Tensor, got {type(input_).__name__}")
@@ -316,7 +327,7 @@ class SpikingNeuron(nn.Module):
     _state_type: ClassVar[Any] = tuple
 
     def _output(self, spk: Tensor, states: tuple[Tensor, ...]) -> Any:
-        """snntorch's rule: ``output`` -> ``(spk, *states)``; else ``init_hidden`` -> ``spk``; else the tuple."""
+        """The output rule: ``output`` -> ``(spk, *states)``; ``init_hidden`` -> ``spk``; else the tuple."""
         if self.output or not self.init_hidden:
             return (spk, *states)
         return spk
