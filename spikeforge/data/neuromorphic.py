@@ -253,6 +253,13 @@ class DVSGesture(EventDataset):
     def _label(self, sample: Any) -> int:
         return int(sample[1])
 
+    def meta(self, index: int) -> tuple[str, int]:
+        """``(lighting, user)`` of sample ``index``, from its ``userNN_<lighting>`` name."""
+        path = self._samples[index][0]
+        name = path.stem if path.suffix == ".aedat" else path.parent.name
+        user, lighting = name.split("_", 1)
+        return lighting, int(user[4:])
+
     def _read(self, sample: Any) -> tuple[np.ndarray, int]:
         path, cls, start, end = sample
         if start is None:
