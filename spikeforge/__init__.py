@@ -4,7 +4,7 @@
 sequences run through :meth:`forward_sequence` and fused kernels.
 """
 
-from . import surrogate
+from . import ops, surrogate
 from ._version import __version__
 from .layers import BatchNormTT1d, BatchNormTT2d, GradedSpikes
 from .neurons import (

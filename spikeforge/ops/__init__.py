@@ -1,0 +1,80 @@
+"""Fused whole-sequence kernels, registered with :func:`spikeforge.runner.register_kernel`.
+
+Importing this package registers a kernel for ``leaky_step``, ``synaptic_step``, ``lapicque_step`` and
+``alpha_step``. A kernel fits when the surrogate has a ``kernel_id`` (or is ``heaviside_no_grad``), no
+``state_quant`` or ``inhibition`` is set, states and parameters share the input's dtype and device
+(float32 parameters under a float64 input are promoted, as the step functions do) and a backend exists:
+numba on CPU tensors, triton on CUDA tensors (and on CPU tensors under ``TRITON_INTERPRET=1``, which is
+how the triton kernels are tested without a GPU). Otherwise the runner falls back to the step loop.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Callable
+from typing import Any
+
+from torch import Tensor
+
+from ..core import Firing, alpha_step, lapicque_step, leaky_step, synaptic_step
+from ..runner import register_kernel
+from ._surrogate_ids import plain_firing, tensors_fit
+from .alpha import run_alpha
+from .lif import run_lapicque, run_leaky, run_synaptic
+
+__all__ = ["backend_for"]
+
+
+def _has(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+_HAS_NUMBA = _has("numba")
+_HAS_TRITON = _has("triton")
+
+
+def backend_for(xs: Tensor) -> str | None:
+    """``"triton"`` for CUDA tensors (or CPU ones under ``TRITON_INTERPRET=1``), ``"cpu"`` (numba) for
+    CPU tensors, None when the needed library is missing."""
+    if xs.is_cuda:
+        return "triton" if _HAS_TRITON else None
+    if xs.device.type != "cpu":
+        return None
+    if os.environ.get("TRITON_INTERPRET") == "1" and _HAS_TRITON:
+        return "triton"
+    return "cpu" if _HAS_NUMBA else None
+
+
+Fields = Callable[[Any], tuple[Tensor, ...]]
+
+
+def _fits(state_fields: Fields, param_fields: Fields) -> Callable[..., bool]:
+    def fits(xs: Tensor, state: Any, params: Any, firing: Firing) -> bool:
+        return (
+            plain_firing(firing)
+            and tensors_fit(xs, state_fields(state), param_fields(params))
+            and backend_for(xs) is not None
+        )
+
+    return fits
+
+
+register_kernel(
+    leaky_step, _fits(lambda s: (s.mem,), lambda p: (p.beta, p.threshold, p.graded)), run_leaky
+)
+register_kernel(
+    synaptic_step,
+    _fits(lambda s: (s.syn, s.mem), lambda p: (p.alpha, p.beta, p.threshold, p.graded)),
+    run_synaptic,
+)
+register_kernel(
+    lapicque_step,
+    _fits(lambda s: (s.mem,), lambda p: (p.R, p.C, p.time_step, p.threshold, p.graded)),
+    run_lapicque,
+)
+register_kernel(
+    alpha_step,
+    _fits(lambda s: tuple(s), lambda p: (p.alpha, p.beta, p.threshold, p.graded)),
+    run_alpha,
+)

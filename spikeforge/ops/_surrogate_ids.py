@@ -1,0 +1,65 @@
+"""How fused kernels see a firing configuration: surrogate id and hyper-parameters, and whether they fit.
+
+Surrogate ids are the ``kernel_id`` of :mod:`spikeforge.surrogate` classes; ``NO_GRAD`` (-1) stands for
+``surrogate.heaviside_no_grad`` (``surrogate_disable=True``): spikes with a zero gradient.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ..core import Firing
+from ..surrogate import Surrogate, heaviside_no_grad
+
+NO_GRAD = -1
+#: surrogate ids the kernels implement (see ``surrogate_grad`` in ``ops/lif/cpu.py`` and the triton twin)
+KERNEL_IDS = frozenset({NO_GRAD, 0, 1, 2, 3, 4, 5, 6, 7, 8})
+
+
+def surrogate_spec(spike_fn: Any) -> tuple[int, float, float] | None:
+    """``(kernel_id, p1, p2)`` for a spike function a kernel can apply, else None."""
+    if spike_fn is heaviside_no_grad:
+        return (NO_GRAD, 0.0, 0.0)
+    if not isinstance(spike_fn, Surrogate):
+        return None
+    kid = type(spike_fn).kernel_id
+    if kid is None or kid not in KERNEL_IDS:
+        return None
+    hyper = tuple(float(v) for v in spike_fn.kernel_params()) + (0.0, 0.0)
+    return (kid, hyper[0], hyper[1])
+
+
+def plain_firing(firing: Firing) -> bool:
+    """True when the firing configuration has nothing a kernel cannot do (no quantiser, no inhibition)."""
+    if firing.state_quant is not None or firing.inhibition:
+        return False
+    return surrogate_spec(firing.spike_fn) is not None
+
+
+def tensors_fit(xs: Tensor, states: tuple[Tensor, ...], params: tuple[Tensor, ...]) -> bool:
+    """True when states have ``xs``'s shape, dtype and device and params broadcast to a state.
+
+    A parameter may also be float32 under a float64 input (the step functions promote it exactly).
+    """
+    if xs.dtype not in (torch.float32, torch.float64) or xs.dim() < 2:
+        return False
+    shape = xs.shape[1:]
+    for s in states:
+        if not isinstance(s, Tensor) or s.shape != shape or s.dtype != xs.dtype or s.device != xs.device:
+            return False
+    for p in params:
+        if not isinstance(p, Tensor) or p.device != xs.device:
+            return False
+        if p.dtype != xs.dtype and not (p.dtype == torch.float32 and xs.dtype == torch.float64):
+            return False
+        if p.dim() > len(shape) or torch.broadcast_shapes(p.shape, shape) != shape:
+            return False
+    return True
+
+
+def per_neuron(p: Tensor, shape: torch.Size, dtype: torch.dtype) -> Tensor:
+    """``p`` as ``dtype``, broadcast to ``shape`` and flattened to ``[N]`` (autograd sums its gradient)."""
+    return p.to(dtype).expand(shape).reshape(-1)

@@ -1,0 +1,103 @@
+"""CPU kernels (numba) of the alpha neuron (:func:`spikeforge.core.alpha_step`), ``[T, N]`` layout.
+
+The forward repeats the step function's operations in its order (bit-identical states); ``reset`` is
+0 subtract, 1 zero, 2 none. The membrane has no self-recurrence (``U' = tau*(E' + N')``), so the
+backward carries gradients through the two currents only.
+"""
+
+from __future__ import annotations
+
+from numba import njit, prange
+
+from ..lif.cpu import CHUNK, surrogate_grad
+
+
+@njit(parallel=True, cache=True)
+def alpha_forward(x, e0, n0, u0, alpha, beta, tau, theta, g, reset, spk, e, n, u):  # noqa: ANN001
+    """Fill ``spk`` and the traces ``e`` (excitatory), ``n`` (inhibitory) and ``u`` (membrane)."""
+    T, N = x.shape
+    for c in prange((N + CHUNK - 1) // CHUNK):
+        lo = c * CHUNK
+        hi = min(lo + CHUNK, N)
+        for t in range(T):
+            for k in range(lo, hi):
+                ep = e0[k] if t == 0 else e[t - 1, k]
+                np_ = n0[k] if t == 0 else n[t - 1, k]
+                up = u0[k] if t == 0 else u[t - 1, k]
+                th = theta[k]
+                xv = x[t, k]
+                e1 = alpha[k] * ep + xv
+                n1 = beta[k] * np_ - xv
+                m1 = tau[k] * (e1 + n1)
+                if up > th:
+                    if reset == 0:
+                        e1 = e1 - th
+                        m1 = m1 + np_
+                        n1 = n1 - n1
+                    elif reset == 1:
+                        e1 = e1 - e1
+                        n1 = n1 - n1
+                        m1 = m1 - m1
+                e[t, k] = e1
+                n[t, k] = n1
+                u[t, k] = m1
+                spk[t, k] = g[k] if m1 - th > 0 else 0.0
+
+
+@njit(parallel=True, cache=True)
+def alpha_backward(  # noqa: ANN201
+    x, e0, n0, u0, alpha, beta, tau, theta, g, reset, sid, p1, p2,  # noqa: ANN001
+    e, n, u, gs, ge, gn, gu, has_ge, has_gn, has_gu,  # noqa: ANN001
+    gx, ge0, gn0, galpha, gbeta, gtau, gtheta, gg,  # noqa: ANN001
+):
+    """BPTT of :func:`alpha_forward` (``ge0``/``gn0`` double as the carried current gradients)."""
+    T, N = x.shape
+    for c in prange((N + CHUNK - 1) // CHUNK):
+        lo = c * CHUNK
+        hi = min(lo + CHUNK, N)
+        for k in range(lo, hi):
+            ge0[k] = 0.0
+            gn0[k] = 0.0
+            galpha[k] = 0.0
+            gbeta[k] = 0.0
+            gtau[k] = 0.0
+            gtheta[k] = 0.0
+            gg[k] = 0.0
+        for t in range(T - 1, -1, -1):
+            for k in range(lo, hi):
+                ep = e0[k] if t == 0 else e[t - 1, k]
+                np_ = n0[k] if t == 0 else n[t - 1, k]
+                up = u0[k] if t == 0 else u[t - 1, k]
+                th = theta[k]
+                a = alpha[k]
+                b = beta[k]
+                xv = x[t, k]
+                s = (a * ep + xv) + (b * np_ - xv)
+                get = ge0[k] + (ge[t, k] if has_ge else 0.0)
+                gnt = gn0[k] + (gn[t, k] if has_gn else 0.0)
+                gut = gu[t, k] if has_gu else 0.0
+                z = u[t, k] - th
+                gst = gs[t, k]
+                if z > 0:
+                    gg[k] += gst
+                gz = gst * g[k] * surrogate_grad(z, sid, p1, p2)
+                gut += gz
+                gtheta[k] -= gz
+                extra = 0.0
+                if up > th:
+                    if reset == 0:
+                        gtheta[k] -= get
+                        extra = gut
+                        gnt = 0.0
+                    elif reset == 1:
+                        get = 0.0
+                        gnt = 0.0
+                        gut = 0.0
+                gtau[k] += gut * s
+                get += gut * tau[k]
+                gnt += gut * tau[k]
+                galpha[k] += get * ep
+                gbeta[k] += gnt * np_
+                gx[t, k] = get - gnt
+                ge0[k] = a * get
+                gn0[k] = b * gnt + extra

@@ -1,0 +1,62 @@
+"""Fused kernels (numba, CPU) against the step-by-step reference: spikes, states and every gradient."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import spikeforge.ops  # noqa: F401 - registers the kernels
+from spikeforge.runner import find_kernel
+
+from ._cases import MODELS, SURROGATES, build, run_and_grad
+
+pytest.importorskip("numba")
+
+TOL = {torch.float32: 1e-6, torch.float64: 1e-12}
+
+
+def assert_parity(got: list[torch.Tensor], want: list[torch.Tensor], tol: float, terms: int) -> None:
+    """Max error within ``tol`` times the tensor's scale; a gradient that is a sum of ``k`` per-element
+    terms (a scalar or per-neuron parameter) gets ``sqrt(k)`` more, for the summation order."""
+    for i, (a, b) in enumerate(zip(got, want)):
+        assert a.shape == b.shape and a.dtype == b.dtype, i
+        scale = max(1.0, b.abs().max().item()) if b.numel() else 1.0
+        scale *= max(1.0, terms / max(1, b.numel())) ** 0.5
+        err = (a - b).abs().max().item() if b.numel() else 0.0
+        assert err <= tol * scale, f"output/grad #{i}: max error {err} (scale {scale})"
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    model=st.sampled_from(MODELS),
+    seed=st.integers(0, 2**31 - 1),
+    T=st.integers(1, 9),
+    shape=st.lists(st.integers(1, 4), min_size=1, max_size=3).map(tuple),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+    reset=st.integers(0, 2),
+    reset_delay=st.booleans(),
+    sg=st.sampled_from(SURROGATES),
+    per_neuron=st.booleans(),
+)
+def test_fused_equals_reference(model, seed, T, shape, dtype, reset, reset_delay, sg, per_neuron):
+    step, xs, states, spec, firing = build(model, seed, T, shape, dtype, reset, reset_delay, sg, per_neuron)
+    st_, params, prm = spec
+    assert find_kernel(step, xs, st_(*states), params(*prm), firing) is not None
+    want = run_and_grad(step, xs, states, spec, firing, fused=False, seed=seed)
+    got = run_and_grad(step, xs, states, spec, firing, fused=True, seed=seed)
+    # spikes and states are bit-identical: the kernels repeat the step function's operations
+    for a, b in zip(got[: 1 + len(states)], want[: 1 + len(states)]):
+        assert torch.equal(a, b)
+    assert_parity(got, want, TOL[dtype], xs.numel())
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_long_sequence_float32(model):
+    """A longer run with many spikes and resets still matches to float32 precision."""
+    step, xs, states, spec, firing = build(model, 3, 60, (4, 32), torch.float32, 0, True, SURROGATES[0], True)
+    want = run_and_grad(step, xs, states, spec, firing, fused=False, seed=3)
+    got = run_and_grad(step, xs, states, spec, firing, fused=True, seed=3)
+    assert want[0].sum() > 0
+    assert_parity(got, want, 1e-6, xs.numel())
