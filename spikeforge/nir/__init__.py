@@ -1,0 +1,10 @@
+"""NIR (Neuromorphic Intermediate Representation) interchange: export, import, a lenient reader.
+
+See ``docs/nir.md`` for the conventions (``dt``, units, reset, IF).
+"""
+
+from ._graph import NIRGraphModule
+from ._import import DEFAULT_DT, import_from_nir
+from ._read import NIRReadError, read_lenient
+
+__all__ = ["DEFAULT_DT", "NIRGraphModule", "NIRReadError", "import_from_nir", "read_lenient"]
