@@ -1,0 +1,5 @@
+"""snntorch's ``functional.acc`` path; the code lives in :mod:`spikeforge.metrics`."""
+
+from ..metrics._accuracy import accuracy_rate, accuracy_temporal
+
+__all__ = ["accuracy_rate", "accuracy_temporal"]

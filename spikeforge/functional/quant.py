@@ -1,0 +1,5 @@
+"""snntorch's ``functional.quant`` path; the code lives in :mod:`spikeforge.training`."""
+
+from ..training._quant import StateQuant, quant_levels, state_quant
+
+__all__ = ["StateQuant", "state_quant", "quant_levels"]

@@ -1,0 +1,71 @@
+"""Read-outs shared by losses and accuracy: argument checks, population groups, first-spike times."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ..encoding._checks import class_indices
+
+
+def check_outputs(
+    out: Any, targets: Any, name: str = "spk_out", num_classes: int | None = None
+) -> tuple[Tensor, Tensor]:
+    """Check ``out`` is ``[T, B, C]`` and ``targets`` are ``B`` class indices in ``[0, num_classes or C)``.
+
+    Returns:
+        ``(out, targets as int64 on out's device)``.
+
+    Raises:
+        TypeError: ``out`` is not a tensor. ValueError: wrong rank, batch mismatch, or bad targets.
+    """
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{name} must be a tensor [T, B, C], got {type(out).__name__}")
+    if out.dim() != 3:
+        raise ValueError(f"{name} must be time-major [T, B, C], got shape {tuple(out.shape)}")
+    y = class_indices(torch.as_tensor(targets, device=out.device), num_classes or out.shape[-1])
+    if y.shape[0] != out.shape[1]:
+        raise ValueError(
+            f"targets hold {y.shape[0]} labels but {name} has batch size {out.shape[1]} (shape [T, B, C])"
+        )
+    return out, y
+
+
+def population_sum(x: Tensor, num_classes: Any) -> Tensor:
+    """Sum the last dim over ``num_classes`` contiguous groups of ``C / num_classes`` outputs.
+
+    Args:
+        x: ``[..., C]`` outputs. num_classes: number of groups; must divide ``C``.
+
+    Returns:
+        ``[..., num_classes]`` with ``x``'s dtype.
+
+    Raises:
+        ValueError: if ``num_classes`` is missing or does not divide ``C``.
+    """
+    c = x.shape[-1]
+    if isinstance(num_classes, bool) or not num_classes or c % int(num_classes):
+        raise ValueError(
+            f"population_code=True needs num_classes, a positive divisor of the {c} outputs; "
+            f"got {num_classes!r}"
+        )
+    return x.reshape(*x.shape[:-1], int(num_classes), c // int(num_classes)).sum(-1)
+
+
+def first_spike_time(spk: Tensor) -> Tensor:
+    """Index of the first step with a nonzero spike per ``[B, C]`` entry (``T - 1`` if none).
+
+    Args:
+        spk: ``[T, B, C]`` spikes.
+
+    Returns:
+        ``[B, C]`` times, in ``spk``'s float dtype (default float for integer spikes); no gradient.
+    """
+    fired = spk.detach() != 0
+    t = spk.shape[0]
+    last = torch.full_like(fired[0], t - 1, dtype=torch.long)
+    idx = torch.where(fired.any(0), fired.to(torch.uint8).argmax(0), last)
+    dtype = spk.dtype if spk.is_floating_point() else torch.get_default_dtype()
+    return idx.to(dtype)

@@ -1,0 +1,192 @@
+"""Spike-timing losses: first-spike (or F-th spike) times against target times (or labels)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..encoding._targets import to_one_hot
+from ..metrics._readout import check_outputs
+from ._losses import REDUCTIONS
+
+__all__ = ["SpikeTime", "mse_temporal_loss", "ce_temporal_loss"]
+
+
+def _nth_spike_index(spk: Tensor, count: int) -> Tensor:
+    """Step of the 1st..``count``-th spike per ``[B, C]`` entry (``T - 1`` where missing): ``[count, B, C]``."""
+    fired = spk.detach() != 0
+    rank = fired.long().cumsum(0) * fired  # k at the k-th spike, 0 elsewhere
+    t = spk.shape[0]
+    out = []
+    for k in range(1, count + 1):
+        hit = rank == k
+        out.append(torch.where(hit.any(0), hit.to(torch.uint8).argmax(0), torch.full_like(rank[0], t - 1)))
+    return torch.stack(out)
+
+
+class _SpikeIndexTime(torch.autograd.Function):
+    """Forward: the spike steps above as floats. Backward: ``-grad`` placed on the spike's step (sign
+    estimator: firing earlier lowers the time)."""
+
+    @staticmethod
+    def forward(ctx: Any, spk: Tensor, count: int) -> Tensor:
+        idx = _nth_spike_index(spk, count)
+        ctx.save_for_backward(idx)
+        ctx.t = spk.shape[0]
+        return idx.to(spk.dtype)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
+        (idx,) = ctx.saved_tensors
+        out = torch.zeros((ctx.t, *idx.shape[1:]), dtype=grad.dtype, device=grad.device)
+        return out.scatter_add(0, idx, -grad), None
+
+
+class _SnapTo(torch.autograd.Function):
+    """Replace times within ``tolerance`` of the target by the target; gradient passes straight through."""
+
+    @staticmethod
+    def forward(ctx: Any, t: Tensor, target: Tensor, tolerance: float) -> Tensor:
+        return torch.where((t - target).abs() < tolerance, target.to(t.dtype), t)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None, None]:
+        return grad, None, None
+
+
+class SpikeTime(nn.Module):
+    """Spike times of ``[T, B, C]`` outputs and the matching target times.
+
+    Targets are labels ``[B]`` turned into times (``on_target`` for the true class, ``off_target`` for
+    the others; negative times count from the end, ``-1`` = last step), or, with ``target_is_time``,
+    times ``[B, C]`` (``[F, B, C]`` with ``multi_spike``) given directly (never modified in place). With
+    ``multi_spike``, ``on_target``/``off_target`` are sequences of F times and the first F spikes of each
+    output are compared. Silent outputs count as firing at ``T - 1``.
+
+    Returns from ``forward``: ``(spike_times, target_times)``, both ``[B, C]`` (or ``[F, B, C]``) in the
+    spikes' float dtype; the spike times carry a sign-estimator gradient.
+    """
+
+    def __init__(
+        self,
+        target_is_time: bool = False,
+        on_target: Any = 0,
+        off_target: Any = -1,
+        tolerance: float = 0,
+        multi_spike: bool = False,
+    ) -> None:
+        super().__init__()
+        self.target_is_time = target_is_time
+        self.on_target = on_target
+        self.off_target = off_target
+        self.tolerance = tolerance
+        self.multi_spike = multi_spike
+        if multi_spike and not target_is_time:
+            on, off = on_target, off_target
+            if not (isinstance(on, Sequence) and isinstance(off, Sequence)) or len(on) != len(off):
+                raise ValueError(
+                    "multi_spike=True needs on_target and off_target as sequences of equal length"
+                )
+
+    def forward(self, spk_out: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
+        if self.target_is_time:
+            if not isinstance(spk_out, Tensor) or spk_out.dim() != 3:
+                raise ValueError(f"spk_out must be [T, B, C], got {tuple(getattr(spk_out, 'shape', ()))}")
+            spk = spk_out
+            tgt = torch.as_tensor(targets, device=spk.device).to(spk.dtype)
+            want = spk.shape[1:] if not self.multi_spike else (tgt.shape[0], *spk.shape[1:])
+            if tgt.shape != torch.Size(want):
+                raise ValueError(f"target times must have shape {tuple(want)}, got {tuple(tgt.shape)}")
+        else:
+            spk, y = check_outputs(spk_out, targets)
+            hot = to_one_hot(y, spk.shape[-1]).to(spk.dtype)
+            if self.multi_spike:
+                tgt = torch.stack(
+                    [hot * on + (1 - hot) * off for on, off in zip(self.on_target, self.off_target)]
+                )
+            else:
+                tgt = hot * self.on_target + (1 - hot) * self.off_target
+        tgt = torch.where(tgt < 0, tgt + spk.shape[0], tgt)
+        count = tgt.shape[0] if self.multi_spike else 1
+        times = _SpikeIndexTime.apply(spk, count)
+        times = times if self.multi_spike else times[0]
+        if self.tolerance:
+            times = _SnapTo.apply(times, tgt, self.tolerance)
+        return times, tgt
+
+
+class mse_temporal_loss:
+    """Squared error of spike times and target times, both divided by ``T``.
+
+    See :class:`SpikeTime` for the arguments. Defaults (``on_target=0, off_target=-1``): the true class
+    should fire at step 0 and the others at the last step. ``weight`` scales each sample by
+    ``weight[label]`` (needs labels); ``'mean'`` is then the plain mean of the weighted terms.
+    """
+
+    membrane = False
+
+    def __init__(
+        self,
+        target_is_time: bool = False,
+        on_target: Any = 0,
+        off_target: Any = -1,
+        tolerance: float = 0,
+        multi_spike: bool = False,
+        reduction: str = "mean",
+        weight: Any = None,
+    ) -> None:
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+        if weight is not None and target_is_time:
+            raise ValueError("weight needs class labels; it cannot be used with target_is_time=True")
+        self.reduction = reduction
+        self.weight = weight
+        self.spk_time_fn = SpikeTime(target_is_time, on_target, off_target, tolerance, multi_spike)
+        self.__name__ = "mse_temporal_loss"
+
+    def __call__(self, spk_rec: Tensor, targets: Tensor) -> Tensor:
+        times, tgt = self.spk_time_fn(spk_rec, targets)
+        t = spk_rec.shape[0]
+        loss = (times / t - tgt / t) ** 2
+        if self.weight is not None:
+            y = torch.as_tensor(targets, device=loss.device).long()
+            w = torch.as_tensor(self.weight, dtype=loss.dtype, device=loss.device)[y]
+            loss = loss * w.unsqueeze(-1)
+        if self.reduction == "mean":
+            return loss.mean()
+        return loss.sum() if self.reduction == "sum" else loss
+
+
+class ce_temporal_loss:
+    """Cross entropy on spike times turned into scores: ``-t`` (``inverse='negate'``) or ``1/(t+1)``
+    (``'reciprocal'``); the earliest-firing output should be the label. ``weight`` is passed to
+    ``torch.nn.functional.cross_entropy`` (torch's weighted mean), as snntorch does.
+    """
+
+    membrane = False
+
+    def __init__(self, inverse: str = "negate", reduction: str = "mean", weight: Any = None) -> None:
+        if inverse not in ("negate", "reciprocal"):
+            raise ValueError(f"inverse must be 'negate' or 'reciprocal', got {inverse!r}")
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+        self.inverse = inverse
+        self.reduction = reduction
+        self.weight = weight
+        self.spk_time_fn = SpikeTime(target_is_time=False)
+        self.__name__ = "ce_temporal_loss"
+
+    def __call__(self, spk_rec: Tensor, targets: Tensor) -> Tensor:
+        times, _ = self.spk_time_fn(spk_rec, targets)
+        score = -times if self.inverse == "negate" else 1 / (times + 1)
+        w = (
+            None
+            if self.weight is None
+            else torch.as_tensor(self.weight, dtype=score.dtype, device=score.device)
+        )
+        y = torch.as_tensor(targets, device=score.device).long()
+        return F.cross_entropy(score, y, weight=w, reduction=self.reduction)

@@ -1,0 +1,167 @@
+"""Checkpoints and the run directory of ``spikeforge train``.
+
+A checkpoint is a dict of tensors and plain containers only, so ``torch.load(path, weights_only=True)``
+reads it. A run directory holds::
+
+    RUN_DIR/config.toml          the resolved configuration
+    RUN_DIR/status.json          {"state": "running" | "interrupted" | "failed" | "complete", ...}
+    RUN_DIR/metrics.csv, .json   one row per finished epoch
+    RUN_DIR/checkpoints/last.pt  after every epoch (and before the first), for --resume
+    RUN_DIR/checkpoints/best.pt  the epoch with the highest test accuracy
+    RUN_DIR/model.nir            the last model in NIR (when NIR export is available)
+    RUN_DIR/figures/*.png        curves, output raster, membrane trace (when plotting is available)
+    RUN_DIR/log.txt              notes, e.g. which optional outputs were not available
+    RUN_DIR/summary.json         written last: only a complete run has it
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+CHECKPOINT_FORMAT = "spikeforge-run/1"
+
+
+def _atomic_write(path: Path, write: Any, binary: bool = False) -> None:
+    """Write through a temporary file and rename, so a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "wb" if binary else "w") as f:
+        write(f)
+    os.replace(tmp, path)
+
+
+def rng_state() -> dict[str, Any]:
+    """The torch, numpy and Python RNG states as tensors and lists (weights_only-loadable)."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    version, internal, gauss_next = random.getstate()
+    return {
+        "torch": torch.get_rng_state(),
+        "numpy": {
+            "kind": str(kind),
+            "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "gauss": float(gauss),
+        },
+        "python": {
+            "version": int(version),
+            "internal": list(internal),
+            "gauss_next": None if gauss_next is None else float(gauss_next),
+        },
+    }
+
+
+def set_rng_state(state: Mapping[str, Any]) -> None:
+    """Restore what :func:`rng_state` returned."""
+    torch.set_rng_state(state["torch"])
+    n = state["numpy"]
+    np.random.set_state(
+        (n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"])
+    )
+    p = state["python"]
+    random.setstate((p["version"], tuple(p["internal"]), p["gauss_next"]))
+
+
+def save_checkpoint(path: Path, payload: Mapping[str, Any]) -> None:
+    """Save ``payload`` (tensors, numbers, strings, lists, dicts) atomically with the format tag."""
+    data = {"format": CHECKPOINT_FORMAT, **payload}
+    _atomic_write(Path(path), lambda f: torch.save(data, f), binary=True)
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Load a run checkpoint with ``weights_only=True`` onto the CPU.
+
+    Raises:
+        FileNotFoundError: no such file. ValueError: not a spikeforge run checkpoint, or unreadable.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} not found; pass a RUN_DIR made by 'spikeforge train'")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several types for a damaged or foreign file
+        raise ValueError(
+            f"checkpoint {path} is unreadable ({type(exc).__name__}); it is damaged or not a "
+            "spikeforge checkpoint"
+        ) from exc
+    if not isinstance(data, dict) or data.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path} is not a spikeforge run checkpoint (format {CHECKPOINT_FORMAT})")
+    return data
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as indented JSON, atomically."""
+    _atomic_write(Path(path), lambda f: json.dump(data, f, indent=2))
+
+
+def write_status(run_dir: Path, state: str, **extra: Any) -> None:
+    """Record the run's state (``running``, ``interrupted``, ``failed``, ``complete``)."""
+    write_json(run_dir / "status.json", {"state": state, **extra})
+
+
+def write_metrics(run_dir: Path, history: Sequence[Mapping[str, Any]]) -> None:
+    """Write the per-epoch metrics as ``metrics.csv`` and ``metrics.json``."""
+    write_json(run_dir / "metrics.json", list(history))
+    if not history:
+        return
+    fields = list(history[0])
+
+    def write(f: Any) -> None:
+        w = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
+        w.writeheader()
+        w.writerows(history)
+
+    _atomic_write(run_dir / "metrics.csv", write)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def write_config_toml(path: Path, config: Mapping[str, Any]) -> None:
+    """Write a flat config as TOML (keys with value None are left out: they mean 'default')."""
+    lines = [f"{k} = {_toml_value(v)}" for k, v in config.items() if v is not None]
+    text = "# spikeforge train: resolved configuration\n" + "\n".join(lines) + "\n"
+    _atomic_write(Path(path), lambda f: f.write(text))
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Read a TOML file (tomllib on Python >= 3.11, else tomli).
+
+    Raises:
+        FileNotFoundError: no such file. ValueError: invalid TOML (with the parser's message).
+    """
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file {path} not found")
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"config file {path} is not valid TOML: {exc}") from exc
+
+
+def append_log(run_dir: Path, line: str) -> None:
+    """Append one line to ``log.txt``."""
+    with (run_dir / "log.txt").open("a") as f:
+        f.write(line.rstrip("\n") + "\n")
