@@ -17,7 +17,7 @@ __all__ = ["SpikeTime", "mse_temporal_loss", "ce_temporal_loss"]
 
 
 def _nth_spike_index(spk: Tensor, count: int) -> Tensor:
-    """Step of the 1st..``count``-th spike per ``[B, C]`` entry (``T - 1`` where missing): ``[count, B, C]``."""
+    """Step of the 1st..``count``-th spike per ``[B, C]`` entry (``T - 1`` if missing): ``[count, B, C]``."""
     fired = spk.detach() != 0
     rank = fired.long().cumsum(0) * fired  # k at the k-th spike, 0 elsewhere
     t = spk.shape[0]
