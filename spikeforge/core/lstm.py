@@ -37,11 +37,13 @@ class SLSTMParams(NamedTuple):
 class SConv2dLSTMParams(NamedTuple):
     threshold: Tensor
     graded: Tensor
-    #: the gate convolution ``[B, C_in + C_out, H, W] -> [B, 4*C_out, H, W]`` (shape preserving)
+    #: the gate convolution ``[B, C_in + C_out, H, W] -> [B, 4*C_out, H, W]`` (after ``pad``)
     conv: Callable[[Tensor], Tensor]
     out_channels: int
     max_pool: int
     avg_pool: int
+    #: extra ``F.pad`` widths (left, right, top, bottom) that keep ``[H, W]`` (even kernels), or None
+    pad: tuple[int, int, int, int] | None = None
 
 
 def _reset(h: Tensor, r: Tensor, threshold: Tensor, f: Firing) -> Tensor:
@@ -74,7 +76,8 @@ def sconv2dlstm_step(
     Returns ``(spk, LSTMState(syn, mem))``.
     """
     r = reset_mask(state.mem, p.threshold, f)
-    z = p.conv(torch.cat([x, state.mem], dim=1))
+    z = torch.cat([x, state.mem], dim=1)
+    z = p.conv(z if p.pad is None else F.pad(z, p.pad))
     zi, zf, zo, zg = torch.split(z, p.out_channels, dim=1)
     c = torch.sigmoid(zf) * state.syn + torch.sigmoid(zi) * torch.tanh(zg)
     h = torch.sigmoid(zo) * torch.tanh(c)

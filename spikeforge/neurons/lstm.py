@@ -115,15 +115,15 @@ class SLSTM(SpikingNeuron):
 class SConv2dLSTM(SpikingNeuron):
     r"""Convolutional spiking LSTM (snntorch ``SConv2dLSTM``; ConvLSTM of Shi et al., NeurIPS 2015).
 
-    One ``conv = nn.Conv2d(in_channels + out_channels, 4*out_channels, kernel_size, padding="same")``
+    One ``conv = nn.Conv2d(in_channels + out_channels, 4*out_channels, kernel_size)`` ("same" padding)
     computes all gates from ``[X, mem[t-1]]``; split in the order ``(i, f, o, g)``:
     ``c = sigmoid(f)*syn[t-1] + sigmoid(i)*tanh(g)``, ``h = sigmoid(o)*tanh(c)``; ``mem``/``syn`` and the
     reset as :class:`SLSTM`. Spikes ``S = H(P(mem) - theta)`` where ``P`` is ``max_pool2d(mem, max_pool)``,
     ``avg_pool2d(mem, avg_pool)`` or the identity.
 
-    "same" padding equals snntorch's ``kernel_size // 2`` for odd kernels; for even kernels snntorch's
-    padding grows the map by one pixel per step and silently re-zeroes the state, here the state keeps
-    its ``[H, W]`` size.
+    The padding equals snntorch's ``kernel_size // 2`` for odd kernels; for even kernels snntorch's
+    padding grows the map by one pixel per step and silently re-zeroes the state, here one more pixel
+    is padded on the right/bottom so the state keeps its ``[H, W]`` size.
 
     Args:
         in_channels: channels of the input (positive int).
@@ -200,12 +200,17 @@ class SConv2dLSTM(SpikingNeuron):
         self.avg_pool = avg_pool
         self.bias = bias
         self._register_states()
-        self.conv = nn.Conv2d(in_channels + out_channels, 4 * out_channels, ks, padding="same", bias=bias)
+        # odd kernels: symmetric k//2 padding in the conv; even kernels: the missing pixel is padded
+        # on the right/bottom by the step (F.pad), so the state keeps its [H, W] size
+        padding = ((ks[0] - 1) // 2, (ks[1] - 1) // 2)
+        self.conv = nn.Conv2d(in_channels + out_channels, 4 * out_channels, ks, padding=padding, bias=bias)
+        kh, kw = ks
+        self._extra_pad = None if kh % 2 and kw % 2 else (0, 1 - kw % 2, 0, 1 - kh % 2)
 
     def params(self) -> SConv2dLSTMParams:
         return SConv2dLSTMParams(
             self.threshold, self.graded_spikes_factor, self.conv, self.out_channels, self.max_pool,
-            self.avg_pool,
+            self.avg_pool, self._extra_pad,
         )
 
     def _state_shapes(self, x: Tensor) -> tuple[torch.Size, ...]:
