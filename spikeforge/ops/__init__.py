@@ -5,7 +5,8 @@ Importing this package registers a kernel for ``leaky_step``, ``synaptic_step``,
 ``state_quant`` or ``inhibition`` is set, states and parameters share the input's dtype and device
 (float32 parameters under a float64 input are promoted, as the step functions do) and a backend exists:
 numba on CPU tensors, triton on CUDA tensors (and on CPU tensors under ``TRITON_INTERPRET=1``, which is
-how the triton kernels are tested without a GPU). Otherwise the runner falls back to the step loop.
+how the triton kernels are tested without a GPU; the alpha neuron has no triton kernel yet).
+Otherwise the runner falls back to the step loop.
 """
 
 from __future__ import annotations
@@ -49,12 +50,13 @@ def backend_for(xs: Tensor) -> str | None:
 Fields = Callable[[Any], tuple[Tensor, ...]]
 
 
-def _fits(state_fields: Fields, param_fields: Fields) -> Callable[..., bool]:
+def _fits(state_fields: Fields, param_fields: Fields, triton: bool = True) -> Callable[..., bool]:
     def fits(xs: Tensor, state: Any, params: Any, firing: Firing) -> bool:
+        backend = backend_for(xs)
         return (
             plain_firing(firing)
             and tensors_fit(xs, state_fields(state), param_fields(params))
-            and backend_for(xs) is not None
+            and (backend == "cpu" or (triton and backend == "triton"))
         )
 
     return fits
@@ -75,6 +77,6 @@ register_kernel(
 )
 register_kernel(
     alpha_step,
-    _fits(lambda s: tuple(s), lambda p: (p.alpha, p.beta, p.threshold, p.graded)),
+    _fits(lambda s: tuple(s), lambda p: (p.alpha, p.beta, p.threshold, p.graded), triton=False),
     run_alpha,
 )

@@ -1,4 +1,4 @@
-"""Fused sequence kernel of the alpha neuron (:func:`spikeforge.core.alpha_step`) with exact BPTT.
+"""Fused sequence kernel (CPU, numba) of the alpha neuron (:func:`spikeforge.core.alpha_step`), exact BPTT.
 
 Per step (``r = [U[t-1] > theta]`` detached): ``E' = alpha*E + X``, ``N' = beta*N - X``,
 ``U' = tau*(E' + N')``; subtract: ``E = E' - r*theta``, ``U = U' + r*N[t-1]``, ``N = (1 - r)*N'``; zero:
@@ -34,20 +34,14 @@ class AlphaSequence(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, xs: Tensor, e0: Tensor, n0: Tensor, u0: Tensor, alpha: Tensor, beta: Tensor,  # noqa: D102
-                tau: Tensor, theta: Tensor, g: Tensor, cfg: tuple[int, int, float, float, str]):
-        reset, sid, p1, p2, backend = cfg
+                tau: Tensor, theta: Tensor, g: Tensor, cfg: tuple[int, int, float, float]):
+        from .cpu import alpha_forward
+
         ins = (xs, e0, n0, u0, alpha, beta, tau, theta, g)
-        if backend == "triton":
-            from .triton import triton_alpha_forward
-
-            spk, e, n, u = triton_alpha_forward(ins, reset)
-        else:
-            from .cpu import alpha_forward
-
-            arrs = [_np(t) for t in ins]
-            spk, e, n, u = (np.empty_like(arrs[0]) for _ in range(4))
-            alpha_forward(*arrs, reset, spk, e, n, u)
-            spk, e, n, u = (torch.from_numpy(a) for a in (spk, e, n, u))
+        arrs = [_np(t) for t in ins]
+        spk, e, n, u = (np.empty_like(arrs[0]) for _ in range(4))
+        alpha_forward(*arrs, cfg[0], spk, e, n, u)
+        spk, e, n, u = (torch.from_numpy(a) for a in (spk, e, n, u))
         ctx.cfg = cfg
         ctx.save_for_backward(*ins, e, n, u)
         ctx.set_materialize_grads(False)
@@ -56,36 +50,28 @@ class AlphaSequence(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, gs: Tensor | None, ge: Tensor | None, gn: Tensor | None,  # noqa: D102
                  gu: Tensor | None):
-        reset, sid, p1, p2, backend = ctx.cfg
+        from .cpu import alpha_backward
+
+        reset, sid, p1, p2 = ctx.cfg
         saved = ctx.saved_tensors
         if gs is None:
             gs = torch.zeros_like(saved[0])
-        if backend == "triton":
-            from .triton import triton_alpha_backward
-
-            grads = triton_alpha_backward(saved, gs, (ge, gn, gu), ctx.cfg)
-        else:
-            from .cpu import alpha_backward
-
-            arrs = [_np(t) for t in saved]
-            dummy = np.zeros((1, 1), dtype=arrs[0].dtype)
-            outs = [np.empty_like(arrs[0])] + [np.empty_like(arrs[1]) for _ in range(7)]
-            opt = [dummy if t is None else _np(t) for t in (ge, gn, gu)]
-            alpha_backward(*arrs[:9], reset, sid, p1, p2, *arrs[9:], _np(gs), *opt,
-                           ge is not None, gn is not None, gu is not None, *outs)
-            grads = tuple(torch.from_numpy(a) for a in outs)
-        gx, ge0, gn0, ga, gb, gtau, gth, gg = grads
+        arrs = [_np(t) for t in saved]
+        dummy = np.zeros((1, 1), dtype=arrs[0].dtype)
+        outs = [np.empty_like(arrs[0])] + [np.empty_like(arrs[1]) for _ in range(7)]
+        opt = [dummy if t is None else _np(t) for t in (ge, gn, gu)]
+        alpha_backward(*arrs[:9], reset, sid, p1, p2, *arrs[9:], _np(gs), *opt,
+                       ge is not None, gn is not None, gu is not None, *outs)
+        gx, ge0, gn0, ga, gb, gtau, gth, gg = (torch.from_numpy(a) for a in outs)
         return gx, ge0, gn0, None, ga, gb, gtau, gth, gg, None
 
 
 def run_alpha(xs: Tensor, state: AlphaState, p: AlphaParams, f: Firing, record: bool) -> SequenceResult:
     """Fused :func:`spikeforge.core.alpha_step` over ``xs[T, B, ...]``."""
-    from .. import backend_for
-
     T, shape = xs.shape[0], xs.shape[1:]
     n, dt = shape.numel(), xs.dtype
     sid, p1, p2 = surrogate_spec(f.spike_fn) or (NO_GRAD, 0.0, 0.0)
-    cfg = (f.reset, sid, p1, p2, backend_for(xs) or "cpu")
+    cfg = (f.reset, sid, p1, p2)
     prm = (p.alpha.clamp(0, 1), p.beta.clamp(0, 1), alpha_tau(p.alpha, p.beta), p.threshold, p.graded)
     spk, e, nn_, u = AlphaSequence.apply(
         xs.reshape(T, n), *(s.reshape(n) for s in state), *(per_neuron(q, shape, dt) for q in prm), cfg

@@ -1,0 +1,203 @@
+"""Triton kernels of the LIF family (same contract as ``ops/lif/cpu.py``): one program per block of
+neurons, looping over ``T`` with the state in registers. FMA contraction is turned off at launch so the
+forward rounds exactly as the step functions do. Tested on CPU with ``TRITON_INTERPRET=1``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import triton
+import triton.language as tl
+from torch import Tensor
+
+BLOCK = 128
+
+
+@triton.jit
+def surrogate_grad(z, SID: tl.constexpr, p1, p2):
+    """``dS/dz`` of surrogate ``SID`` (a ``kernel_id``; -1: no gradient)."""
+    if SID == 0:
+        w = 1.5707963267948966 * p1 * z
+        out = (p1 / 2) / (1 + w * w)
+    elif SID == 1:
+        d = p1 * tl.abs(z) + 1.0
+        out = 1.0 / (d * d)
+    elif SID == 2:
+        s = 1.0 / (1.0 + tl.exp(-p1 * z))
+        out = p1 * s * (1 - s)
+    elif SID == 3:
+        out = tl.where(z < 0, p1, -p1)
+    elif SID == 4:
+        out = tl.full(z.shape, 1.0, z.dtype)
+    elif SID == 5:
+        out = p2 * tl.exp(-p1 * tl.abs(z - 1))
+    elif SID == 6:
+        out = tl.where(z > 0, 1.0, 0.0)
+    elif SID == 7:
+        d = p1 * tl.abs(z) + 1.0
+        out = tl.where(z > p2, 1.0 / (d * d), 0.0)
+    elif SID == 8:
+        out = tl.where(z > 0, 1.0, p1)
+    else:
+        out = tl.zeros(z.shape, z.dtype)
+    return out
+
+
+@triton.jit
+def _lif_fwd(x, u0, i0, alpha, beta, theta, g, spk, u, itr, v, T, N,
+             SYN: tl.constexpr, RESET: tl.constexpr, IMM: tl.constexpr, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < N
+    up = tl.load(u0 + offs, mask=mask, other=0.0)
+    ip = tl.load(i0 + offs, mask=mask, other=0.0)
+    a = tl.load(alpha + offs, mask=mask, other=0.0)
+    b = tl.load(beta + offs, mask=mask, other=0.0)
+    th = tl.load(theta + offs, mask=mask, other=0.0)
+    gk = tl.load(g + offs, mask=mask, other=1.0)
+    cur = offs.to(tl.int64)
+    for _ in range(T):
+        xv = tl.load(x + cur, mask=mask, other=0.0)
+        fired = up > th
+        if SYN:
+            ip = a * ip + xv
+            tl.store(itr + cur, ip, mask=mask)
+            base = b * up + ip
+        else:
+            base = b * up + xv
+            if RESET == 1:
+                base = tl.where(fired, xv, base)
+        if RESET == 0:
+            vv = tl.where(fired, base - th, base)
+        elif RESET == 3:
+            vv = tl.where(fired, base - base, base)
+        else:
+            vv = base
+        hit = vv - th > 0
+        tl.store(spk + cur, tl.where(hit, gk, 0.0), mask=mask)
+        if IMM:
+            tl.store(v + cur, vv, mask=mask)
+            up_ = hit & (fired == 0)
+            down = fired & (hit == 0)
+            if RESET == 0:
+                un = tl.where(up_, vv - th, tl.where(down, vv + th, vv))
+            else:
+                un = tl.where(up_, vv - vv, tl.where(down, vv + vv, vv))
+        else:
+            un = vv
+        tl.store(u + cur, un, mask=mask)
+        up = un
+        cur += N
+
+
+@triton.jit
+def _lif_bwd(u0, i0, alpha, beta, theta, g, u, itr, v, gs, gu, gi,
+             gx, gu0, gi0, galpha, gbeta, gtheta, gg, T, N, p1, p2,
+             SYN: tl.constexpr, RESET: tl.constexpr, IMM: tl.constexpr, SID: tl.constexpr,
+             HAS_GU: tl.constexpr, HAS_GI: tl.constexpr, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < N
+    u0v = tl.load(u0 + offs, mask=mask, other=0.0)
+    i0v = tl.load(i0 + offs, mask=mask, other=0.0)
+    a = tl.load(alpha + offs, mask=mask, other=0.0)
+    b = tl.load(beta + offs, mask=mask, other=0.0)
+    th = tl.load(theta + offs, mask=mask, other=0.0)
+    gk = tl.load(g + offs, mask=mask, other=1.0)
+    zero = u0v * 0
+    gup = zero
+    gip = zero
+    acc_a = zero
+    acc_b = zero
+    acc_th = zero
+    acc_g = zero
+    cur = offs.to(tl.int64) + (T - 1).to(tl.int64) * N
+    for i in range(T):
+        t = T - 1 - i
+        has_prev = t > 0
+        up = tl.where(has_prev, tl.load(u + cur - N, mask=mask & has_prev, other=0.0), u0v)
+        fired = up > th
+        if IMM:
+            vv = tl.load(v + cur, mask=mask, other=0.0)
+        else:
+            vv = tl.load(u + cur, mask=mask, other=0.0)
+        z = vv - th
+        hit = z > 0
+        gut = gup
+        if HAS_GU:
+            gut += tl.load(gu + cur, mask=mask, other=0.0)
+        gst = tl.load(gs + cur, mask=mask, other=0.0)
+        gv = gut
+        if IMM and RESET != 2:
+            d = hit.to(vv.dtype) - fired.to(vv.dtype)
+            if RESET == 0:
+                gst = gst - gut * th / gk
+                acc_th -= gut * d
+                acc_g += tl.where(hit, gut * th / gk, 0.0)
+            else:
+                gst = gst - gut * vv / gk
+                acc_g += tl.where(hit, gut * vv / gk, 0.0)
+                gv = gut * (1.0 - d)
+        acc_g += tl.where(hit, gst, 0.0)
+        gz = gst * gk * surrogate_grad(z, SID, p1, p2)
+        gv += gz
+        acc_th -= gz
+        if RESET == 0:
+            acc_th -= tl.where(fired, gv, 0.0)
+        if RESET == 3:
+            gv = tl.where(fired, 0.0, gv)
+        if RESET == 1:
+            gup = tl.where(fired, 0.0, b * gv)
+            acc_b += tl.where(fired, 0.0, gv * up)
+        else:
+            gup = b * gv
+            acc_b += gv * up
+        if SYN:
+            git = gip + gv
+            if HAS_GI:
+                git += tl.load(gi + cur, mask=mask, other=0.0)
+            tl.store(gx + cur, git, mask=mask)
+            ipv = tl.where(has_prev, tl.load(itr + cur - N, mask=mask & has_prev, other=0.0), i0v)
+            acc_a += git * ipv
+            gip = a * git
+        else:
+            tl.store(gx + cur, gv, mask=mask)
+        cur -= N
+    tl.store(gu0 + offs, gup, mask=mask)
+    tl.store(gi0 + offs, gip, mask=mask)
+    tl.store(galpha + offs, acc_a, mask=mask)
+    tl.store(gbeta + offs, acc_b, mask=mask)
+    tl.store(gtheta + offs, acc_th, mask=mask)
+    tl.store(gg + offs, acc_g, mask=mask)
+
+
+def _grid(n: int) -> tuple[int]:
+    return (triton.cdiv(n, BLOCK),)
+
+
+def triton_forward(xs: Tensor, u0: Tensor, i0: Tensor, prm: tuple[Tensor, ...], c: Any):
+    """Forward launch; returns ``(spk, u, itr, v)`` (``itr``/``v`` are 1-element when unused)."""
+    xs = xs.contiguous()
+    T, n = xs.shape
+    spk, u = torch.empty_like(xs), torch.empty_like(xs)
+    itr = torch.empty_like(xs) if c.syn else xs.new_empty(1)
+    v = torch.empty_like(xs) if c.immediate else xs.new_empty(1)
+    _lif_fwd[_grid(n)](xs, u0.contiguous(), i0.contiguous(), *(p.contiguous() for p in prm), spk, u, itr, v,
+                       T, n, SYN=c.syn, RESET=c.reset, IMM=c.immediate, BLOCK=BLOCK, enable_fp_fusion=False)
+    return spk, u, itr, v
+
+
+def triton_backward(saved: tuple[Tensor, ...], gs: Tensor, gu: Tensor | None, gi: Tensor | None, c: Any):
+    """Backward launch; returns ``(gx, gu0, gi0, galpha, gbeta, gtheta, gg)``."""
+    u0, i0, alpha, beta, theta, g, u, itr, v = (t.contiguous() for t in saved)
+    T, n = u.shape
+    gx = torch.empty_like(u)
+    vecs = [torch.empty_like(u0) for _ in range(6)]
+    dummy = u.new_empty(1)
+    _lif_bwd[_grid(n)](
+        u0, i0, alpha, beta, theta, g, u, itr, v, gs.contiguous(),
+        dummy if gu is None else gu.contiguous(), dummy if gi is None else gi.contiguous(),
+        gx, *vecs, T, n, c.p1, c.p2, SYN=c.syn, RESET=c.reset, IMM=c.immediate, SID=c.sid,
+        HAS_GU=gu is not None, HAS_GI=gi is not None, BLOCK=BLOCK,
+    )
+    return (gx, *vecs)
