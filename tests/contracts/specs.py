@@ -199,3 +199,26 @@ NEURON_SPECS: list[NeuronSpec] = [
         state_args=_with_spike,
     ),
 ]
+
+# SLSTM / SConv2dLSTM (spikeforge/neurons/lstm.py): low thresholds because |h| < 1; input_size !=
+# hidden_size on purpose (snntorch 1.0.0 loses the state in that case).
+NEURON_SPECS += [
+    NeuronSpec("slstm", snn.SLSTM, {"input_size": 4, "hidden_size": 5, "threshold": 0.05}, (3, 4), 2,
+               compile=True),
+    NeuronSpec(
+        "slstm-subtract-nobias",
+        snn.SLSTM,
+        {"input_size": 4, "hidden_size": 3, "threshold": 0.05, "reset_mechanism": "subtract",
+         "learn_threshold": True},
+        (3, 4),
+        2,
+    ),
+    NeuronSpec(
+        "sconv2dlstm-maxpool-zero",
+        snn.SConv2dLSTM,
+        {"in_channels": 2, "out_channels": 3, "kernel_size": 3, "max_pool": 2, "threshold": 0.05,
+         "reset_mechanism": "zero"},
+        (2, 2, 4, 4),
+        2,
+    ),
+]
