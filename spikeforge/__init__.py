@@ -32,3 +32,13 @@ __all__ += [
     "SLSTM", "SConv2dLSTM", "LeakyParallel", "StateLeaky", "LinearLeaky", "DeltaLeaky", "BatchNormTT1d",
     "BatchNormTT2d", "GradedSpikes",
 ]
+__all__ += ["export_to_nir", "import_from_nir"]
+
+
+def __getattr__(name: str) -> object:
+    """Lazy NIR entry points (``nir``/``h5py`` load only when used)."""
+    if name in ("export_to_nir", "import_from_nir"):
+        from . import nir as _nir
+
+        return getattr(_nir, name)
+    raise AttributeError(f"module 'spikeforge' has no attribute {name!r}")
