@@ -1,0 +1,5 @@
+"""snntorch's ``backprop`` import path; the loops live in :mod:`spikeforge.training`."""
+
+from .training._backprop import BPTT, RTRL, TBPTT
+
+__all__ = ["BPTT", "TBPTT", "RTRL"]
