@@ -11,6 +11,7 @@ from .neurons import (
     LIF,
     SLSTM,
     Alpha,
+    AssociativeLeaky,
     DeltaLeaky,
     Lapicque,
     Leaky,
@@ -32,6 +33,7 @@ __all__ += [
     "SLSTM", "SConv2dLSTM", "LeakyParallel", "StateLeaky", "LinearLeaky", "DeltaLeaky", "BatchNormTT1d",
     "BatchNormTT2d", "GradedSpikes",
 ]
+__all__ += ["AssociativeLeaky"]
 __all__ += ["export_to_nir", "import_from_nir"]
 
 

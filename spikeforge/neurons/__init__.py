@@ -2,6 +2,7 @@
 
 from ._base import SpikingNeuron
 from .alpha import Alpha
+from .associative import AssociativeLeaky
 from .deltaleaky import DeltaLeaky
 from .lapicque import Lapicque
 from .leaky import Leaky
@@ -14,3 +15,4 @@ from .synaptic import Synaptic
 
 __all__ = ["LIF", "Alpha", "Lapicque", "Leaky", "RLeaky", "RSynaptic", "RecurrentOneToOne", "SpikingNeuron", "Synaptic"]
 __all__ += ["DeltaLeaky", "LeakyParallel", "LinearLeaky", "SConv2dLSTM", "SLSTM", "StateLeaky"]
+__all__ += ["AssociativeLeaky"]
