@@ -38,9 +38,13 @@ __all__ += ["export_to_nir", "import_from_nir"]
 
 
 def __getattr__(name: str) -> object:
-    """Lazy NIR entry points (``nir``/``h5py`` load only when used)."""
+    """Lazy NIR entry points (``nir``/``h5py`` load only when used) and snntorch-path submodules."""
     if name in ("export_to_nir", "import_from_nir"):
         from . import nir as _nir
 
         return getattr(_nir, name)
+    if name in ("spikegen", "functional", "backprop", "utils"):
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'spikeforge' has no attribute {name!r}")
