@@ -35,12 +35,13 @@ class AlphaSequence(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, xs: Tensor, e0: Tensor, n0: Tensor, u0: Tensor, alpha: Tensor, beta: Tensor,  # noqa: D102
                 tau: Tensor, theta: Tensor, g: Tensor, cfg: tuple[int, int, float, float]):
-        from .cpu import alpha_forward
+        from ..lif.cpu import pick
+        from .cpu import alpha_forward, alpha_forward_serial
 
         ins = (xs, e0, n0, u0, alpha, beta, tau, theta, g)
         arrs = [_np(t) for t in ins]
         spk, e, n, u = (np.empty_like(arrs[0]) for _ in range(4))
-        alpha_forward(*arrs, cfg[0], spk, e, n, u)
+        pick(alpha_forward, alpha_forward_serial, arrs[0].shape[1])(*arrs, cfg[0], spk, e, n, u)
         spk, e, n, u = (torch.from_numpy(a) for a in (spk, e, n, u))
         ctx.cfg = cfg
         ctx.save_for_backward(*ins, e, n, u)
@@ -50,7 +51,8 @@ class AlphaSequence(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, gs: Tensor | None, ge: Tensor | None, gn: Tensor | None,  # noqa: D102
                  gu: Tensor | None):
-        from .cpu import alpha_backward
+        from ..lif.cpu import pick
+        from .cpu import alpha_backward, alpha_backward_serial
 
         reset, sid, p1, p2 = ctx.cfg
         saved = ctx.saved_tensors
@@ -60,8 +62,9 @@ class AlphaSequence(torch.autograd.Function):
         dummy = np.zeros((1, 1), dtype=arrs[0].dtype)
         outs = [np.empty_like(arrs[0])] + [np.empty_like(arrs[1]) for _ in range(7)]
         opt = [dummy if t is None else _np(t) for t in (ge, gn, gu)]
-        alpha_backward(*arrs[:9], reset, sid, p1, p2, *arrs[9:], _np(gs), *opt,
-                       ge is not None, gn is not None, gu is not None, *outs)
+        kernel = pick(alpha_backward, alpha_backward_serial, arrs[0].shape[1])
+        kernel(*arrs[:9], reset, sid, p1, p2, *arrs[9:], _np(gs), *opt,
+               ge is not None, gn is not None, gu is not None, *outs)
         gx, ge0, gn0, ga, gb, gtau, gth, gg = (torch.from_numpy(a) for a in outs)
         return gx, ge0, gn0, None, ga, gb, gtau, gth, gg, None
 

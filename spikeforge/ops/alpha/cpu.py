@@ -12,8 +12,7 @@ from numba import njit, prange
 from ..lif.cpu import CHUNK, surrogate_grad
 
 
-@njit(parallel=True, cache=True)
-def alpha_forward(x, e0, n0, u0, alpha, beta, tau, theta, g, reset, spk, e, n, u):  # noqa: ANN001
+def _alpha_forward(x, e0, n0, u0, alpha, beta, tau, theta, g, reset, spk, e, n, u):  # noqa: ANN001
     """Fill ``spk`` and the traces ``e`` (excitatory), ``n`` (inhibitory) and ``u`` (membrane)."""
     T, N = x.shape
     for c in prange((N + CHUNK - 1) // CHUNK):
@@ -44,8 +43,7 @@ def alpha_forward(x, e0, n0, u0, alpha, beta, tau, theta, g, reset, spk, e, n, u
                 spk[t, k] = g[k] if m1 - th > 0 else 0.0
 
 
-@njit(parallel=True, cache=True)
-def alpha_backward(  # noqa: ANN201
+def _alpha_backward(  # noqa: ANN201
     x, e0, n0, u0, alpha, beta, tau, theta, g, reset, sid, p1, p2,  # noqa: ANN001
     e, n, u, gs, ge, gn, gu, has_ge, has_gn, has_gu,  # noqa: ANN001
     gx, ge0, gn0, galpha, gbeta, gtau, gtheta, gg,  # noqa: ANN001
@@ -101,3 +99,9 @@ def alpha_backward(  # noqa: ANN201
                 gx[t, k] = get - gnt
                 ge0[k] = a * get
                 gn0[k] = b * gnt + extra
+
+
+alpha_forward = njit(parallel=True, cache=True)(_alpha_forward)
+alpha_forward_serial = njit(cache=True)(_alpha_forward)
+alpha_backward = njit(parallel=True, cache=True)(_alpha_backward)
+alpha_backward_serial = njit(cache=True)(_alpha_backward)

@@ -55,25 +55,26 @@ def _np(t: Tensor) -> np.ndarray:
 
 
 def _cpu_forward(xs: Tensor, u0: Tensor, i0: Tensor, prm: tuple[Tensor, ...], c: LifConfig):
-    from .cpu import empty_like_rows, lif_forward
+    from .cpu import empty_like_rows, lif_forward, lif_forward_serial, pick
 
     x = _np(xs)
     spk = np.empty_like(x)
     u = np.empty_like(x)
     itr = empty_like_rows(x, c.syn)
     v = empty_like_rows(x, c.immediate)
-    lif_forward(x, _np(u0), _np(i0), *(_np(p) for p in prm), c.syn, c.reset, c.immediate, spk, u, itr, v)
+    kernel = pick(lif_forward, lif_forward_serial, x.shape[1])
+    kernel(x, _np(u0), _np(i0), *(_np(p) for p in prm), c.syn, c.reset, c.immediate, spk, u, itr, v)
     return tuple(torch.from_numpy(a) for a in (spk, u, itr, v))
 
 
 def _cpu_backward(saved: tuple[Tensor, ...], gs: Tensor, gu: Tensor | None, gi: Tensor | None, c: LifConfig):
-    from .cpu import lif_backward
+    from .cpu import lif_backward, lif_backward_serial, pick
 
     u0, i0, alpha, beta, theta, g, u, itr, v = (_np(t) for t in saved)
     dummy = np.zeros((1, 1), dtype=u.dtype)
     gx = np.empty_like(u)
     vecs = [np.empty_like(u0) for _ in range(6)]
-    lif_backward(
+    pick(lif_backward, lif_backward_serial, u.shape[1])(
         u0, i0, alpha, beta, theta, g, c.syn, c.reset, c.immediate, c.sid, c.p1, c.p2,
         u, itr, v, _np(gs), dummy if gu is None else _np(gu), dummy if gi is None else _np(gi),
         gu is not None, gi is not None, gx, *vecs,

@@ -14,6 +14,7 @@ the input kept (Leaky), 2 none, 3 zero of the whole update (Synaptic, Lapicque);
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from numba import njit, prange
@@ -51,8 +52,7 @@ def surrogate_grad(z: float, sid: int, p1: float, p2: float) -> float:
     return 0.0
 
 
-@njit(parallel=True, cache=True)
-def lif_forward(x, u0, i0, alpha, beta, theta, g, syn, reset, immediate, spk, u, itr, v):  # noqa: ANN001
+def _lif_forward(x, u0, i0, alpha, beta, theta, g, syn, reset, immediate, spk, u, itr, v):  # noqa: ANN001
     """Fill ``spk``, ``u`` (membrane after reset), ``itr`` (current, if syn) and ``v`` (pre-reset
     membrane, if immediate) for every step."""
     T, N = x.shape
@@ -93,8 +93,7 @@ def lif_forward(x, u0, i0, alpha, beta, theta, g, syn, reset, immediate, spk, u,
                     u[t, k] = vv
 
 
-@njit(parallel=True, cache=True)
-def lif_backward(  # noqa: ANN201
+def _lif_backward(  # noqa: ANN201
     u0, i0, alpha, beta, theta, g, syn, reset, immediate, sid, p1, p2,  # noqa: ANN001
     u, itr, v, gs, gu, gi, has_gu, has_gi,  # noqa: ANN001
     gx, gu0, gi0, galpha, gbeta, gtheta, gg,  # noqa: ANN001
@@ -165,6 +164,17 @@ def lif_backward(  # noqa: ANN201
                     gx[t, k] = gbase
 
 
+def pick(parallel: Callable[..., None], serial: Callable[..., None], n: int) -> Callable[..., None]:
+    """The ``prange`` variant for more than one chunk of neurons, else the serial one (no thread start-up)."""
+    return parallel if n > CHUNK else serial
+
+
 def empty_like_rows(x: np.ndarray, used: bool) -> np.ndarray:
     """A ``[T, N]`` buffer like ``x`` when ``used``, else a 1x1 placeholder."""
     return np.empty_like(x) if used else np.empty((1, 1), dtype=x.dtype)
+
+
+lif_forward = njit(parallel=True, cache=True)(_lif_forward)
+lif_forward_serial = njit(cache=True)(_lif_forward)
+lif_backward = njit(parallel=True, cache=True)(_lif_backward)
+lif_backward_serial = njit(cache=True)(_lif_backward)
