@@ -7,6 +7,7 @@ sequences run through :meth:`forward_sequence` and fused kernels.
 from . import ops, surrogate
 from ._version import __version__
 from .layers import BatchNormTT1d, BatchNormTT2d, GradedSpikes
+from .network import LayerTrace, SequentialSNN
 from .neurons import (
     LIF,
     SLSTM,
@@ -35,6 +36,7 @@ __all__ += [
 ]
 __all__ += ["AssociativeLeaky"]
 __all__ += ["export_to_nir", "import_from_nir"]
+__all__ += ["SequentialSNN", "LayerTrace"]
 
 
 def __getattr__(name: str) -> object:

@@ -1,0 +1,110 @@
+"""``SequentialSNN``: a feed-forward spiking network run over whole time-major sequences.
+
+Stateless layers (Linear, Conv, pooling, dropout, flatten, batch norm, ...) are applied once to the
+``T*B`` samples of the sequence; spiking neurons run through :meth:`SpikingNeuron.forward_sequence`
+(a fused kernel when one fits, else the step loop). No Python loop per time step is needed.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from torch import Tensor, nn
+
+from .neurons import SpikingNeuron
+
+
+class LayerTrace(NamedTuple):
+    """What one neuron layer of a :class:`SequentialSNN` produced over the sequence.
+
+    Attributes:
+        index: the layer's position in the container.
+        spk: spikes ``[T, B, ...]``.
+        states: every hidden state by name (e.g. ``{"mem": [T, B, ...]}``), at every step.
+    """
+
+    index: int
+    spk: Tensor
+    states: dict[str, Tensor]
+
+
+def _is_sequence_neuron(layer: nn.Module) -> bool:
+    return isinstance(layer, SpikingNeuron) and type(layer)._step_fn is not None
+
+
+class SequentialSNN(nn.Sequential):
+    """A ``nn.Sequential`` of stateless layers and spiking neurons over time-major input.
+
+    Args:
+        *layers: modules applied in order. Neurons from :mod:`spikeforge.neurons` that have a step
+            function (``Leaky``, ``Synaptic``, ``Alpha``, ``Lapicque``, ``RLeaky``, ``RSynaptic``) run
+            over the sequence; any other module is treated as stateless and applied to ``[T*B, ...]``.
+        carry_state: keep each neuron's final state and start the next call from it (for truncated
+            BPTT over consecutive chunks of one stream; call :meth:`reset_state` between streams).
+            Default False: every call starts from zero states, so nothing leaks between batches.
+
+    Shapes: input ``[T, B, ...]``; output spikes of the last layer ``[T, B, ...]`` (a stateless last
+    layer gives its output). dtype and device follow the input.
+
+    Raises:
+        ValueError: if the input has fewer than two dimensions (``[T, B, ...]`` is required).
+
+    Example:
+        >>> import torch, spikeforge as snn
+        >>> net = snn.SequentialSNN(torch.nn.Linear(4, 3), snn.Leaky(beta=0.9))
+        >>> net(torch.rand(10, 2, 4)).shape
+        torch.Size([10, 2, 3])
+    """
+
+    def __init__(self, *layers: nn.Module, carry_state: bool = False) -> None:
+        super().__init__(*layers)
+        self.carry_state = carry_state
+        self._carried: dict[int, tuple[Tensor, ...]] = {}
+
+    def reset_state(self) -> None:
+        """Forget carried states (called by :func:`spikeforge.utils.reset`)."""
+        self._carried = {}
+
+    def forward(  # type: ignore[override]
+        self, x: Tensor, record: bool = False
+    ) -> Tensor | tuple[Tensor, list[LayerTrace]]:
+        """Run the network over ``x[T, B, ...]``.
+
+        Args:
+            x: time-major input ``[T, B, ...]``.
+            record: also return a :class:`LayerTrace` (spikes and every state at every step) per neuron
+                layer, e.g. for membrane or spike-count losses.
+
+        Returns:
+            ``out[T, B, ...]``, or ``(out, traces)`` with ``record=True``.
+        """
+        if not isinstance(x, Tensor) or x.dim() < 2:
+            shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+            raise ValueError(f"x must be a time-major tensor [T, B, ...], got {shape}")
+        T, B = x.shape[:2]
+        h = x
+        traces: list[LayerTrace] = []
+        for i, layer in enumerate(self):
+            if _is_sequence_neuron(layer):
+                h, trace = self._run_neuron(i, layer, h, record)
+                if trace is not None:
+                    traces.append(trace)
+            else:
+                out = layer(h.reshape(T * B, *h.shape[2:]))
+                h = out.reshape(T, B, *out.shape[1:])
+        return (h, traces) if record else h
+
+    def _run_neuron(self, i: int, neuron: SpikingNeuron, h: Tensor,
+                    record: bool) -> tuple[Tensor, LayerTrace | None]:
+        names = neuron._state_names
+        start = self._carried.get(i) if self.carry_state else None
+        if start is None or start[0].shape[0] != h.shape[1]:
+            start = tuple(h.new_zeros(s) for s in neuron._state_shapes(h[0]))
+        spk, *states = neuron.forward_sequence(h, *start, record=record)
+        if self.carry_state:
+            self._carried[i] = tuple((s[-1] if record else s).detach() for s in states)
+        trace = LayerTrace(i, spk, dict(zip(names, states))) if record else None
+        return spk, trace
+
+
+__all__ = ["LayerTrace", "SequentialSNN"]
