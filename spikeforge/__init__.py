@@ -4,7 +4,7 @@
 sequences run through :meth:`forward_sequence` and fused kernels.
 """
 
-from . import ops, surrogate
+from . import ops, surrogate  # noqa: F401 - importing ops registers the fused kernels
 from ._version import __version__
 from .layers import BatchNormTT1d, BatchNormTT2d, GradedSpikes
 from .network import LayerTrace, SequentialSNN
