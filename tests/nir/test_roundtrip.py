@@ -19,7 +19,9 @@ from spikeforge.nir import NIRExportError, NIRLossyExportWarning, export_to_nir,
 T = 300
 
 
-def _roundtrip(net: nn.Module, x: torch.Tensor, tmp_path: Path) -> tuple[torch.Tensor, torch.Tensor, nir.NIRGraph]:
+def _roundtrip(
+    net: nn.Module, x: torch.Tensor, tmp_path: Path
+) -> tuple[torch.Tensor, torch.Tensor, nir.NIRGraph]:
     with warnings.catch_warnings():
         warnings.simplefilter("error", NIRLossyExportWarning)
         graph = export_to_nir(net, x[0])
@@ -40,7 +42,10 @@ def _spikes(*shape: int) -> torch.Tensor:
 NEURONS: dict[str, Callable[[int], nn.Module]] = {
     "leaky_zero_delay": lambda n: snn.Leaky(beta=0.9, reset_mechanism="zero", init_hidden=True),
     "leaky_zero_nodelay": lambda n: snn.Leaky(
-        beta=torch.rand(n) * 0.9, threshold=torch.rand(n) + 0.5, reset_mechanism="zero", reset_delay=False,
+        beta=torch.rand(n) * 0.9,
+        threshold=torch.rand(n) + 0.5,
+        reset_mechanism="zero",
+        reset_delay=False,
         init_hidden=True,
     ),
     "leaky_if": lambda n: snn.Leaky(beta=1.0, threshold=2.0, reset_mechanism="zero", init_hidden=True),
@@ -51,7 +56,12 @@ NEURONS: dict[str, Callable[[int], nn.Module]] = {
         beta=0.85, linear_features=n, reset_mechanism="zero", reset_delay=False, init_hidden=True
     ),
     "rleaky_one_to_one": lambda n: snn.RLeaky(
-        beta=0.85, all_to_all=False, V=torch.randn(n), reset_mechanism="zero", reset_delay=False, init_hidden=True
+        beta=0.85,
+        all_to_all=False,
+        V=torch.randn(n),
+        reset_mechanism="zero",
+        reset_delay=False,
+        init_hidden=True,
     ),
     "rsynaptic_dense": lambda n: snn.RSynaptic(
         alpha=0.7, beta=0.9, linear_features=n, reset_mechanism="zero", reset_delay=False, init_hidden=True
@@ -61,8 +71,12 @@ NEURONS: dict[str, Callable[[int], nn.Module]] = {
 
 @pytest.mark.parametrize("kind", list(NEURONS))
 def test_dense_roundtrip_identical_spikes(kind: str, tmp_path: Path) -> None:
-    net = nn.Sequential(nn.Linear(6, 12), NEURONS[kind](12), nn.Linear(12, 5),
-                        snn.Leaky(beta=0.8, threshold=0.3, reset_mechanism="zero", init_hidden=True))
+    net = nn.Sequential(
+        nn.Linear(6, 12),
+        NEURONS[kind](12),
+        nn.Linear(12, 5),
+        snn.Leaky(beta=0.8, threshold=0.3, reset_mechanism="zero", init_hidden=True),
+    )
     x = _spikes(4, 6) * 2
     out, ref, graph = _roundtrip(net, x, tmp_path)
     assert ref.sum() > 20, "the test network must spike"
@@ -75,9 +89,15 @@ def test_dense_roundtrip_identical_spikes(kind: str, tmp_path: Path) -> None:
 
 def test_conv_network_batch_roundtrip(tmp_path: Path) -> None:
     net = nn.Sequential(
-        nn.Conv2d(2, 4, 3, padding=1), snn.Leaky(beta=0.8, threshold=0.5, reset_mechanism="zero", init_hidden=True),
-        nn.AvgPool2d(2), nn.Conv2d(4, 4, 3, stride=1), nn.LPPool2d(1, 2), nn.Identity(), nn.Flatten(),
-        nn.Linear(4, 5), snn.Synaptic(alpha=0.5, beta=0.7, reset_mechanism="zero", reset_delay=False, init_hidden=True),
+        nn.Conv2d(2, 4, 3, padding=1),
+        snn.Leaky(beta=0.8, threshold=0.5, reset_mechanism="zero", init_hidden=True),
+        nn.AvgPool2d(2),
+        nn.Conv2d(4, 4, 3, stride=1),
+        nn.LPPool2d(1, 2),
+        nn.Identity(),
+        nn.Flatten(),
+        nn.Linear(4, 5),
+        snn.Synaptic(alpha=0.5, beta=0.7, reset_mechanism="zero", reset_delay=False, init_hidden=True),
     )
     x = (torch.rand(200, 3, 2, 10, 10) < 0.3).float()
     out, ref, graph = _roundtrip(net, x, tmp_path)
@@ -149,7 +169,9 @@ def test_lossy_features_warn_or_raise(neuron: Callable[[], nn.Module], text: str
 
 
 def test_float64_model_roundtrip(tmp_path: Path) -> None:
-    net = nn.Sequential(nn.Linear(5, 9), snn.Leaky(beta=torch.rand(9), reset_mechanism="zero", init_hidden=True))
+    net = nn.Sequential(
+        nn.Linear(5, 9), snn.Leaky(beta=torch.rand(9), reset_mechanism="zero", init_hidden=True)
+    )
     net = net.double()
     x = _spikes(3, 5).double()
     graph = export_to_nir(net, x[0])
