@@ -30,6 +30,11 @@ class Lapicque(LIF):
     decay is ``1 + ln(beta)``, not ``beta`` (snntorch's behaviour, kept for numerical compatibility);
     per-neuron tensors work here (snntorch raises).
 
+    ``learn_beta=True`` (with ``beta`` given and ``C`` or ``R`` derived from it) recomputes the derived
+    one from the learnt ``beta`` at every step, so ``beta`` trains; snntorch derives it once in
+    ``__init__``, which gives a gradient at the first backward and a "backward through the graph a
+    second time" error at the next. With ``R`` and ``C`` given, ``beta`` stays inert.
+
     Units: ``R`` in ohm, ``C`` in farad, ``time_step`` in seconds, the membrane in volts per input unit.
 
     Returns:
@@ -61,6 +66,7 @@ class Lapicque(LIF):
         output: bool = False,
     ) -> None:
         dt = as_tensor(time_step)
+        derived: str | None = None  # which of R, C follows a learnable beta
         if _given(R) and _given(C):
             r, c = as_tensor(R), as_tensor(C)
             b = as_tensor(beta) if _given(beta) else torch.exp(-dt / (r * c)).reshape(1)
@@ -69,13 +75,13 @@ class Lapicque(LIF):
             log_inv = torch.log(1 / b)
             if _given(R):
                 r = as_tensor(R)
-                c = dt / (r * log_inv)
+                c, derived = dt / (r * log_inv), "C"
             elif _given(C):
                 c = as_tensor(C)
-                r = dt / (c * log_inv)
+                r, derived = dt / (c * log_inv), "R"
             else:
                 r = torch.ones_like(b) if b.dim() else torch.tensor(1.0)
-                c = dt / (r * log_inv)
+                c, derived = dt / (r * log_inv), "C"
         else:
             raise ValueError(
                 "Lapicque needs either beta, or beta with one of R and C, or both R and C "
@@ -88,12 +94,20 @@ class Lapicque(LIF):
         self.register_buffer("time_step", dt)
         self.register_buffer("R", r)
         self.register_buffer("C", c)
+        self._derived = derived if learn_beta else None
         if not math.isfinite(float(c.detach().min())) or not math.isfinite(float(r.detach().min())):
             raise ValueError(f"beta must lie strictly between 0 and 1 to derive R and C, got {beta}")
         self._register_states()
 
     def params(self) -> LapicqueParams:
-        return LapicqueParams(self.R, self.C, self.time_step, self.threshold, self.graded_spikes_factor)
+        r, c = self.R, self.C
+        if self._derived is not None:  # learn_beta: R or C follows beta at every use
+            log_inv = torch.log(1 / self.beta)
+            if self._derived == "C":
+                c = self.time_step / (r * log_inv)
+            else:
+                r = self.time_step / (c * log_inv)
+        return LapicqueParams(r, c, self.time_step, self.threshold, self.graded_spikes_factor)
 
     def forward(self, input_: Tensor, mem: Tensor | None = None) -> Any:
         return self._forward(input_, (mem,))
