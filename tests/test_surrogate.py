@@ -1,0 +1,307 @@
+"""Surrogate gradients (API.md section 3): defaults, reference vectors, values semantics, dtypes,
+finiteness for every finite input, and gradcheck of each backward against its smooth primitive."""
+
+from __future__ import annotations
+
+import math
+import pickle
+from collections.abc import Callable
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import Tensor
+
+from spikeforge import surrogate as S
+
+U = [-5.0, -1.0, -0.5, -0.1, 0.0, 0.1, 0.5, 1.0, 1.5, 2.0]
+SPIKES = [0, 0, 0, 0, 0, 1, 1, 1, 1, 1]
+
+
+def _fs_custom(input_: Tensor, grad_input: Tensor, spikes: Tensor) -> Tensor:
+    return grad_input / (25 * input_.abs() + 1) ** 2
+
+
+REFERENCE = [
+    (
+        "atan()",
+        S.atan(),
+        [0.00403649, 0.0919997, 0.2884, 0.91017, 1, 0.91017, 0.2884, 0.0919997, 0.0430912, 0.0247045],
+    ),
+    (
+        "atan(4)",
+        S.atan(alpha=4),
+        [0.00202437, 0.049409, 0.183999, 1.43391, 2, 1.43391, 0.183999, 0.049409, 0.0222652, 0.0125854],
+    ),
+    (
+        "fast_sigmoid()",
+        S.fast_sigmoid(),
+        [
+            6.29882e-05,
+            0.00147929,
+            0.00548697,
+            0.0816327,
+            1,
+            0.0816327,
+            0.00548697,
+            0.00147929,
+            0.00067465,
+            0.000384468,
+        ],
+    ),
+    (
+        "fast_sigmoid(5)",
+        S.fast_sigmoid(slope=5),
+        [
+            0.00147929,
+            0.0277778,
+            0.0816327,
+            0.444444,
+            1,
+            0.444444,
+            0.0816327,
+            0.0277778,
+            0.0138408,
+            0.00826446,
+        ],
+    ),
+    # snntorch gives NaN at U=-5; the exact value 25*e^-125 underflows to 0 in float32
+    (
+        "sigmoid()",
+        S.sigmoid(),
+        [
+            0.0,
+            3.47199e-10,
+            9.31656e-05,
+            1.75259,
+            6.25,
+            1.75259,
+            9.31656e-05,
+            3.47199e-10,
+            1.29389e-15,
+            4.82187e-21,
+        ],
+    ),
+    (
+        "sigmoid(5)",
+        S.sigmoid(slope=5),
+        [
+            6.94397e-11,
+            0.0332403,
+            0.350519,
+            1.17502,
+            1.25,
+            1.17502,
+            0.350519,
+            0.0332403,
+            0.00276236,
+            0.000226979,
+        ],
+    ),
+    ("triangular()", S.triangular(), [1, 1, 1, 1, -1, -1, -1, -1, -1, -1]),
+    ("triangular(0.5)", S.triangular(threshold=0.5), [0.5] * 4 + [-0.5] * 6),
+    ("ste()", S.straight_through_estimator(), [1.0] * 10),
+    (
+        "spike_rate_escape()",
+        S.spike_rate_escape(),
+        [0.0619688, 3.38338, 5.57825, 8.32178, 9.19699, 10.1642, 15.1633, 25, 15.1633, 9.19699],
+    ),
+    (
+        "spike_rate_escape(2,1)",
+        S.spike_rate_escape(beta=2, slope=1),
+        [6.14421e-06, 0.0183156, 0.0497871, 0.110803, 0.135335, 0.165299, 0.367879, 1, 0.367879, 0.135335],
+    ),
+    ("heaviside()", S.heaviside(), SPIKES),
+    ("SFS()", S.SFS(), [0, 0, 0, 0, 0, 0, 0, 0, 0.00067465, 0.000384468]),
+    ("SFS(B=0)", S.SFS(B=0), [0, 0, 0, 0, 0, 0.0816327, 0.00548697, 0.00147929, 0.00067465, 0.000384468]),
+    (
+        "custom",
+        S.custom_surrogate(_fs_custom),
+        [
+            6.29882e-05,
+            0.00147929,
+            0.00548697,
+            0.0816327,
+            1,
+            0.0816327,
+            0.00548697,
+            0.00147929,
+            0.00067465,
+            0.000384468,
+        ],
+    ),
+    ("LSO()", S.LSO(), [0.1] * 5 + [1.0] * 5),  # the documented intent (snntorch 1.0.0's LSO crashes)
+]
+
+
+@pytest.mark.parametrize(("name", "fn", "expected"), REFERENCE, ids=[r[0] for r in REFERENCE])
+def test_reference_vectors(name: str, fn: Callable[[Tensor], Tensor], expected: list[float]) -> None:
+    u = torch.tensor(U, requires_grad=True)
+    spk = fn(u)
+    assert spk.tolist() == SPIKES
+    (g,) = torch.autograd.grad(spk.sum(), u)
+    torch.testing.assert_close(g, torch.tensor(expected, dtype=torch.float32), atol=1e-6, rtol=1e-5)
+
+
+def test_default_hyper_parameters() -> None:
+    assert S.atan() == S.ATan(alpha=2.0)
+    assert S.fast_sigmoid() == S.FastSigmoid(slope=25)
+    assert S.sigmoid() == S.Sigmoid(slope=25)
+    assert S.triangular() == S.Triangular(threshold=1)
+    assert S.spike_rate_escape() == S.SpikeRateEscape(beta=1, slope=25)
+    assert S.SSO() == S.StochasticSpikeOperator(mean=0, variance=0.2)
+    assert S.LSO() == S.LeakySpikeOperator(slope=0.1)
+    assert S.SFS() == S.SparseFastSigmoid(slope=25, B=1)
+    assert S.heaviside() == S.Heaviside() and S.straight_through_estimator() == S.StraightThroughEstimator()
+
+
+def test_sso_gradient_is_one_where_spiked_and_small_noise_elsewhere() -> None:
+    u = torch.tensor(U * 20, requires_grad=True)
+    (g,) = torch.autograd.grad(S.SSO()(u).sum(), u)
+    spiked = u.detach() > 0
+    assert torch.all(g[spiked] == 1)
+    assert torch.all((g[~spiked] >= -0.1) & (g[~spiked] < 0.1)) and g[~spiked].std() > 0
+    (g2,) = torch.autograd.grad(S.SSO(mean=0.5, variance=1.0)(u).sum(), u)
+    assert torch.all((g2[~spiked] >= 0) & (g2[~spiked] < 1))
+
+
+CLASSES = [
+    (S.ATan, (4.0,), S.atan(alpha=4.0)),
+    (S.FastSigmoid, (5.0,), S.fast_sigmoid(slope=5)),
+    (S.Sigmoid, (5.0,), S.sigmoid(slope=5)),
+    (S.Triangular, (0.5,), S.triangular(threshold=0.5)),
+    (S.SpikeRateEscape, (2.0, 1.0), S.spike_rate_escape(beta=2, slope=1)),
+    (S.SparseFastSigmoid, (25.0, 0.0), S.SFS(B=0)),
+    (S.LeakySpikeOperator, (0.3,), S.LSO(slope=0.3)),
+    (S.StraightThroughEstimator, (), S.straight_through_estimator()),
+    (S.Heaviside, (), S.heaviside()),
+]
+
+
+@pytest.mark.parametrize(("cls", "hyper", "factory_value"), CLASSES, ids=[c[0].__name__ for c in CLASSES])
+def test_class_apply_with_and_without_hyper_parameters(
+    cls: type, hyper: tuple, factory_value: S.Surrogate
+) -> None:
+    u = torch.tensor(U, requires_grad=True)
+    (g_apply,) = torch.autograd.grad(cls.apply(u, *hyper).sum(), u)
+    (g_factory,) = torch.autograd.grad(factory_value(u).sum(), u)
+    torch.testing.assert_close(g_apply, g_factory)
+    (g_default,) = torch.autograd.grad(cls.apply(u).sum(), u)  # snntorch needs the hyper-parameters
+    torch.testing.assert_close(g_default, cls().grad(u.detach()))
+
+
+ALL = [
+    S.atan(),
+    S.fast_sigmoid(),
+    S.sigmoid(),
+    S.triangular(),
+    S.straight_through_estimator(),
+    S.spike_rate_escape(),
+    S.heaviside(),
+    S.SSO(),
+    S.LSO(),
+    S.SFS(),
+    S.custom_surrogate(_fs_custom),
+]
+
+
+@pytest.mark.parametrize("surr", ALL, ids=lambda s: type(s).__name__)
+def test_surrogates_are_picklable_hashable_comparable_values(surr: S.Surrogate) -> None:
+    clone = pickle.loads(pickle.dumps(surr))
+    assert clone == surr and hash(clone) == hash(surr)
+    assert {surr: 1}[clone] == 1
+    assert surr != S.atan(alpha=3.0)
+    with pytest.raises(AttributeError):
+        surr.x = 1  # frozen
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.floats(min_value=-1e30, max_value=1e30, allow_nan=False), min_size=1, max_size=16),
+    st.sampled_from([torch.float32, torch.float64]),
+)
+def test_gradients_finite_for_every_finite_input(values: list[float], dtype: torch.dtype) -> None:
+    u = torch.tensor(values + [1e30, -1e30, 0.0], dtype=dtype, requires_grad=True)
+    for surr in ALL + [S.sigmoid(slope=1e3), S.atan(alpha=1e3), S.fast_sigmoid(slope=1e3)]:
+        (g,) = torch.autograd.grad(surr(u).sum(), u)
+        assert torch.isfinite(g).all(), surr
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.float32, torch.float64])
+@pytest.mark.parametrize(
+    "surr", ALL + [S.heaviside_no_grad], ids=lambda s: getattr(s, "__name__", type(s).__name__)
+)
+def test_spike_dtype_follows_input(surr: Callable[[Tensor], Tensor], dtype: torch.dtype) -> None:
+    u = torch.tensor(U, dtype=dtype, requires_grad=True)
+    spk = surr(u)
+    assert spk.dtype == dtype and spk.tolist() == SPIKES
+    if spk.requires_grad:
+        (g,) = torch.autograd.grad(spk.sum(), u)
+        assert g.dtype == dtype
+
+
+def _relu(x: Tensor) -> Tensor:
+    return x.clamp(min=0)
+
+
+# (surrogate, smooth primitive F with F' = the surrogate derivative, where F is smooth)
+PRIMITIVES: list[tuple[S.Surrogate, Callable[[Tensor], Tensor]]] = [
+    (S.atan(), lambda x: torch.atan(math.pi / 2 * 2.0 * x) / math.pi + 0.5),
+    (S.atan(alpha=4), lambda x: torch.atan(math.pi / 2 * 4.0 * x) / math.pi + 0.5),
+    (S.fast_sigmoid(), lambda x: x / (1 + 25 * x.abs())),
+    (S.fast_sigmoid(slope=5), lambda x: x / (1 + 5 * x.abs())),
+    (S.sigmoid(), lambda x: torch.sigmoid(25 * x)),
+    (S.sigmoid(slope=5), lambda x: torch.sigmoid(5 * x)),
+    (S.straight_through_estimator(), lambda x: x),
+    (S.spike_rate_escape(), lambda x: 25 * torch.sign(x - 1) * (1 - torch.exp(-(x - 1).abs()))),
+    (
+        S.spike_rate_escape(beta=2, slope=1),
+        lambda x: torch.sign(x - 1) * (1 - torch.exp(-2 * (x - 1).abs())) / 2,
+    ),
+    (S.heaviside(), _relu),
+    (S.triangular(), lambda x: -x.abs()),
+    (S.triangular(threshold=0.5), lambda x: -0.5 * x.abs()),
+    (S.LSO(), lambda x: torch.where(x > 0, x, 0.1 * x)),
+    (S.SFS(), lambda x: torch.where(x > 1, x / (1 + 25 * x) - 1 / 26, torch.zeros_like(x))),
+    (S.SFS(B=0), lambda x: torch.where(x > 0, x / (1 + 25 * x), torch.zeros_like(x))),
+]
+# points away from the kinks at 0 and 1 (the primitive is smooth within eps of each point)
+POINTS = [-4.0, -1.3, -0.6, -0.2, -0.03, 0.04, 0.3, 0.7, 1.2, 1.9, 3.5]
+
+
+@pytest.mark.parametrize(
+    ("surr", "primitive"), PRIMITIVES, ids=lambda p: repr(p) if isinstance(p, S.Surrogate) else ""
+)
+def test_gradcheck_backward_is_the_primitive_derivative(
+    surr: S.Surrogate, primitive: Callable[[Tensor], Tensor]
+) -> None:
+    def f(x: Tensor) -> Tensor:
+        spk = surr(x)  # analytic derivative: the surrogate; value: the primitive
+        return spk + (primitive(x) - spk).detach()
+
+    x = torch.tensor(POINTS, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(f, (x,), eps=1e-7, atol=1e-5, rtol=1e-4)
+
+
+def test_custom_surrogate_receives_input_grad_and_spikes() -> None:
+    seen = {}
+
+    def fn(input_: Tensor, grad_input: Tensor, spikes: Tensor) -> Tensor:
+        seen.update(input_=input_.clone(), grad=grad_input.clone(), spikes=spikes.clone())
+        return grad_input * 3
+
+    u = torch.tensor(U, requires_grad=True)
+    w = torch.arange(10.0)
+    (g,) = torch.autograd.grad((S.custom_surrogate(fn)(u) * w).sum(), u)
+    torch.testing.assert_close(g, 3 * w)
+    torch.testing.assert_close(seen["input_"], u.detach())
+    torch.testing.assert_close(seen["grad"], w)
+    assert seen["spikes"].tolist() == SPIKES
+
+
+def test_kernel_ids_are_unique_and_params_are_floats() -> None:
+    kernelled = [s for s in ALL if s.kernel_id is not None]
+    assert len({s.kernel_id for s in kernelled}) == len(kernelled)
+    assert S.spike_rate_escape(beta=2, slope=1).kernel_params() == (2.0, 1.0)
+    assert all(isinstance(p, float) for s in kernelled for p in s.kernel_params())
