@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import operator
 import warnings
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -56,6 +57,25 @@ def _meta_shape(node: fx.Node) -> tuple[int, ...]:
     return tuple(int(s) for s in meta.shape)
 
 
+class _StepChain(nn.Sequential):
+    """One step through a layer chain; a neuron returning ``(spk, *states)`` passes ``spk`` on."""
+
+    def forward(self, x: Tensor) -> Tensor:  # type: ignore[override]
+        for m in self:
+            x = m(x)
+            if isinstance(m, SpikingNeuron) and (m.output or not m.init_hidden):
+                x = x[0]
+        return x
+
+
+def _is_sequence_container(model: nn.Module) -> bool:
+    try:
+        from ..network import SequentialSNN
+    except ImportError:  # pragma: no cover - the container is optional
+        return False
+    return isinstance(model, SequentialSNN)
+
+
 def _needed(out: fx.Node) -> set[fx.Node]:
     seen: set[fx.Node] = set()
     todo = [out]
@@ -89,7 +109,8 @@ def export_to_nir(
 
     Args:
         module: the model; its ``forward`` takes one time step ``[B, ...]`` (no loop over time) and must
-            be traceable by ``torch.fx``. It is not modified (a copy is traced and run).
+            be traceable by ``torch.fx``; a :class:`spikeforge.network.SequentialSNN` is exported as the
+            chain of its layers. It is not modified (a copy is traced and run).
         sample_data: one step of input ``[B, ...]`` (the batch dimension is not exported).
         model_name: stored in the graph's metadata.
         model_fwd_args: extra positional arguments of ``forward`` (initial states; not exported).
@@ -122,6 +143,8 @@ def export_to_nir(
     if 0 not in dims:
         raise ValueError(f"ignore_dims must contain the batch dimension 0, got {list(ignore_dims or [])}")
     model = copy.deepcopy(module)
+    if _is_sequence_container(model):  # its forward runs [T, B, ...]; export the per-step chain
+        model = _StepChain(OrderedDict(model.named_children()))
     try:
         gm = fx.GraphModule(model, _Tracer().trace(model))
     except Exception as err:  # noqa: BLE001 - any tracing failure becomes one clear error
@@ -129,8 +152,11 @@ def export_to_nir(
             f"torch.fx cannot trace {type(module).__name__}.forward ({err}); export a model whose forward "
             "runs one time step without Python control flow on tensors"
         ) from err
-    with torch.no_grad():
-        ShapeProp(gm).propagate(sample_data, *model_fwd_args)
+    try:
+        with torch.no_grad():
+            ShapeProp(gm).propagate(sample_data, *model_fwd_args)
+    except Exception as err:  # noqa: BLE001
+        raise NIRExportError(f"running the model on sample_data failed: {err}") from err
     in_shape = tuple(s for i, s in enumerate(sample_data.shape) if i not in dims)
     walker = _Walker(gm, float(dt), in_shape)
     graph = walker.run()

@@ -181,3 +181,21 @@ def test_float64_model_roundtrip(tmp_path: Path) -> None:
     ref = torch.stack([net(x[t]) for t in range(T)])
     out = model.forward_sequence(x)
     assert out.dtype == torch.float64 and torch.equal(out, ref)
+
+
+def test_sequential_snn_container_exports_its_chain(tmp_path: Path) -> None:
+    network = pytest.importorskip("spikeforge.network")
+    net = network.SequentialSNN(
+        nn.Linear(3, 6),
+        snn.Leaky(beta=0.9, reset_mechanism="zero"),
+        nn.Linear(6, 2),
+        snn.Leaky(beta=0.8, threshold=0.3, reset_mechanism="zero"),
+    )
+    graph = export_to_nir(net, torch.zeros(2, 3))
+    assert graph.edges == [("input", "0"), ("0", "1"), ("1", "2"), ("2", "3"), ("3", "output")]
+    x = _spikes(2, 3) * 2
+    ref = net(x)
+    ref = ref[0] if isinstance(ref, tuple) else ref
+    nir.write(tmp_path / "s.nir", graph)
+    out = import_from_nir(tmp_path / "s.nir").forward_sequence(x)
+    assert ref.sum() > 5 and torch.equal(out, ref)
