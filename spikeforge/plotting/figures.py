@@ -10,6 +10,7 @@ and in threads.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Mapping, Sequence
 from os import PathLike
 from pathlib import Path
@@ -78,11 +79,16 @@ def plot_training_curves(history: Sequence[Mapping[str, Any]], path: PathArg) ->
 
 
 def _class_index(value: int, name: str, classes: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+    """``value`` as a class index; ints, numpy ints and 0-d integer tensors (e.g. ``argmax()``) work."""
+    try:
+        index = operator.index(value)
+    except TypeError:
+        index = None
+    if index is None or isinstance(value, bool):
         raise TypeError(f"{name} must be an int class index, got {value!r}")
-    if not 0 <= value < classes:
-        raise ValueError(f"{name}={value} is out of range for {classes} classes: allowed 0..{classes - 1}")
-    return int(value)
+    if not 0 <= index < classes:
+        raise ValueError(f"{name}={index} is out of range for {classes} classes: allowed 0..{classes - 1}")
+    return index
 
 
 def output_raster_figure(
@@ -95,8 +101,8 @@ def output_raster_figure(
 
     Args:
         spk: output spikes ``[T, C]`` (tensor on any device, or array).
-        predicted: predicted class index.
-        target: true class index.
+        predicted: predicted class index (an int or a 0-d integer tensor).
+        target: true class index (the same).
         class_names: one name per class (default the indices).
 
     Raises:
@@ -138,6 +144,13 @@ def plot_output_raster(
     return _save(output_raster_figure(spk, predicted, target, class_names), path)
 
 
+def _time_by_neuron(data: ArrayLike, name: str) -> np.ndarray:
+    arr = to_numpy(data, name)
+    if arr.ndim > 2:
+        raise ValueError(f"{name} must be [T, N] or [T] for one sample, got shape {arr.shape}")
+    return time_by_neuron(arr, name)
+
+
 def membrane_traces_figure(
     mem: ArrayLike,
     threshold: float | ArrayLike,
@@ -153,9 +166,10 @@ def membrane_traces_figure(
         neurons: the neurons to draw (default the first ``min(N, 8)``).
 
     Raises:
-        ValueError: shapes that do not match, a threshold of the wrong length, or neurons out of range.
+        ValueError: ``mem`` or ``spk`` not ``[T, N]``/``[T]`` or of different shapes, a threshold of the
+            wrong length, or neurons out of range.
     """
-    arr = time_by_neuron(mem, "mem")
+    arr = _time_by_neuron(mem, "mem")
     thr = to_numpy(threshold, "threshold").astype(float).reshape(-1)
     if thr.size == 1:
         thr = np.full(arr.shape[1], thr[0])
@@ -163,7 +177,7 @@ def membrane_traces_figure(
         raise ValueError(
             f"threshold must be one number or one per neuron ({arr.shape[1]}), got {thr.size} values"
         )
-    spikes = None if spk is None else time_by_neuron(spk, "spk")
+    spikes = None if spk is None else _time_by_neuron(spk, "spk")
     if spikes is not None and spikes.shape != arr.shape:
         raise ValueError(f"spk must have the shape of mem: {spikes.shape} vs {arr.shape}")
     default = range(min(arr.shape[1], MAX_DEFAULT_TRACES))

@@ -69,7 +69,7 @@ def test_output_raster_content_and_file(tmp_path: Path, check_image) -> None:
     assert [p.get_width() for p in bar_ax.patches] == [0, 10, 0, 1]
     assert ax.get_xlim() == (-0.5, 19.5)
     assert len(ax.patches) == 2  # true class (green) and wrong prediction (red)
-    path = figures.plot_output_raster(spk.requires_grad_(True), 3, 3, tmp_path / "out.png")
+    path = figures.plot_output_raster(spk.requires_grad_(True), spk.sum(0).argmax(), 3, tmp_path / "out.png")
     check_image(path)
 
 
@@ -78,6 +78,8 @@ def test_output_raster_errors() -> None:
         figures.output_raster_figure(torch.zeros(5, 4), 4, 0)
     with pytest.raises(TypeError, match="target must be an int"):
         figures.output_raster_figure(torch.zeros(5, 4), 0, 1.0)
+    with pytest.raises(TypeError, match="predicted must be an int"):
+        figures.output_raster_figure(torch.zeros(5, 4), True, 1)
     with pytest.raises(ValueError, match="class_names has 2 names"):
         figures.output_raster_figure(torch.zeros(5, 4), 0, 0, class_names=["a", "b"])
     with pytest.raises(ValueError, match=r"\[T, C\]"):
@@ -109,6 +111,8 @@ def test_membrane_traces_default_neurons_and_errors() -> None:
         figures.membrane_traces_figure(torch.zeros(10, 3), torch.ones(2))
     with pytest.raises(ValueError, match="shape of mem"):
         figures.membrane_traces_figure(torch.zeros(10, 3), 1.0, spk=torch.zeros(10, 2))
+    with pytest.raises(ValueError, match=r"\[T, N\] or \[T\] for one sample"):
+        figures.membrane_traces_figure(torch.zeros(10, 2, 3), 1.0)
     with pytest.raises(ValueError, match=r"neurons \[3\] are out of range"):
         figures.membrane_traces_figure(torch.zeros(10, 3), 1.0, neurons=[3])
 
