@@ -42,7 +42,7 @@ def reset_mask(mem: Tensor, threshold: Tensor, f: Firing) -> Tensor:
 
 
 def fire(mem: Tensor, threshold: Tensor, graded: Tensor, f: Firing) -> Tensor:
-    """``S = H(q(mem) - threshold) * g``; with inhibition ``S = H(z) * onehot(argmax_1 z)``, ``z = mem - theta``.
+    """``S = H(q(mem) - theta) * g``; with inhibition ``S = H(z) * onehot(argmax_1 z)``, ``z = mem - theta``.
 
     The inhibition variant applies neither ``g`` nor the quantiser (as snntorch 1.0.0 does).
     """
@@ -63,7 +63,9 @@ def quantise(f: Firing, *states: Tensor) -> tuple[Tensor, ...]:
     return tuple(f.state_quant(s) for s in states)
 
 
-def immediate_reset(mem: Tensor, spk: Tensor, r: Tensor, threshold: Tensor, graded: Tensor, f: Firing) -> Tensor:
+def immediate_reset(
+    mem: Tensor, spk: Tensor, r: Tensor, threshold: Tensor, graded: Tensor, f: Firing
+) -> Tensor:
     """The ``reset_delay=False`` correction: ``D = S/g - R``; subtract ``U - D*theta``, zero ``U - D*U``."""
     if f.reset_delay or f.reset == NONE:
         return mem

@@ -36,7 +36,19 @@ def alpha_tau(alpha: Tensor, beta: Tensor) -> Tensor:
 
 
 def alpha_step(x: Tensor, state: AlphaState, p: AlphaParams, f: Firing) -> tuple[Tensor, AlphaState]:
-    """One step of the alpha neuron; returns ``(spk, AlphaState(syn_exc, syn_inh, mem))``."""
+    """One step of the alpha neuron (equations in the module docstring; API.md 2.7).
+
+    Args:
+        x: input current ``X[t]``, ``[B, ...]`` (input units), any float dtype.
+        state: the previous currents ``E[t-1]``, ``N[t-1]`` and membrane ``U[t-1]``, each shaped
+            and typed like ``x``.
+        p: the parameters (scalars or tensors broadcastable to ``x``; gradients flow through them).
+        f: the firing configuration (surrogate, reset mechanism, reset_delay, state_quant, inhibition).
+
+    Returns:
+        ``(spk, new_state)``: spikes ``S[t]`` (``0`` or ``g``, in the dtype of the membrane) and the
+        new ``AlphaState(syn_exc, syn_inh, mem)``, each ``[B, ...]``.
+    """
     exc, inh, mem = state
     r = reset_mask(mem, p.threshold, f)
     exc_new = p.alpha.clamp(0, 1) * exc + x

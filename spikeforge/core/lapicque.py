@@ -28,7 +28,19 @@ class LapicqueParams(NamedTuple):
 def lapicque_step(
     x: Tensor, state: LapicqueState, p: LapicqueParams, f: Firing
 ) -> tuple[Tensor, LapicqueState]:
-    """One forward-Euler step of the RC membrane; returns ``(spk, LapicqueState(mem))``."""
+    """One forward-Euler step of the RC membrane (module docstring; API.md 2.4). ``R`` in ohm, ``C`` in
+    farad, ``time_step`` in seconds.
+
+    Args:
+        x: input current ``X[t]``, ``[B, ...]`` (input units), any float dtype.
+        state: the previous membrane ``U[t-1]``, each shaped and typed like ``x``.
+        p: the parameters (scalars or tensors broadcastable to ``x``; gradients flow through them).
+        f: the firing configuration (surrogate, reset mechanism, reset_delay, state_quant, inhibition).
+
+    Returns:
+        ``(spk, new_state)``: spikes ``S[t]`` (``0`` or ``g``, in the dtype of the membrane) and the
+        new ``LapicqueState(mem)``, each ``[B, ...]``.
+    """
     mem = state.mem
     r = reset_mask(mem, p.threshold, f)
     tau = p.R * p.C

@@ -25,7 +25,18 @@ class LeakyParams(NamedTuple):
 
 
 def leaky_step(x: Tensor, state: LeakyState, p: LeakyParams, f: Firing) -> tuple[Tensor, LeakyState]:
-    """One step of the first-order LIF neuron; returns ``(spk, LeakyState(mem))``."""
+    """One step of the first-order LIF neuron (equations in the module docstring; API.md 2.2).
+
+    Args:
+        x: input current ``X[t]``, ``[B, ...]`` (input units), any float dtype.
+        state: the previous membrane ``U[t-1]``, each shaped and typed like ``x``.
+        p: the parameters (scalars or tensors broadcastable to ``x``; gradients flow through them).
+        f: the firing configuration (surrogate, reset mechanism, reset_delay, state_quant, inhibition).
+
+    Returns:
+        ``(spk, new_state)``: spikes ``S[t]`` (``0`` or ``g``, in the dtype of the membrane) and the
+        new ``LeakyState(mem)``, each ``[B, ...]``.
+    """
     mem = state.mem
     r = reset_mask(mem, p.threshold, f)
     beta = p.beta.clamp(0, 1)

@@ -50,7 +50,19 @@ def _reset(base: Tensor, r: Tensor, threshold: Tensor, f: Firing) -> Tensor:
 
 
 def rleaky_step(x: Tensor, state: RLeakyState, p: RLeakyParams, f: Firing) -> tuple[Tensor, RLeakyState]:
-    """One step of the recurrent first-order LIF; returns ``(spk, RLeakyState(spk, mem))``."""
+    """One step of the recurrent first-order LIF (module docstring; API.md 2.5). ``p.recurrent`` maps
+    the previous spike to a current of the same shape.
+
+    Args:
+        x: input current ``X[t]``, ``[B, ...]`` (input units), any float dtype.
+        state: the previous spike ``S[t-1]`` and membrane ``U[t-1]``, each shaped and typed like ``x``.
+        p: the parameters (scalars or tensors broadcastable to ``x``; gradients flow through them).
+        f: the firing configuration (surrogate, reset mechanism, reset_delay, state_quant, inhibition).
+
+    Returns:
+        ``(spk, new_state)``: spikes ``S[t]`` (``0`` or ``g``, in the dtype of the membrane) and the
+        new ``RLeakyState(spk, mem)``, each ``[B, ...]``.
+    """
     spk_prev, mem = state
     r = reset_mask(mem, p.threshold, f)
     base = p.beta.clamp(0, 1) * mem + x + p.recurrent(spk_prev)
@@ -64,10 +76,20 @@ def rleaky_step(x: Tensor, state: RLeakyState, p: RLeakyParams, f: Firing) -> tu
 def rsynaptic_step(
     x: Tensor, state: RSynapticState, p: RSynapticParams, f: Firing
 ) -> tuple[Tensor, RSynapticState]:
-    """One step of the recurrent synaptic LIF; returns ``(spk, RSynapticState(spk, syn, mem))``.
+    """One step of the recurrent synaptic LIF (module docstring; API.md 2.6).
 
     ``reset_delay=False`` resets the membrane in the same step as for RLeaky (snntorch 1.0.0's
     version of this flag is broken: it crashes or has no effect).
+    Args:
+        x: input current ``X[t]``, ``[B, ...]`` (input units), any float dtype.
+        state: the previous spike ``S[t-1]``, current ``I[t-1]`` and membrane ``U[t-1]``, each
+            shaped and typed like ``x``.
+        p: the parameters (scalars or tensors broadcastable to ``x``; gradients flow through them).
+        f: the firing configuration (surrogate, reset mechanism, reset_delay, state_quant, inhibition).
+
+    Returns:
+        ``(spk, new_state)``: spikes ``S[t]`` (``0`` or ``g``, in the dtype of the membrane) and the
+        new ``RSynapticState(spk, syn, mem)``, each ``[B, ...]``.
     """
     spk_prev, syn, mem = state
     r = reset_mask(mem, p.threshold, f)

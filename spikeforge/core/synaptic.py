@@ -28,7 +28,18 @@ class SynapticParams(NamedTuple):
 def synaptic_step(
     x: Tensor, state: SynapticState, p: SynapticParams, f: Firing
 ) -> tuple[Tensor, SynapticState]:
-    """One step of the synaptic-current LIF neuron; returns ``(spk, SynapticState(syn, mem))``."""
+    """One step of the current-based LIF neuron (equations in the module docstring; API.md 2.3).
+
+    Args:
+        x: input current ``X[t]``, ``[B, ...]`` (input units), any float dtype.
+        state: the previous current ``I[t-1]`` and membrane ``U[t-1]``, each shaped and typed like ``x``.
+        p: the parameters (scalars or tensors broadcastable to ``x``; gradients flow through them).
+        f: the firing configuration (surrogate, reset mechanism, reset_delay, state_quant, inhibition).
+
+    Returns:
+        ``(spk, new_state)``: spikes ``S[t]`` (``0`` or ``g``, in the dtype of the membrane) and the
+        new ``SynapticState(syn, mem)``, each ``[B, ...]``.
+    """
     syn, mem = state
     r = reset_mask(mem, p.threshold, f)
     syn = p.alpha.clamp(0, 1) * syn + x
