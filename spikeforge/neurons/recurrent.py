@@ -49,14 +49,20 @@ class _Recurrent(LIF):
                 )
             if linear_features is not None:
                 if not isinstance(linear_features, int) or linear_features <= 0:
-                    raise ValueError(f"{name}: linear_features must be a positive int, got {linear_features!r}")
+                    raise ValueError(
+                        f"{name}: linear_features must be a positive int, got {linear_features!r}"
+                    )
                 self.recurrent: nn.Module = nn.Linear(linear_features, linear_features)
             elif conv2d_channels is not None and kernel_size is not None:
                 if not isinstance(conv2d_channels, int) or conv2d_channels <= 0:
-                    raise ValueError(f"{name}: conv2d_channels must be a positive int, got {conv2d_channels!r}")
+                    raise ValueError(
+                        f"{name}: conv2d_channels must be a positive int, got {conv2d_channels!r}"
+                    )
                 if not isinstance(kernel_size, int) or kernel_size <= 0:
                     raise ValueError(f"{name}: kernel_size must be a positive int, got {kernel_size!r}")
-                self.recurrent = nn.Conv2d(conv2d_channels, conv2d_channels, kernel_size, padding=kernel_size // 2)
+                self.recurrent = nn.Conv2d(
+                    conv2d_channels, conv2d_channels, kernel_size, padding=kernel_size // 2
+                )
             else:
                 raise TypeError(
                     f"{name} with all_to_all=True needs linear_features (dense recurrence) or both "
@@ -81,12 +87,14 @@ class _Recurrent(LIF):
         return lambda s: s * v
 
     def _state_shapes(self, x: Tensor) -> tuple[torch.Size, ...]:
-        if self.all_to_all and self.linear_features is not None and (x.dim() == 0 or x.shape[-1] != self.linear_features):
+        dense = self.all_to_all and self.linear_features is not None
+        conv = self.all_to_all and self.conv2d_channels is not None
+        if dense and (x.dim() == 0 or x.shape[-1] != self.linear_features):
             raise ValueError(
                 f"{type(self).__name__}: input's last dimension must be linear_features="
                 f"{self.linear_features}, got shape {tuple(x.shape)}"
             )
-        if self.all_to_all and self.conv2d_channels is not None and (x.dim() < 3 or x.shape[-3] != self.conv2d_channels):
+        if conv and (x.dim() < 3 or x.shape[-3] != self.conv2d_channels):
             raise ValueError(
                 f"{type(self).__name__}: input must be [B, C, H, W] with C=conv2d_channels="
                 f"{self.conv2d_channels}, got shape {tuple(x.shape)}"

@@ -22,12 +22,12 @@ from ._surrogates import (
     FastSigmoid,
     Heaviside,
     LeakySpikeOperator,
+    Sigmoid,
     SparseFastSigmoid,
     SpikeRateEscape,
     StochasticSpikeOperator,
     StraightThroughEstimator,
     Surrogate,
-    Sigmoid,
     Triangular,
 )
 
@@ -90,6 +90,8 @@ def SFS(slope: float = 25, B: float = 1) -> SparseFastSigmoid:  # noqa: N802,N80
     return SparseFastSigmoid(slope, B)
 
 
-def custom_surrogate(custom_surrogate_function: Callable[[Tensor, Tensor, Tensor], Tensor]) -> CustomSurrogate:
+def custom_surrogate(
+    custom_surrogate_function: Callable[[Tensor, Tensor, Tensor], Tensor],
+) -> CustomSurrogate:
     """A surrogate whose backward is ``custom_surrogate_function(input_, grad_input, spikes)``."""
     return CustomSurrogate(custom_surrogate_function)
