@@ -16,11 +16,15 @@ reads it. A run directory holds::
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import csv
+import io
 import json
 import os
 import random
 import tempfile
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -165,3 +169,83 @@ def append_log(run_dir: Path, line: str) -> None:
     """Append one line to ``log.txt``."""
     with (run_dir / "log.txt").open("a") as f:
         f.write(line.rstrip("\n") + "\n")
+
+
+def export_network(model: torch.nn.Module) -> torch.nn.Sequential:
+    """A copy of a :class:`~spikeforge.SequentialSNN` as the one-step ``nn.Sequential`` NIR export takes:
+    ``Flatten`` dropped (inputs are given flat) and neurons set to ``init_hidden=True`` (spikes out)."""
+    from ..neurons import SpikingNeuron
+
+    layers = [copy.deepcopy(m).cpu() for m in model if not isinstance(m, torch.nn.Flatten)]  # type: ignore[attr-defined]
+    for m in layers:
+        if isinstance(m, SpikingNeuron):
+            m.init_hidden = True
+    return torch.nn.Sequential(*layers)
+
+
+def export_nir(net: torch.nn.Module, sample: torch.Tensor, path: Path) -> str:
+    """Write ``net`` (from :func:`export_network`) to ``path`` as NIR, with one input sample ``[1, F]``.
+
+    Returns:
+        ``"written"`` (plus any lossy-export warning), ``"not available: ..."`` when this spikeforge has
+        no NIR export, or ``"failed: ..."`` when the export raised.
+    """
+    try:
+        import nir
+
+        from .. import export_to_nir  # type: ignore[attr-defined]
+    except ImportError as exc:
+        return f"not available: this spikeforge has no NIR export ({exc})"
+    try:
+        with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("always")
+            graph = export_to_nir(net, sample.cpu(), dt=1e-4)
+            nir.write(str(path), graph)
+    except Exception as exc:  # an export error must not lose the trained run
+        return f"failed: {type(exc).__name__}: {_first_line(exc)}"
+    notes = "; ".join(sorted({str(w.message).splitlines()[0] for w in caught}))
+    return "written" + (f" ({notes})" if notes else "")
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else ""
+
+
+def write_outputs(nir_net: torch.nn.Module, sample: torch.Tensor, spk: torch.Tensor, mem: torch.Tensor,
+                  threshold: float, target: int, history: Sequence[Mapping[str, Any]],
+                  run_dir: Path) -> dict[str, str]:
+    """The NIR model and the figures of a finished run; what could not be made is noted in ``log.txt``.
+
+    Args:
+        nir_net: the network to export (see :func:`export_network`); sample: one flat input ``[1, F]``.
+        spk, mem: output spikes and membrane ``[T, C]`` of one test sample; threshold: the output
+            neurons' threshold; target: that sample's label. history: the per-epoch metrics.
+
+    Returns:
+        ``{output name: "written..." | "not available: ..." | "failed: ..."}``.
+    """
+    status = {"model.nir": export_nir(nir_net, sample, run_dir / "model.nir")}
+    predicted = int(spk.sum(0).argmax())
+    try:
+        from ..plotting import figures
+    except ImportError as exc:
+        figures = None
+        missing = f"not available: this spikeforge has no plotting.figures ({exc})"
+    jobs = {
+        "figures/training_curves.png": lambda p: figures.plot_training_curves(list(history), p),
+        "figures/output_raster.png": lambda p: figures.plot_output_raster(spk, predicted, target, p),
+        "figures/membrane_trace.png": lambda p: figures.plot_membrane_traces(mem, threshold, p, spk=spk),
+    }
+    for name, job in jobs.items():
+        if figures is None:
+            status[name] = missing
+            continue
+        try:
+            job(run_dir / name)
+            status[name] = "written"
+        except Exception as exc:  # a plotting error must not lose the trained run
+            status[name] = f"failed: {type(exc).__name__}: {_first_line(exc)}"
+    for name, state in status.items():
+        if state != "written":
+            append_log(run_dir, f"{name}: {state}")
+    return status

@@ -1,0 +1,166 @@
+"""The ``spikeforge`` command: ``train``, ``evaluate`` and ``export`` (also ``python -m spikeforge``).
+
+Options come from the defaults of :class:`~spikeforge.training.trainer.TrainConfig`, then a TOML file
+(``--config``), then the flags given. Every error is one line ``spikeforge: error: ...`` that says what
+to do; the exit status is 2 for an error and 130 after Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+_TRAIN_OPTIONS: list[tuple[str, type, str]] = [
+    ("dataset", str, "data set: digits (bundled, default), nmnist, shd or dvsgesture"),
+    ("data_dir", str, "folder holding NMNIST/, SHD/ or DVSGesture/ (event data sets only)"),
+    ("epochs", int, "number of training epochs (default 15)"),
+    ("batch_size", int, "mini-batch size (default 64)"),
+    ("num_steps", int, "time steps: encoding length for digits, time bins for event data (default 25)"),
+    ("encoding", str, "digits only: rate (default) or latency spike coding (spikegen)"),
+    ("neuron", str, "neuron model: leaky (default), synaptic, alpha, lapicque, rleaky, rsynaptic"),
+    ("hidden", int, "hidden layer width (default 128)"),
+    ("beta", float, "membrane decay per step in [0, 1] (default 0.9)"),
+    ("lr", float, "Adam learning rate (default 5e-3)"),
+    ("seed", int, "seed of weights, data order and spike encoding (default 0)"),
+    ("device", str, "auto (CUDA if available, default), cpu or cuda"),
+    ("out", str, "run directory to create (default runs/<dataset>-seed<seed>)"),
+    ("train_limit", int, "use only the first N training samples (quick runs)"),
+    ("test_limit", int, "use only the first N test samples (quick runs)"),
+    ("time_window_us", float, "event data: time bin width in microseconds (default: split each sample "
+                              "into --num-steps equal bins)"),
+    ("denoise_us", float, "event data (cameras): drop events with no neighbour within this many us"),
+    ("downsample", float, "event data: spatial factor in (0, 1], e.g. 0.5 halves width and height"),
+]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors that point to --help."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"spikeforge: error: {message}; see '{self.prog} --help'\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``spikeforge`` command."""
+    parser = _Parser(prog="spikeforge", description="Train, evaluate and export spiking neural networks.")
+    sub = parser.add_subparsers(dest="command", metavar="{train,evaluate,export}", parser_class=_Parser)
+    sub.required = True
+    tr = sub.add_parser("train", help="train a spiking network (default: the bundled digits)",
+                        description="Train a spiking MLP with BPTT. With no options: the bundled digits, "
+                                    "rate-coded, 15 epochs. Flags override --config, which overrides "
+                                    "defaults.")
+    tr.add_argument("--config", metavar="FILE", help="TOML file whose keys are these options' names "
+                    "(with underscores), e.g. epochs = 10")
+    for name, kind, text in _TRAIN_OPTIONS:
+        metavar = {"data_dir": "DIR", "out": "RUN_DIR"}.get(name, {int: "N", float: "X", str: "NAME"}[kind])
+        tr.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, default=None, help=text,
+                        metavar=metavar)
+    tr.add_argument("--no-progress", dest="progress", action="store_false", default=None,
+                    help="no progress bars or per-epoch lines")
+    tr.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last "
+                    "checkpoint; only --epochs and --device may change")
+    ev = sub.add_parser("evaluate", help="test accuracy of a run's checkpoint",
+                        description="Evaluate a checkpoint on the run's test split with the run's config.")
+    ev.add_argument("run_dir", metavar="RUN_DIR", help="a run directory made by 'spikeforge train'")
+    ev.add_argument("--checkpoint", default="last", help="last (default), best, or a checkpoint file path")
+    ev.add_argument("--device", default=None, help="auto, cpu or cuda (default: the run's device)")
+    ev.add_argument("--json", action="store_true", help="print the result as JSON")
+    ex = sub.add_parser("export", help="write a run's model as NIR",
+                        description="Export a run's model to NIR (Neuromorphic Intermediate Representation).")
+    ex.add_argument("run_dir", metavar="RUN_DIR", help="a run directory made by 'spikeforge train'")
+    ex.add_argument("--checkpoint", default="last", help="last (default), best, or a checkpoint file path")
+    ex.add_argument("--out", default=None, metavar="FILE", help="output file (default RUN_DIR/model.nir)")
+    return parser
+
+
+def _checkpoint_path(run_dir: str, which: str) -> Path:
+    if which in ("last", "best"):
+        return Path(run_dir) / "checkpoints" / f"{which}.pt"
+    return Path(which)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .training.checkpoint import read_toml
+    from .training.trainer import TrainConfig, resume_config, train
+
+    given = {name: getattr(args, name) for name, _, _ in _TRAIN_OPTIONS if getattr(args, name) is not None}
+    if args.progress is not None:
+        given["progress"] = args.progress
+    if args.resume:
+        if args.config:
+            raise ValueError("--resume takes the run's own config.toml; drop --config")
+        if "out" in given and Path(given["out"]).resolve() != Path(args.resume).resolve():
+            raise ValueError("--resume RUN_DIR continues that directory; drop --out")
+        cfg = resume_config(args.resume, given)
+    else:
+        base = read_toml(args.config) if args.config else {}
+        cfg = TrainConfig.from_dict({**base, **given}, args.config or "options")
+    summary = train(cfg, resume=bool(args.resume))
+    print(f"test accuracy {summary['test_accuracy']:.4f} (best {summary['best_test_accuracy']:.4f} at epoch "
+          f"{summary['best_epoch']}); run directory: {cfg.out}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from .training.trainer import evaluate
+
+    res = evaluate(args.run_dir, _checkpoint_path(args.run_dir, args.checkpoint), device=args.device)
+    if args.json:
+        print(json.dumps(res))
+    else:
+        correct = round(res["accuracy"] * res["samples"])
+        print(f"test accuracy {res['accuracy']:.4f} ({correct}/{res['samples']}), loss {res['loss']:.4f}, "
+              f"spikes/sample {res['spikes_per_sample']:.0f} [epoch {res['epoch']} of {res['checkpoint']}]")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    import torch
+
+    from .training.checkpoint import export_network, export_nir, load_checkpoint
+    from .training.trainer import build_model, load_weights, resume_config
+
+    cfg = resume_config(args.run_dir, {"device": "cpu"})
+    path = _checkpoint_path(args.run_dir, args.checkpoint)
+    ckpt = load_checkpoint(path)
+    from .data.loaders import open_data
+
+    data = open_data(cfg)
+    model = build_model(cfg, data)
+    load_weights(model, ckpt["model"], path)
+    out = Path(args.out) if args.out else Path(args.run_dir) / "model.nir"
+    x, _ = next(iter(data.batches(False, None)))
+    state = export_nir(export_network(model), x[0, :1].flatten(1).to(torch.get_default_dtype()), out)
+    if not state.startswith("written"):
+        raise ValueError(f"NIR export {state}")
+    print(f"wrote {out}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; returns the exit status (0 ok, 2 error, 130 interrupted)."""
+    from .data import CorruptDataError
+    from .training.trainer import TrainingInterrupted
+
+    args = build_parser().parse_args(argv)
+    handlers: dict[str, Any] = {"train": _train, "evaluate": _evaluate, "export": _export}
+    try:
+        return int(handlers[args.command](args))
+    except TrainingInterrupted as exc:
+        print(f"spikeforge: {exc}", file=sys.stderr)
+        return 130
+    except (ValueError, FileNotFoundError, CorruptDataError) as exc:
+        message = " ".join(str(exc).split())
+        print(f"spikeforge: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("spikeforge: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
