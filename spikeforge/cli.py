@@ -142,11 +142,14 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command; returns the exit status (0 ok, 2 error, 130 interrupted)."""
+    """Run the command; returns the exit status (0 ok or --help, 2 error, 130 interrupted)."""
     from .data import CorruptDataError
     from .training.trainer import TrainingInterrupted
 
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2, already printed as one line)
+        return int(exc.code or 0)
     handlers: dict[str, Any] = {"train": _train, "evaluate": _evaluate, "export": _export}
     try:
         return int(handlers[args.command](args))

@@ -1,0 +1,108 @@
+"""Bad input: each a one-line error that says what to do, exit status 2, and no run directory that
+looks complete; plus the TOML config file and event data through the command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from data.formats import write_nmnist, write_shd  # tests/data/formats.py (tests/ is on sys.path)
+
+from spikeforge.cli import main
+
+TINY = ["--epochs", "1", "--train-limit", "40", "--test-limit", "20", "--num-steps", "4", "--hidden", "8",
+        "--no-progress"]
+
+
+def _error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("spikeforge: error: "), err
+    return err
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (["--dataset", "mnist"], "unknown data set 'mnist'; choose --dataset from digits, nmnist, shd"),
+        (["--neuron", "izhikevich"], "unknown neuron 'izhikevich'; choose --neuron from leaky"),
+        (["--encoding", "delta"], "choose --encoding rate or latency"),
+        (["--dataset", "shd", "--data-dir", "x", "--encoding", "rate"], "--encoding applies to digits only"),
+        (["--data-dir", "x"], "--data-dir applies to event data sets only"),
+        (["--dataset", "nmnist"], "--dataset nmnist needs --data-dir"),
+        (["--epochs", "0"], "--epochs must be >= 1"),
+        (["--beta", "1.5"], "--beta must lie in [0, 1]"),
+        (["--device", "tpu"], "choose --device auto, cpu or cuda"),
+        (["--epochs", "ten"], "argument --epochs: invalid int value"),
+    ],
+)
+def test_bad_options(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], expected: str
+) -> None:
+    out = tmp_path / "run"
+    assert expected in _error(capsys, ["train", "--out", str(out), *extra])
+    assert not out.exists()
+
+
+def test_missing_and_corrupt_data_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    err = _error(capsys, ["train", "--dataset", "nmnist", "--data-dir", str(tmp_path), "--out", str(out)])
+    assert "NMNIST data not found: expected" in err and "cannot download" in err and not out.exists()
+    for split in ("Train", "Test"):
+        (tmp_path / f"NMNIST/{split}/1").mkdir(parents=True)
+        (tmp_path / f"NMNIST/{split}/1/bad.bin").write_bytes(b"\x01" * 7)
+    err = _error(capsys, ["train", "--dataset", "nmnist", "--data-dir", str(tmp_path), "--out", str(out)])
+    assert "not a whole number of 5-byte N-MNIST events; re-extract" in err and not out.exists()
+
+
+def test_existing_run_dir_and_resume_conflicts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert "continue it with --resume" in _error(capsys, ["train", "--out", str(out)])
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    assert "is not a run directory" in _error(capsys, ["train", "--resume", str(out)])
+    assert "drop --config" in _error(capsys, ["train", "--resume", str(out), "--config", "x.toml"])
+
+
+def test_config_file_and_checkpoint_of_another_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "small.toml"
+    cfg.write_text('neuron = "synaptic"\nhidden = 8\nseed = 3\n')
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert main(["train", "--config", str(cfg), "--out", str(a), *TINY]) == 0
+    text = (a / "config.toml").read_text()
+    assert 'neuron = "synaptic"' in text and "seed = 3" in text and "epochs = 1" in text
+    assert main(["train", "--out", str(b), *TINY[:-3], "--hidden", "12", "--no-progress"]) == 0
+    capsys.readouterr()
+    err = _error(capsys, ["evaluate", str(a), "--checkpoint", str(b / "checkpoints/last.pt")])
+    assert "was saved from a different model" in err and "config.toml of the run that made it" in err
+    assert "cannot change when resuming" in _error(capsys, ["train", "--resume", str(a), "--hidden", "9"])
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    assert "unreadable" in _error(capsys, ["evaluate", str(a), "--checkpoint", str(tmp_path / "junk.pt")])
+    cfg.write_text("epochs = 2\nlearning_rate = 0.1\n")
+    assert "unknown key 'learning_rate'" in _error(capsys, ["train", "--config", str(cfg), "--out", str(b)])
+    cfg.write_text("epochs = \n")
+    assert "is not valid TOML" in _error(capsys, ["train", "--config", str(cfg), "--out", str(tmp_path / "c")])
+
+
+def test_event_datasets_train_through_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for split, label in (("train", 0), ("test", 1)):
+        write_shd(tmp_path / f"SHD/shd_{split}.h5", [([0.001 * k], [k], label) for k in range(1, 5)])
+    out = tmp_path / "shd"
+    assert main(["train", "--dataset", "shd", "--data-dir", str(tmp_path), "--out", str(out),
+                 "--time-window-us", "1000", *TINY]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["train_samples"] == 4 and summary["test_samples"] == 4
+    assert (tmp_path / ".spikeforge_cache").is_dir()
+    write_nmnist(tmp_path / "NMNIST/Train/2/a.bin", [(1, 1, 1, 5), (2, 2, 0, 600)])
+    write_nmnist(tmp_path / "NMNIST/Test/2/b.bin", [(3, 3, 1, 5)])
+    out = tmp_path / "nm"
+    assert main(["train", "--dataset", "nmnist", "--data-dir", str(tmp_path), "--out", str(out),
+                 "--downsample", "0.5", *TINY]) == 0
+    assert main(["evaluate", str(out), "--json"]) == 0
+    res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    summary = json.loads((out / "summary.json").read_text())
+    assert res["samples"] == 1 and res["accuracy"] == summary["test_accuracy"]
