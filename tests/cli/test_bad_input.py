@@ -85,7 +85,8 @@ def test_config_file_and_checkpoint_of_another_model(
     cfg.write_text("epochs = 2\nlearning_rate = 0.1\n")
     assert "unknown key 'learning_rate'" in _error(capsys, ["train", "--config", str(cfg), "--out", str(b)])
     cfg.write_text("epochs = \n")
-    assert "is not valid TOML" in _error(capsys, ["train", "--config", str(cfg), "--out", str(tmp_path / "c")])
+    argv = ["train", "--config", str(cfg), "--out", str(tmp_path / "c")]
+    assert "is not valid TOML" in _error(capsys, argv)
 
 
 def test_event_datasets_train_through_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
