@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 # spikeforge copy of the project harness (shared/bench/lif_bench.py); run from the repo root with
 #   PYTHONPATH=. python bench/lif_bench.py --all --n 512 --n 2048 --threads 2 --out bench/results.jsonl
+# ruff: noqa  (kept verbatim with the shared harness so results stay comparable)
 """CPU benchmark of spiking-neural-network libraries on one Linear + LIF layer.
 
 Modeled on the Open Neuromorphic "SNN library benchmarks"
