@@ -315,6 +315,7 @@ def check_checkpoint_config(
     for key in sorted(set(saved) | set(current)):
         if key not in allowed and saved.get(key) != current.get(key):
             raise ValueError(
-                f"checkpoint {source} was saved with {key}={saved.get(key)!r} but this run has "
-                f"{key}={current.get(key)!r}; resume it with the config.toml of the run that made it"
+                f"checkpoint {source} was saved from a different model or configuration ({key}="
+                f"{saved.get(key)!r} there, {current.get(key)!r} here); use it with the config.toml of "
+                "the run that made it"
             )

@@ -7,6 +7,10 @@ only on ``(seed, e)``, so a run resumed from any epoch's checkpoint ends with th
 uninterrupted one; the test set's encoding depends only on ``seed``, so evaluating a checkpoint
 reproduces the accuracy reported for it.
 
+Under ``torchrun`` (``RANK``/``WORLD_SIZE`` set) the same loop runs data-parallel with DDP: every rank
+takes a slice of each global batch (``batch_size`` is the global batch), metrics are summed over ranks,
+and only rank 0 writes files and prints; see :mod:`spikeforge.training.distributed`.
+
 Example::
 
     from spikeforge.training.trainer import TrainConfig, train
@@ -41,6 +45,17 @@ from .checkpoint import (
     write_metrics,
     write_outputs,
     write_status,
+)
+from .distributed import (
+    DistEnv,
+    check_checkpoint_config,
+    check_world_size,
+    detect_env,
+    distributed_session,
+    on_main,
+    reduce_sums,
+    shard_batches,
+    wrap_model,
 )
 
 NEURONS = ("leaky", "synaptic", "alpha", "lapicque", "rleaky", "rsynaptic")
@@ -217,37 +232,44 @@ def load_weights(model: nn.Module, state: dict[str, Any], source: Path) -> None:
 
 
 def run_epoch(
-    model: SequentialSNN,
+    model: nn.Module,
     batches: Iterator[tuple[Tensor, Tensor]],
     total: int,
     device: torch.device,
     optimizer: torch.optim.Optimizer | None,
     desc: str,
     progress: bool,
+    env: DistEnv | None = None,
 ) -> dict[str, float]:
     """One pass: trains when ``optimizer`` is given, else evaluates without gradients.
 
+    With several processes (``env``) each rank runs its slice of every global batch and the metrics
+    are summed over ranks (the progress bar shows this rank's running numbers).
+
     Returns:
-        ``{"loss", "acc", "spikes_per_sample", "n"}`` averaged over samples.
+        ``{"loss", "acc", "spikes_per_sample", "n"}`` averaged over samples (of all ranks).
     """
     from tqdm.auto import tqdm
 
     import spikeforge.functional as SF
 
+    env = env or DistEnv()
     loss_fn = SF.ce_rate_loss()
     model.train(optimizer is not None)
     sums = {"loss": 0.0, "correct": 0.0, "spikes": 0.0, "n": 0}
     bar = tqdm(total=total, desc=desc, disable=not progress, leave=optimizer is not None, unit="batch")
     with torch.set_grad_enabled(optimizer is not None):
-        for x, y in batches:
+        for x, y, weight, b in shard_batches(batches, env, train=optimizer is not None):
             x, y = x.to(device), y.to(device)
-            spk, _, hid = run_network(model, x)
+            spk, _, hid = run_network(model, x)  # type: ignore[arg-type]
             loss = loss_fn(spk, y)
             if optimizer is not None:
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                (loss * weight).backward()
                 optimizer.step()
-            b = y.shape[0]
+            if b == 0:  # a rank's placeholder for an empty slice: it only joined the all-reduce
+                bar.update(1)
+                continue
             sums["n"] += b
             sums["loss"] += float(loss.detach()) * b
             sums["correct"] += round(float(SF.accuracy_rate(spk, y)) * b)
@@ -260,6 +282,7 @@ def run_epoch(
                 spk=f"{sums['spikes'] / n:.0f}",
             )
     bar.close()
+    sums = reduce_sums(sums, env, device)
     n = max(int(sums["n"]), 1)
     return {
         "loss": sums["loss"] / n,
@@ -304,33 +327,55 @@ def resume_config(run_dir: str | Path, changes: dict[str, Any] | None = None) ->
 def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
     """Train (or, with ``resume``, continue the run in ``cfg.out``) and return the summary.
 
+    Started by ``torchrun`` it joins the process group (gloo on CPU, NCCL on CUDA) and trains
+    data-parallel; a run may be resumed with any number of processes.
+
     Raises:
-        ValueError / FileNotFoundError / DatasetNotFoundError: bad options or data, before any run
-            directory is created. TrainingInterrupted: on Ctrl-C, after marking the run interrupted.
+        ValueError / FileNotFoundError / DatasetNotFoundError: bad options or data (also more
+            processes than training samples or than ``batch_size``), before any run directory is
+            created. TrainingInterrupted: on Ctrl-C, after marking the run interrupted.
     """
     cfg.validate()
     data = open_data(cfg)
-    device = resolve_device(cfg.device)
+    env = detect_env()
+    check_world_size(env.world_size, data.size(True), cfg.batch_size)
+    with distributed_session(cfg.device, env) as (env, device):
+        return _train(cfg, data, resume, env, device)
+
+
+def _train(
+    cfg: TrainConfig, data: DataSource, resume: bool, env: DistEnv, device: torch.device
+) -> dict[str, Any]:
+    """:func:`train` in one process of the job (rank 0 alone writes files and prints)."""
     model = build_model(cfg, data).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     history: list[dict[str, Any]] = []
     best = {"acc": -1.0, "epoch": 0}
     if resume:
         run_dir = Path(cfg.out)  # type: ignore[arg-type]
-        ckpt = load_checkpoint(run_dir / "checkpoints" / "last.pt")
-        load_weights(model, ckpt["model"], run_dir / "checkpoints" / "last.pt")
+        path = run_dir / "checkpoints" / "last.pt"
+        ckpt = on_main(lambda: load_checkpoint(path), env)
+        check_checkpoint_config(ckpt["config"], cfg.to_dict(), RESUMABLE_CHANGES, str(path))
+        load_weights(model, ckpt["model"], path)
         optimizer.load_state_dict(ckpt["optimizer"])
         history, best, start = list(ckpt["history"]), dict(ckpt["best"]), int(ckpt["epoch"])
         set_rng_state(ckpt["rng"])
     else:
-        run_dir = _new_run_dir(cfg)
+        run_dir = on_main(lambda: _new_run_dir(cfg), env)
         start = 0
+    net = wrap_model(model, env, device)
     cfg.out = str(run_dir)
-    write_config_toml(run_dir / "config.toml", cfg.to_dict())
-    write_status(run_dir, "running", epoch=start)
-    append_log(run_dir, f"{'resume at' if resume else 'start'} epoch {start}: {data.describe()} on {device}")
+    progress = cfg.progress and env.is_main
+    if env.is_main:
+        write_config_toml(run_dir / "config.toml", cfg.to_dict())
+        write_status(run_dir, "running", epoch=start)
+        procs = f" x {env.world_size} processes" if env.enabled else ""
+        append_log(run_dir, f"{'resume at' if resume else 'start'} epoch {start}: {data.describe()} on "
+                            f"{device}{procs}")
 
     def checkpoint(name: str, epoch: int) -> None:
+        if not env.is_main:
+            return
         save_checkpoint(
             run_dir / "checkpoints" / name,
             {
@@ -351,30 +396,36 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
     try:
         for epoch in range(start + 1, cfg.epochs + 1):
             torch.manual_seed(data.stream_seed(epoch, 0))
-            tr = run_epoch(model, data.batches(True, epoch), data.num_batches(True), device, optimizer,
-                           f"epoch {epoch}/{cfg.epochs}", cfg.progress)
-            te = evaluate_model(model, data, device, progress=False)
+            tr = run_epoch(net, data.batches(True, epoch), data.num_batches(True), device, optimizer,
+                           f"epoch {epoch}/{cfg.epochs}", progress, env)
+            te = evaluate_model(model, data, device, progress=False, env=env)
             history.append({"epoch": epoch, "train_loss": tr["loss"], "train_acc": tr["acc"],
                             "test_loss": te["loss"], "test_acc": te["acc"],
                             "spikes_per_sample": tr["spikes_per_sample"]})
-            if cfg.progress:
+            if progress:
                 print(f"epoch {epoch}: train acc {tr['acc']:.4f}  test acc {te['acc']:.4f}  "
                       f"loss {tr['loss']:.4f}  spikes/sample {tr['spikes_per_sample']:.0f}", flush=True)
             if te["acc"] > best["acc"]:
                 best = {"acc": te["acc"], "epoch": epoch}
                 checkpoint("best.pt", epoch)
             checkpoint("last.pt", epoch)
-            write_metrics(run_dir, history)
-        summary = _finish(cfg, model, data, device, history, best, run_dir, time.perf_counter() - t0)
+            if env.is_main:
+                write_metrics(run_dir, history)
+        elapsed = time.perf_counter() - t0
+        summary = on_main(lambda: _finish(cfg, model, data, device, history, best, run_dir, elapsed), env)
     except KeyboardInterrupt:
-        write_status(run_dir, "interrupted", epoch=epoch - 1)
-        append_log(run_dir, f"interrupted during epoch {epoch}; last.pt holds epoch {epoch - 1}")
+        if env.is_main:
+            write_status(run_dir, "interrupted", epoch=epoch - 1)
+            append_log(run_dir, f"interrupted during epoch {epoch}; last.pt holds epoch {epoch - 1}")
         raise TrainingInterrupted(f"interrupted during epoch {epoch}; continue with: spikeforge train "
                                   f"--resume {run_dir}") from None
     except BaseException as exc:
-        write_status(run_dir, "failed", error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        if env.is_main:
+            error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            write_status(run_dir, "failed", error=error)
         raise
-    write_status(run_dir, "complete", epoch=cfg.epochs)
+    if env.is_main:
+        write_status(run_dir, "complete", epoch=cfg.epochs)
     return summary
 
 
@@ -407,11 +458,12 @@ def _outputs(model: SequentialSNN, data: DataSource, device: torch.device, histo
 
 
 def evaluate_model(
-    model: SequentialSNN, data: DataSource, device: torch.device, progress: bool
+    model: SequentialSNN, data: DataSource, device: torch.device, progress: bool, env: DistEnv | None = None
 ) -> dict[str, float]:
-    """Test-split loss, accuracy and spikes per sample (the encoding depends only on the seed)."""
+    """Test-split loss, accuracy and spikes per sample (the encoding depends only on the seed); with
+    several processes each evaluates a slice and the numbers are summed over ranks."""
     batches = data.batches(False, None)
-    return run_epoch(model, batches, data.num_batches(False), device, None, "test", progress)
+    return run_epoch(model, batches, data.num_batches(False), device, None, "test", progress, env)
 
 
 def evaluate(
