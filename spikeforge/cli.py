@@ -85,6 +85,7 @@ def _checkpoint_path(run_dir: str, which: str) -> Path:
 
 def _train(args: argparse.Namespace) -> int:
     from .training.checkpoint import read_toml
+    from .training.distributed import is_main_process
     from .training.trainer import TrainConfig, resume_config, train
 
     given = {name: getattr(args, name) for name, _, _ in _TRAIN_OPTIONS if getattr(args, name) is not None}
@@ -100,6 +101,8 @@ def _train(args: argparse.Namespace) -> int:
         base = read_toml(args.config) if args.config else {}
         cfg = TrainConfig.from_dict({**base, **given}, args.config or "options")
     summary = train(cfg, resume=bool(args.resume))
+    if not is_main_process():  # under torchrun only rank 0 reports
+        return 0
     print(f"test accuracy {summary['test_accuracy']:.4f} (best {summary['best_test_accuracy']:.4f} at epoch "
           f"{summary['best_epoch']}); run directory: {cfg.out}")
     return 0
