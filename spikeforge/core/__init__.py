@@ -12,6 +12,7 @@ from .lapicque import LapicqueParams, LapicqueState, lapicque_step
 from .leaky import LeakyParams, LeakyState, leaky_step
 from .lstm import LSTMState, SConv2dLSTMParams, SLSTMParams, sconv2dlstm_step, slstm_step
 from .recurrent import (
+    OneToOne,
     RLeakyParams,
     RLeakyState,
     RSynapticParams,
@@ -24,7 +25,7 @@ from .synaptic import SynapticParams, SynapticState, synaptic_step
 __all__ = [
     "NONE", "RESET_CODES", "SUBTRACT", "ZERO", "Firing", "fire", "immediate_reset", "quantise",
     "reset_mask", "AlphaParams", "AlphaState", "alpha_step", "alpha_tau", "LapicqueParams",
-    "LapicqueState", "lapicque_step", "LeakyParams", "LeakyState", "leaky_step", "RLeakyParams",
+    "LapicqueState", "lapicque_step", "LeakyParams", "LeakyState", "leaky_step", "OneToOne", "RLeakyParams",
     "RLeakyState", "RSynapticParams", "RSynapticState", "rleaky_step", "rsynaptic_step",
     "SynapticParams", "SynapticState", "synaptic_step",
     "DeltaParams", "DeltaState", "delta_step", "LSTMState", "SConv2dLSTMParams", "SLSTMParams",

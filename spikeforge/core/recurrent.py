@@ -15,6 +15,17 @@ from torch import Tensor
 from ._firing import SUBTRACT, ZERO, Firing, fire, immediate_reset, quantise, reset_mask
 
 
+class OneToOne(NamedTuple):
+    """The element-wise recurrent map ``V(S) = S * V`` (``all_to_all=False``; ``V`` a scalar or one weight
+    per neuron). Being a recognisable type lets the runner fuse the whole sequence (``spikeforge.ops``)."""
+
+    V: Tensor
+
+    def __call__(self, spk: Tensor) -> Tensor:
+        """``spk * V`` (the previous spike ``[B, ...]`` weighted element-wise)."""
+        return spk * self.V
+
+
 class RLeakyState(NamedTuple):
     spk: Tensor
     mem: Tensor

@@ -8,7 +8,15 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ..core import RLeakyParams, RLeakyState, RSynapticParams, RSynapticState, rleaky_step, rsynaptic_step
+from ..core import (
+    OneToOne,
+    RLeakyParams,
+    RLeakyState,
+    RSynapticParams,
+    RSynapticState,
+    rleaky_step,
+    rsynaptic_step,
+)
 from .lif import LIF
 
 
@@ -83,8 +91,7 @@ class _Recurrent(LIF):
     def _recurrent_map(self) -> Callable[[Tensor], Tensor]:
         if self.all_to_all:
             return self.recurrent
-        v = self.V
-        return lambda s: s * v
+        return OneToOne(self.V)
 
     def _state_shapes(self, x: Tensor) -> tuple[torch.Size, ...]:
         dense = self.all_to_all and self.linear_features is not None
