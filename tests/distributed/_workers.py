@@ -17,6 +17,7 @@ from spikeforge.training import ce_rate_loss
 from spikeforge.training.distributed import (
     DistEnv,
     distributed_session,
+    on_main,
     reduce_sums,
     shard_batches,
     wrap_model,
@@ -90,7 +91,18 @@ def train_steps(env: DistEnv, batches: list[tuple[Tensor, Tensor]]) -> dict[str,
             after.append({k: v.detach().clone() for k, v in model.state_dict().items()})
             sums["n"] += shard.n
             sums["loss"] += float(loss.detach()) * shard.n
-        return {"after": after, "grads": grads, "sums": reduce_sums(sums, env, device)}
+        try:  # what rank 0 raises must reach every rank (no rank left waiting in a collective)
+            on_main(_refuse, env)
+            refused = ""
+        except ValueError as exc:
+            refused = str(exc)
+        shared = on_main(lambda: {"rank": env.rank}, env)
+        return {"after": after, "grads": grads, "sums": reduce_sums(sums, env, device), "refused": refused,
+                "shared": shared}
+
+
+def _refuse() -> None:
+    raise ValueError("checkpoint last.pt was saved from a different model")
 
 
 def _run_rank(rank: int, world: int, port: int, out_dir: str, job: Callable[..., Any], args: tuple) -> None:

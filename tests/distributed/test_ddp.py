@@ -40,7 +40,9 @@ def test_two_gloo_processes_match_one_process(tmp_path: Path) -> None:
             assert torch.equal(ranks[1]["after"][step][name], value), f"ranks differ in {name} at step {step}"
     for name, value in single["after"][2].items():
         torch.testing.assert_close(ranks[0]["after"][2][name], value, atol=1e-5, rtol=0)
-    # metrics summed over ranks count every sample once
+    # metrics summed over ranks count every sample once; rank 0's result and errors reach every rank
     for r in ranks:
+        assert r["shared"] == {"rank": 0}
+        assert r["refused"] == "checkpoint last.pt was saved from a different model"
         assert r["sums"]["n"] == SAMPLES
         assert r["sums"]["loss"] == pytest.approx(single["sums"]["loss"], rel=1e-5)

@@ -1,0 +1,85 @@
+"""``torchrun --nproc_per_node 2 -m spikeforge train`` (gloo on CPU) and the trainer's multi-process errors.
+
+The reference for the 2-process resume is an uninterrupted single-process run of the same config:
+the global batches do not depend on the number of processes, so the numbers must agree.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from spikeforge.cli import main
+
+TINY = ["--train-limit", "15", "--batch-size", "7", "--test-limit", "20", "--hidden", "12",
+        "--num-steps", "5", "--device", "cpu", "--no-progress", "--seed", "1"]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _torchrun(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        env.pop(name, None)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "-m", "spikeforge", *args]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240, cwd=ROOT)
+
+
+def test_torchrun_resumes_a_single_process_run_with_two_processes(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert main(["train", "--out", str(a), "--epochs", "1", *TINY]) == 0
+    assert main(["train", "--out", str(b), "--epochs", "2", *TINY]) == 0  # uninterrupted reference
+    done = _torchrun("train", "--resume", str(a), "--epochs", "2", "--no-progress")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("test accuracy") == 1, done.stdout  # rank 0 reports, once
+    log = (a / "log.txt").read_text().splitlines()
+    assert [line for line in log if line.startswith("resume at epoch 1")] == [
+        "resume at epoch 1: digits: 15 train / 20 test samples on cpu x 2 processes"
+    ]
+    assert json.loads((a / "status.json").read_text()) == {"state": "complete", "epoch": 2}
+    assert (a / "summary.json").is_file() and (a / "model.nir").is_file()
+    got, want = (json.loads((d / "metrics.json").read_text()) for d in (a, b))
+    assert got[0] == want[0] and len(got) == 2
+    for key, value in want[1].items():
+        assert got[1][key] == pytest.approx(value, rel=1e-5), key
+    ckpt_a, ckpt_b = (torch.load(d / "checkpoints" / "last.pt", weights_only=True) for d in (a, b))
+    assert ckpt_a["epoch"] == 2 and list(ckpt_a["model"]) == list(ckpt_b["model"])  # no "module." prefix
+    for name, value in ckpt_b["model"].items():
+        torch.testing.assert_close(ckpt_a["model"][name], value, atol=1e-6, rtol=0)
+
+
+def _error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    capsys.readouterr()
+    assert main(argv) == 2
+    return capsys.readouterr().err
+
+
+def test_more_processes_than_data_is_refused_before_joining(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    monkeypatch.setenv("RANK", "0")
+    err = _error(capsys, ["train", "--out", str(tmp_path / "r"), *TINY, "--train-limit", "3"])
+    assert "4 processes but the training set has only 3 samples" in err
+    err = _error(capsys, ["train", "--out", str(tmp_path / "r"), *TINY, "--batch-size", "2"])
+    assert "--batch-size 2 is the global batch shared by 4 processes" in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_resuming_from_a_checkpoint_of_another_config_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Same shapes, other beta: the weights would load, so only the config check can tell."""
+    a, c = tmp_path / "a", tmp_path / "c"
+    assert main(["train", "--out", str(a), "--epochs", "1", *TINY]) == 0
+    assert main(["train", "--out", str(c), "--epochs", "1", *TINY, "--beta", "0.8"]) == 0
+    shutil.copy(c / "checkpoints" / "last.pt", a / "checkpoints" / "last.pt")
+    err = _error(capsys, ["train", "--resume", str(a), "--epochs", "2"])
+    assert "was saved from a different model or configuration (beta=0.8 there, 0.9 here)" in err
