@@ -27,7 +27,7 @@ _TRAIN_OPTIONS: list[tuple[str, type, str]] = [
     ("lr", float, "Adam learning rate (default 5e-3)"),
     ("seed", int, "seed of weights, data order and spike encoding (default 0)"),
     ("device", str, "auto (CUDA if available, default), cpu or cuda"),
-    ("out", str, "run directory to create (default runs/<dataset>-seed<seed>)"),
+    ("out", str, "run directory to create (default: the first free runs/<dataset>-seed<seed>[-N])"),
     ("train_limit", int, "use only the first N training samples (quick runs)"),
     ("test_limit", int, "use only the first N test samples (quick runs)"),
     ("time_window_us", float, "event data: time bin width in microseconds (default: split each sample "

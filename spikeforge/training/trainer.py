@@ -82,7 +82,7 @@ class TrainConfig:
         neuron: one of :data:`NEURONS`. hidden: hidden layer width. beta: membrane decay per step.
         lr: Adam learning rate. seed: seeds weights, data order and encoding.
         device: ``auto`` (CUDA if available), ``cpu`` or ``cuda``.
-        out: the run directory (default ``runs/<dataset>-seed<seed>``).
+        out: the run directory (default: the first free ``runs/<dataset>-seed<seed>[-N]``).
         train_limit, test_limit: use only the first N samples of each split (quick runs).
         time_window_us, denoise_us, downsample: event data framing (see :class:`~spikeforge.data.FrameSpec`).
         progress: show progress bars.
@@ -293,7 +293,17 @@ def run_epoch(
 
 
 def _new_run_dir(cfg: TrainConfig) -> Path:
-    run_dir = Path(cfg.out or f"runs/{cfg.dataset}-seed{cfg.seed}")
+    """Create the run directory: ``cfg.out`` (which must be new or empty), else the first free
+    ``runs/<dataset>-seed<seed>[-N]`` (so repeating the default command never fails)."""
+    if cfg.out is None:
+        base = Path(f"runs/{cfg.dataset}-seed{cfg.seed}")
+        run_dir, n = base, 1
+        while run_dir.exists() and any(run_dir.iterdir()):
+            n += 1
+            run_dir = base.with_name(f"{base.name}-{n}")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        return run_dir
+    run_dir = Path(cfg.out)
     if run_dir.exists() and any(run_dir.iterdir()):
         raise ValueError(
             f"run directory {run_dir} already exists; continue it with --resume {run_dir} "

@@ -45,6 +45,15 @@ def test_bad_options(
     assert not out.exists()
 
 
+def test_default_run_dir_never_collides(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", *TINY]) == 0 and main(["train", *TINY]) == 0
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["digits-seed0", "digits-seed0-2"]
+    assert (tmp_path / "runs/digits-seed0-2/summary.json").is_file()
+
+
 def test_missing_and_corrupt_data_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "run"
     err = _error(capsys, ["train", "--dataset", "nmnist", "--data-dir", str(tmp_path), "--out", str(out)])
