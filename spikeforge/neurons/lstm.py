@@ -42,7 +42,8 @@ class SLSTM(SpikingNeuron):
         input_size: features of the input ``X`` (positive int).
         hidden_size: neurons, i.e. features of ``mem``/``syn``/``spk`` (positive int).
         bias: give the LSTM cell its two biases.
-        threshold, spike_grad, surrogate_disable, init_hidden, inhibition, learn_threshold,
+        threshold, spike_grad, surrogate_disable, init_hidden, inhibition, learn_threshold: as
+            :class:`SpikingNeuron`.
         reset_mechanism, state_quant, output: as :class:`SpikingNeuron` (default reset ``"none"``).
 
     Shapes: ``input_`` ``[B, input_size]``; ``syn``, ``mem``, ``spk`` ``[B, hidden_size]``. dtype: the
@@ -132,8 +133,8 @@ class SConv2dLSTM(SpikingNeuron):
         bias: give the gate convolution a bias.
         max_pool: pooling window applied to ``mem`` before firing (0: none).
         avg_pool: average pooling window instead (0: none; at most one of the two).
-        threshold, spike_grad, surrogate_disable, init_hidden, learn_threshold, reset_mechanism,
-        state_quant, output: as :class:`SpikingNeuron` (default reset ``"none"``).
+        threshold, spike_grad, surrogate_disable, init_hidden, learn_threshold: as :class:`SpikingNeuron`.
+        reset_mechanism, state_quant, output: as :class:`SpikingNeuron` (default reset ``"none"``).
         inhibition: must be False (winner-take-all is defined for dense ``[B, N]`` layers only).
 
     Shapes: ``input_`` ``[B, in_channels, H, W]``; ``syn``, ``mem`` ``[B, out_channels, H, W]``; ``spk``

@@ -36,9 +36,9 @@ class StateLeaky(LIF):
             ``tau = 1/(1 - beta + 1e-12)`` (buffer ``tau``, or ``nn.Parameter`` with ``learn_beta``).
             ``self.beta`` is the read-only ``(tau - 1)/tau``.
         channels: number of channels ``C`` (positive int); the input must have exactly ``C`` channels.
-        threshold, spike_grad, surrogate_disable, learn_threshold, state_quant, graded_spikes_factor,
-        learn_graded_spikes_factor: as :class:`SpikingNeuron` (``state_quant`` acts on the whole
-            membrane sequence).
+        threshold, spike_grad, surrogate_disable, learn_threshold: as :class:`SpikingNeuron`.
+        state_quant, graded_spikes_factor, learn_graded_spikes_factor: as :class:`SpikingNeuron`
+            (``state_quant`` acts on the whole membrane sequence).
         learn_beta: learn ``tau`` (no separate unused ``beta`` Parameter, unlike snntorch).
         output: True (default) returns ``(spk, mem)``; False returns ``mem`` only (a smoothing filter)
             and warns if spike-related options were set.
@@ -171,8 +171,9 @@ class LinearLeaky(StateLeaky):
     ``self.mem``.
 
     Args:
-        beta, threshold, spike_grad, surrogate_disable, learn_beta, learn_threshold, state_quant, output,
-        graded_spikes_factor, learn_graded_spikes_factor, kernel_truncation_steps: as :class:`StateLeaky`.
+        beta, threshold, spike_grad, surrogate_disable, learn_beta, learn_threshold: as :class:`StateLeaky`.
+        state_quant, output, graded_spikes_factor, learn_graded_spikes_factor, kernel_truncation_steps: as
+            :class:`StateLeaky`.
         in_features, out_features: sizes of the linear layer (positive ints).
         bias, device, dtype: passed to ``nn.Linear`` (parameters ``linear.weight``, ``linear.bias``).
 
