@@ -102,7 +102,9 @@ class SequentialSNN(nn.Sequential):
             start = tuple(h.new_zeros(s) for s in neuron._state_shapes(h[0]))
         spk, *states = neuron.forward_sequence(h, *start, record=record)
         if self.carry_state:
-            self._carried[i] = tuple((s[-1] if record else s).detach() for s in states)
+            # rebind, never mutate: DataParallel replicas share the attribute dict with the original
+            carried = tuple((s[-1] if record else s).detach() for s in states)
+            self._carried = {**self._carried, i: carried}
         trace = LayerTrace(i, spk, dict(zip(names, states))) if record else None
         return spk, trace
 

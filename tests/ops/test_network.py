@@ -71,3 +71,11 @@ def test_bad_input_is_rejected():
         assert "[T, B, ...]" in str(e)
     else:
         raise AssertionError("a 1-d input must raise")
+
+
+def test_data_parallel_replica_keeps_its_own_carried_state() -> None:
+    net = snn.SequentialSNN(torch.nn.Linear(3, 4), snn.Leaky(beta=0.9), carry_state=True)
+    replica = net._replicate_for_data_parallel()
+    replica(torch.rand(5, 2, 3))
+    assert net._carried == {}  # the original never saw a forward, so it carries nothing
+    assert set(replica._carried) == {1}
