@@ -63,6 +63,13 @@ def test_missing_and_corrupt_data_files(tmp_path: Path, capsys: pytest.CaptureFi
         (tmp_path / f"NMNIST/{split}/1/bad.bin").write_bytes(b"\x01" * 7)
     err = _error(capsys, ["train", "--dataset", "nmnist", "--data-dir", str(tmp_path), "--out", str(out)])
     assert "not a whole number of 5-byte N-MNIST events; re-extract" in err and not out.exists()
+    # a corrupt file met in the middle of training: the run is marked failed and never looks complete
+    write_nmnist(tmp_path / "NMNIST/Train/0/good.bin", [(1, 1, 1, 5)])
+    write_nmnist(tmp_path / "NMNIST/Test/0/good.bin", [(1, 1, 1, 5)])
+    argv = ["train", "--dataset", "nmnist", "--data-dir", str(tmp_path), "--out", str(out), *TINY]
+    assert "not a whole number of 5-byte" in _error(capsys, argv)
+    assert json.loads((out / "status.json").read_text())["state"] == "failed"
+    assert not (out / "summary.json").exists()
 
 
 def test_existing_run_dir_and_resume_conflicts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
