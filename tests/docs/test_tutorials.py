@@ -139,5 +139,6 @@ def test_09_sequence_mode(tmp_path: Path) -> None:
     c = run("09_sequence_mode", tmp_path)
     assert c["spikes_equal"] and c["spike_count"] > 0
     assert c["max_mem_difference"] < 1e-5 and c["max_grad_difference"] < 1e-4
+    assert c["network_spikes_equal"] and c["network_spike_count"] > 0
     assert c["ms_step_loop"] > 0 and c["ms_forward_sequence"] > 0
     assert_figures(tmp_path, ["sequence_speed.png"])
