@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup test lint demo docs bench
+.PHONY: setup test lint demo docs docs-serve bench
 
 setup: $(VENV)/.installed
 
@@ -18,9 +18,18 @@ $(VENV)/.installed: pyproject.toml
 
 lint: setup
 	$(PY) -m ruff check spikeforge tests bench
+	$(PY) -m ruff check examples scripts
 
-test: setup lint
+test: setup lint docs
 	$(PY) -m pytest
+
+# The documentation site (mkdocs.yml): strict, so a broken link, a missing snippet or a docstring
+# mkdocstrings cannot render fails the build. `make docs-serve` previews it at http://127.0.0.1:8000.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
+
+docs-serve: setup
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs serve
 
 demo: setup
 	$(VENV)/bin/spikeforge train
