@@ -1,12 +1,13 @@
 """Fused whole-sequence kernels, registered with :func:`spikeforge.runner.register_kernel`.
 
-Importing this package registers a kernel for ``leaky_step``, ``synaptic_step``, ``lapicque_step`` and
-``alpha_step``. A kernel fits when the surrogate has a ``kernel_id`` (or is ``heaviside_no_grad``), no
+Importing this package registers a kernel for ``leaky_step``, ``synaptic_step``, ``lapicque_step``,
+``alpha_step``, and ``rleaky_step``/``rsynaptic_step`` with the element-wise recurrence
+(:class:`spikeforge.core.OneToOne`, ``all_to_all=False``; a Linear/Conv2d recurrence keeps the step
+loop). A kernel fits when the surrogate has a ``kernel_id`` (or is ``heaviside_no_grad``), no
 ``state_quant`` or ``inhibition`` is set, states and parameters share the input's dtype and device
 (float32 parameters under a float64 input are promoted, as the step functions do) and a backend exists:
 numba on CPU tensors, triton on CUDA tensors (and on CPU tensors under ``TRITON_INTERPRET=1``, which is
-how the triton kernels are tested without a GPU; the alpha neuron has no triton kernel yet).
-Otherwise the runner falls back to the step loop.
+how the triton kernels are tested without a GPU). Otherwise the runner falls back to the step loop.
 """
 
 from __future__ import annotations
@@ -18,11 +19,20 @@ from typing import Any
 
 from torch import Tensor
 
-from ..core import Firing, alpha_step, lapicque_step, leaky_step, synaptic_step
+from ..core import (
+    Firing,
+    OneToOne,
+    alpha_step,
+    lapicque_step,
+    leaky_step,
+    rleaky_step,
+    rsynaptic_step,
+    synaptic_step,
+)
 from ..runner import register_kernel
 from ._surrogate_ids import plain_firing, tensors_fit
 from .alpha import run_alpha
-from .lif import run_lapicque, run_leaky, run_synaptic
+from .lif import run_lapicque, run_leaky, run_rleaky, run_rsynaptic, run_synaptic
 
 __all__ = ["backend_for"]
 
@@ -50,16 +60,21 @@ def backend_for(xs: Tensor) -> str | None:
 Fields = Callable[[Any], tuple[Tensor, ...]]
 
 
-def _fits(state_fields: Fields, param_fields: Fields, triton: bool = True) -> Callable[..., bool]:
+def _fits(state_fields: Fields, param_fields: Fields) -> Callable[..., bool]:
     def fits(xs: Tensor, state: Any, params: Any, firing: Firing) -> bool:
-        backend = backend_for(xs)
         return (
             plain_firing(firing)
             and tensors_fit(xs, state_fields(state), param_fields(params))
-            and (backend == "cpu" or (triton and backend == "triton"))
+            and backend_for(xs) is not None
         )
 
     return fits
+
+
+def _one_to_one(params: Any) -> tuple[Tensor, ...]:
+    """``(V,)`` of an element-wise recurrence; a placeholder that never fits for any other map."""
+    rec = params.recurrent
+    return (rec.V,) if isinstance(rec, OneToOne) else (None,)
 
 
 register_kernel(
@@ -77,6 +92,16 @@ register_kernel(
 )
 register_kernel(
     alpha_step,
-    _fits(lambda s: tuple(s), lambda p: (p.alpha, p.beta, p.threshold, p.graded), triton=False),
+    _fits(lambda s: tuple(s), lambda p: (p.alpha, p.beta, p.threshold, p.graded)),
     run_alpha,
+)
+register_kernel(
+    rleaky_step,
+    _fits(lambda s: tuple(s), lambda p: (p.beta, p.threshold, p.graded, *_one_to_one(p))),
+    run_rleaky,
+)
+register_kernel(
+    rsynaptic_step,
+    _fits(lambda s: tuple(s), lambda p: (p.alpha, p.beta, p.threshold, p.graded, *_one_to_one(p))),
+    run_rsynaptic,
 )

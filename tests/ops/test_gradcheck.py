@@ -2,7 +2,7 @@
 
 With ``surrogate_disable`` (``heaviside_no_grad``) the spike has its true derivative (zero away from
 the threshold), so the fused backward must equal the numerical Jacobian for inputs, initial states,
-beta, alpha, threshold (through the reset terms) and the graded factor.
+beta, alpha, threshold (through the reset terms), the graded factor and the recurrent weight ``V``.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from spikeforge import surrogate
 from spikeforge.core import Firing
 from spikeforge.runner import find_kernel, run
 
-from ._cases import build
+from ._cases import MODELS, build
 
 pytest.importorskip("numba")
 
 
-@pytest.mark.parametrize("model", ["leaky", "synaptic", "lapicque", "alpha"])
+@pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("reset,delay", [(0, True), (0, False), (1, True), (1, False), (2, True)])
 def test_gradcheck_float64(model, reset, delay):
     step, xs, states, (st, params, prm), _ = build(

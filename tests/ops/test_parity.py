@@ -28,7 +28,7 @@ def assert_parity(got: list[torch.Tensor], want: list[torch.Tensor], tol: float,
         assert err <= tol * scale, f"output/grad #{i}: max error {err} (scale {scale})"
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=180, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     model=st.sampled_from(MODELS),
     seed=st.integers(0, 2**31 - 1),

@@ -23,4 +23,4 @@ def test_triton_kernels_match_step_loop_under_interpreter():
         timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "triton parity OK on 36 cases" in proc.stdout
+    assert "triton parity OK on 72 cases" in proc.stdout

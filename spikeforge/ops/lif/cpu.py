@@ -6,9 +6,10 @@ The forward reproduces :mod:`spikeforge.core` operation by operation (same round
 default is strict IEEE), so spikes and states are bit-identical to the step loop. The backward is the
 hand-derived BPTT of the same equations (``ops/lif/__init__.py`` has the derivation).
 
-Modes: ``syn`` 1 adds the synaptic current ``I = alpha*I[t-1] + X``; ``reset`` 0 subtract, 1 zero with
-the input kept (Leaky), 2 none, 3 zero of the whole update (Synaptic, Lapicque); ``immediate`` 1 applies
-``reset_delay=False``.
+Modes: ``syn`` 1 adds the synaptic current ``I = alpha*I[t-1] + X``; ``rec`` 1 adds the element-wise
+recurrence ``V*S[t-1]`` to the drive (``I`` with ``syn``, else the membrane: RSynaptic, RLeaky);
+``reset`` 0 subtract, 1 zero with the input kept (Leaky), 2 none, 3 zero of the whole update (Synaptic,
+Lapicque, RLeaky, RSynaptic); ``immediate`` 1 applies ``reset_delay=False``.
 """
 
 from __future__ import annotations
@@ -52,9 +53,10 @@ def surrogate_grad(z: float, sid: int, p1: float, p2: float) -> float:
     return 0.0
 
 
-def _lif_forward(x, u0, i0, alpha, beta, theta, g, syn, reset, immediate, spk, u, itr, v):  # noqa: ANN001
+def _lif_forward(x, u0, i0, s0, alpha, beta, theta, g, vrec, syn, rec, reset, immediate,  # noqa: ANN001
+                 spk, u, itr, v):  # noqa: ANN001
     """Fill ``spk``, ``u`` (membrane after reset), ``itr`` (current, if syn) and ``v`` (pre-reset
-    membrane, if immediate) for every step."""
+    membrane, if immediate) for every step; ``s0``/``vrec`` (initial spike, ``V``) are read if rec."""
     T, N = x.shape
     for c in prange((N + CHUNK - 1) // CHUNK):
         lo = c * CHUNK
@@ -67,12 +69,16 @@ def _lif_forward(x, u0, i0, alpha, beta, theta, g, syn, reset, immediate, spk, u
                 xv = x[t, k]
                 if syn:
                     ic = alpha[k] * (i0[k] if t == 0 else itr[t - 1, k]) + xv
+                    if rec:
+                        ic = ic + (s0[k] if t == 0 else spk[t - 1, k]) * vrec[k]
                     itr[t, k] = ic
                     base = beta[k] * up + ic
                 elif reset == 1 and fired:
                     base = xv
                 else:
                     base = beta[k] * up + xv
+                    if rec:
+                        base = base + (s0[k] if t == 0 else spk[t - 1, k]) * vrec[k]
                 if reset == 0 and fired:
                     vv = base - th
                 elif reset == 3 and fired:
@@ -94,12 +100,13 @@ def _lif_forward(x, u0, i0, alpha, beta, theta, g, syn, reset, immediate, spk, u
 
 
 def _lif_backward(  # noqa: ANN201
-    u0, i0, alpha, beta, theta, g, syn, reset, immediate, sid, p1, p2,  # noqa: ANN001
-    u, itr, v, gs, gu, gi, has_gu, has_gi,  # noqa: ANN001
-    gx, gu0, gi0, galpha, gbeta, gtheta, gg,  # noqa: ANN001
+    u0, i0, s0, alpha, beta, theta, g, vrec, syn, rec, reset, immediate, sid, p1, p2,  # noqa: ANN001
+    spk, u, itr, v, gs, gu, gi, has_gu, has_gi,  # noqa: ANN001
+    gx, gu0, gi0, gs0, galpha, gbeta, gtheta, gg, gvrec,  # noqa: ANN001
 ):
     """BPTT of :func:`lif_forward`: ``gx`` per step, gradients of the initial states and, per neuron
-    summed over time, of alpha, beta, threshold and the graded factor."""
+    summed over time, of alpha, beta, threshold, the graded factor and ``V`` (``gu0``, ``gi0`` and
+    ``gs0`` carry the state gradients backwards in time)."""
     T, N = u.shape
     for c in prange((N + CHUNK - 1) // CHUNK):
         lo = c * CHUNK
@@ -107,6 +114,8 @@ def _lif_backward(  # noqa: ANN201
         for k in range(lo, hi):
             gu0[k] = 0.0
             gi0[k] = 0.0
+            gs0[k] = 0.0
+            gvrec[k] = 0.0
             galpha[k] = 0.0
             gbeta[k] = 0.0
             gtheta[k] = 0.0
@@ -124,7 +133,7 @@ def _lif_backward(  # noqa: ANN201
                 gut = gu0[k]
                 if has_gu:
                     gut += gu[t, k]
-                gst = gs[t, k]
+                gst = gs[t, k] + gs0[k]
                 if immediate and reset != 2:
                     d = (1.0 if hit else 0.0) - (1.0 if fired else 0.0)
                     if reset == 0:
@@ -154,14 +163,17 @@ def _lif_backward(  # noqa: ANN201
                     gu0[k] = b * gbase
                     gbeta[k] += gbase * up
                 if syn:
-                    git = gi0[k] + gbase
+                    gdrive = gi0[k] + gbase
                     if has_gi:
-                        git += gi[t, k]
-                    gx[t, k] = git
-                    galpha[k] += git * (i0[k] if t == 0 else itr[t - 1, k])
-                    gi0[k] = alpha[k] * git
+                        gdrive += gi[t, k]
+                    galpha[k] += gdrive * (i0[k] if t == 0 else itr[t - 1, k])
+                    gi0[k] = alpha[k] * gdrive
                 else:
-                    gx[t, k] = gbase
+                    gdrive = gbase
+                gx[t, k] = gdrive
+                if rec:
+                    gvrec[k] += gdrive * (s0[k] if t == 0 else spk[t - 1, k])
+                    gs0[k] = vrec[k] * gdrive
 
 
 def pick(parallel: Callable[..., None], serial: Callable[..., None], n: int) -> Callable[..., None]:

@@ -46,8 +46,8 @@ def surrogate_grad(z, SID: tl.constexpr, p1, p2):
 
 
 @triton.jit
-def _lif_fwd(x, u0, i0, alpha, beta, theta, g, spk, u, itr, v, T, N,
-             SYN: tl.constexpr, RESET: tl.constexpr, IMM: tl.constexpr, BLOCK: tl.constexpr):
+def _lif_fwd(x, u0, i0, s0, alpha, beta, theta, g, vrec, spk, u, itr, v, T, N, SYN: tl.constexpr,
+             REC: tl.constexpr, RESET: tl.constexpr, IMM: tl.constexpr, BLOCK: tl.constexpr):
     offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < N
     up = tl.load(u0 + offs, mask=mask, other=0.0)
@@ -56,16 +56,22 @@ def _lif_fwd(x, u0, i0, alpha, beta, theta, g, spk, u, itr, v, T, N,
     b = tl.load(beta + offs, mask=mask, other=0.0)
     th = tl.load(theta + offs, mask=mask, other=0.0)
     gk = tl.load(g + offs, mask=mask, other=1.0)
+    sp = tl.load(s0 + offs, mask=mask, other=0.0)
+    vr = tl.load(vrec + offs, mask=mask, other=0.0)
     cur = offs.to(tl.int64)
     for _ in range(T):
         xv = tl.load(x + cur, mask=mask, other=0.0)
         fired = up > th
         if SYN:
             ip = a * ip + xv
+            if REC:
+                ip = ip + sp * vr
             tl.store(itr + cur, ip, mask=mask)
             base = b * up + ip
         else:
             base = b * up + xv
+            if REC:
+                base = base + sp * vr
             if RESET == 1:
                 base = tl.where(fired, xv, base)
         if RESET == 0:
@@ -75,7 +81,8 @@ def _lif_fwd(x, u0, i0, alpha, beta, theta, g, spk, u, itr, v, T, N,
         else:
             vv = base
         hit = vv - th > 0
-        tl.store(spk + cur, tl.where(hit, gk, 0.0), mask=mask)
+        sp = tl.where(hit, gk, 0.0)
+        tl.store(spk + cur, sp, mask=mask)
         if IMM:
             tl.store(v + cur, vv, mask=mask)
             up_ = hit & (fired == 0)
@@ -92,10 +99,10 @@ def _lif_fwd(x, u0, i0, alpha, beta, theta, g, spk, u, itr, v, T, N,
 
 
 @triton.jit
-def _lif_bwd(u0, i0, alpha, beta, theta, g, u, itr, v, gs, gu, gi,
-             gx, gu0, gi0, galpha, gbeta, gtheta, gg, T, N, p1, p2,
-             SYN: tl.constexpr, RESET: tl.constexpr, IMM: tl.constexpr, SID: tl.constexpr,
-             HAS_GU: tl.constexpr, HAS_GI: tl.constexpr, BLOCK: tl.constexpr):
+def _lif_bwd(u0, i0, s0, alpha, beta, theta, g, vrec, spk, u, itr, v, gs, gu, gi,
+             gx, gu0, gi0, gs0, galpha, gbeta, gtheta, gg, gvrec, T, N, p1, p2,
+             SYN: tl.constexpr, REC: tl.constexpr, RESET: tl.constexpr, IMM: tl.constexpr,
+             SID: tl.constexpr, HAS_GU: tl.constexpr, HAS_GI: tl.constexpr, BLOCK: tl.constexpr):
     offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < N
     u0v = tl.load(u0 + offs, mask=mask, other=0.0)
@@ -104,9 +111,13 @@ def _lif_bwd(u0, i0, alpha, beta, theta, g, u, itr, v, gs, gu, gi,
     b = tl.load(beta + offs, mask=mask, other=0.0)
     th = tl.load(theta + offs, mask=mask, other=0.0)
     gk = tl.load(g + offs, mask=mask, other=1.0)
+    s0v = tl.load(s0 + offs, mask=mask, other=0.0)
+    vr = tl.load(vrec + offs, mask=mask, other=0.0)
     zero = u0v * 0
     gup = zero
     gip = zero
+    gsp = zero
+    acc_v = zero
     acc_a = zero
     acc_b = zero
     acc_th = zero
@@ -126,7 +137,7 @@ def _lif_bwd(u0, i0, alpha, beta, theta, g, u, itr, v, gs, gu, gi,
         gut = gup
         if HAS_GU:
             gut += tl.load(gu + cur, mask=mask, other=0.0)
-        gst = tl.load(gs + cur, mask=mask, other=0.0)
+        gst = tl.load(gs + cur, mask=mask, other=0.0) + gsp
         gv = gut
         if IMM and RESET != 2:
             d = hit.to(vv.dtype) - fired.to(vv.dtype)
@@ -153,18 +164,24 @@ def _lif_bwd(u0, i0, alpha, beta, theta, g, u, itr, v, gs, gu, gi,
             gup = b * gv
             acc_b += gv * up
         if SYN:
-            git = gip + gv
+            gdrive = gip + gv
             if HAS_GI:
-                git += tl.load(gi + cur, mask=mask, other=0.0)
-            tl.store(gx + cur, git, mask=mask)
+                gdrive += tl.load(gi + cur, mask=mask, other=0.0)
             ipv = tl.where(has_prev, tl.load(itr + cur - N, mask=mask & has_prev, other=0.0), i0v)
-            acc_a += git * ipv
-            gip = a * git
+            acc_a += gdrive * ipv
+            gip = a * gdrive
         else:
-            tl.store(gx + cur, gv, mask=mask)
+            gdrive = gv
+        tl.store(gx + cur, gdrive, mask=mask)
+        if REC:
+            spv = tl.where(has_prev, tl.load(spk + cur - N, mask=mask & has_prev, other=0.0), s0v)
+            acc_v += gdrive * spv
+            gsp = vr * gdrive
         cur -= N
     tl.store(gu0 + offs, gup, mask=mask)
     tl.store(gi0 + offs, gip, mask=mask)
+    tl.store(gs0 + offs, gsp, mask=mask)
+    tl.store(gvrec + offs, acc_v, mask=mask)
     tl.store(galpha + offs, acc_a, mask=mask)
     tl.store(gbeta + offs, acc_b, mask=mask)
     tl.store(gtheta + offs, acc_th, mask=mask)
@@ -175,29 +192,31 @@ def _grid(n: int) -> tuple[int]:
     return (triton.cdiv(n, BLOCK),)
 
 
-def triton_forward(xs: Tensor, u0: Tensor, i0: Tensor, prm: tuple[Tensor, ...], c: Any):
-    """Forward launch; returns ``(spk, u, itr, v)`` (``itr``/``v`` are 1-element when unused)."""
+def triton_forward(xs: Tensor, init: tuple[Tensor, ...], prm: tuple[Tensor, ...], c: Any):
+    """Forward launch (``init`` = ``(u0, i0, s0)``, ``prm`` = ``(alpha, beta, theta, g, V)``, each ``[N]``);
+    returns ``(spk, u, itr, v)`` (``itr``/``v`` are 1-element when unused)."""
     xs = xs.contiguous()
     T, n = xs.shape
     spk, u = torch.empty_like(xs), torch.empty_like(xs)
     itr = torch.empty_like(xs) if c.syn else xs.new_empty(1)
     v = torch.empty_like(xs) if c.immediate else xs.new_empty(1)
-    _lif_fwd[_grid(n)](xs, u0.contiguous(), i0.contiguous(), *(p.contiguous() for p in prm), spk, u, itr, v,
-                       T, n, SYN=c.syn, RESET=c.reset, IMM=c.immediate, BLOCK=BLOCK, enable_fp_fusion=False)
+    _lif_fwd[_grid(n)](xs, *(t.contiguous() for t in (*init, *prm)), spk, u, itr, v, T, n, SYN=c.syn,
+                       REC=c.rec, RESET=c.reset, IMM=c.immediate, BLOCK=BLOCK, enable_fp_fusion=False)
     return spk, u, itr, v
 
 
 def triton_backward(saved: tuple[Tensor, ...], gs: Tensor, gu: Tensor | None, gi: Tensor | None, c: Any):
-    """Backward launch; returns ``(gx, gu0, gi0, galpha, gbeta, gtheta, gg)``."""
-    u0, i0, alpha, beta, theta, g, u, itr, v = (t.contiguous() for t in saved)
+    """Backward launch (``saved`` as ``LifSequence`` keeps it); returns
+    ``(gx, gu0, gi0, gs0, galpha, gbeta, gtheta, gg, gV)``."""
+    saved = tuple(t.contiguous() for t in saved)
+    u = saved[9]
     T, n = u.shape
     gx = torch.empty_like(u)
-    vecs = [torch.empty_like(u0) for _ in range(6)]
+    vecs = [torch.empty_like(saved[0]) for _ in range(8)]
     dummy = u.new_empty(1)
     _lif_bwd[_grid(n)](
-        u0, i0, alpha, beta, theta, g, u, itr, v, gs.contiguous(),
-        dummy if gu is None else gu.contiguous(), dummy if gi is None else gi.contiguous(),
-        gx, *vecs, T, n, c.p1, c.p2, SYN=c.syn, RESET=c.reset, IMM=c.immediate, SID=c.sid,
-        HAS_GU=gu is not None, HAS_GI=gi is not None, BLOCK=BLOCK,
+        *saved, gs.contiguous(), dummy if gu is None else gu.contiguous(),
+        dummy if gi is None else gi.contiguous(), gx, *vecs, T, n, c.p1, c.p2, SYN=c.syn, REC=c.rec,
+        RESET=c.reset, IMM=c.immediate, SID=c.sid, HAS_GU=gu is not None, HAS_GI=gi is not None, BLOCK=BLOCK,
     )
     return (gx, *vecs)
