@@ -28,8 +28,9 @@ _TRAIN_OPTIONS: list[tuple[str, type, str]] = [
     ("seed", int, "seed of weights, data order and spike encoding (default 0)"),
     ("device", str, "auto (CUDA if available, default), cpu or cuda"),
     ("out", str, "run directory to create (default: the first free runs/<dataset>-seed<seed>[-N])"),
-    ("train_limit", int, "use only the first N training samples (quick runs)"),
-    ("test_limit", int, "use only the first N test samples (quick runs)"),
+    ("train_limit", int, "use only N training samples (quick runs; digits: the first N of the fixed "
+                          "split, event data: a fixed random N)"),
+    ("test_limit", int, "use only N test samples (quick runs; chosen as for --train-limit)"),
     ("time_window_us", float, "event data: time bin width in microseconds (default: split each sample "
                               "into --num-steps equal bins)"),
     ("denoise_us", float, "event data (cameras): drop events with no neighbour within this many us"),

@@ -34,6 +34,15 @@ class _Config(Protocol):
     downsample: float
 
 
+def subset_indices(total: int, limit: int) -> list[int]:
+    """``limit`` sample indices out of ``total``: all of them when ``limit >= total``, else a fixed random
+    subset (the same for every seed; event files are stored sorted by class, so the first N would
+    hold one class only), in increasing order."""
+    if limit >= total:
+        return list(range(total))
+    return sorted(torch.randperm(total, generator=torch.Generator().manual_seed(0))[:limit].tolist())
+
+
 class DataSource:
     """Batches of one data set for a config (see :func:`open_data`)."""
 
@@ -108,7 +117,7 @@ class EventSource(DataSource):
         self._splits: dict[bool, Any] = {}
         for train, limit in ((False, cfg.test_limit), (True, cfg.train_limit)):
             ds = get_event_dataset(cfg.dataset, cfg.data_dir or ".", train, spec)
-            self._splits[train] = Subset(ds, range(min(limit, len(ds)))) if limit else ds
+            self._splits[train] = Subset(ds, subset_indices(len(ds), limit)) if limit else ds
             self._splits[train][0]  # read one sample now: a corrupt file fails before the run starts
         self.in_features = math.prod(ds.frame_shape)
         self.num_classes = ds.num_classes

@@ -83,7 +83,7 @@ class TrainConfig:
         lr: Adam learning rate. seed: seeds weights, data order and encoding.
         device: ``auto`` (CUDA if available), ``cpu`` or ``cuda``.
         out: the run directory (default: the first free ``runs/<dataset>-seed<seed>[-N]``).
-        train_limit, test_limit: use only the first N samples of each split (quick runs).
+        train_limit, test_limit: use only N samples of each split (quick runs; see ``--train-limit``).
         time_window_us, denoise_us, downsample: event data framing (see :class:`~spikeforge.data.FrameSpec`).
         progress: show progress bars.
     """

@@ -164,3 +164,12 @@ def test_collate_is_time_major_and_pads() -> None:
 def test_unknown_dataset_name(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown data set 'mnist'; choose one of digits, nmnist"):
         get_event_dataset("mnist", tmp_path, True, SPEC)
+
+
+def test_subset_indices_are_fixed_and_spread() -> None:
+    from spikeforge.data.loaders import subset_indices
+
+    assert subset_indices(5, 9) == [0, 1, 2, 3, 4]
+    a = subset_indices(1000, 50)
+    assert a == subset_indices(1000, 50) and len(set(a)) == 50 and a == sorted(a)
+    assert max(a) >= 500  # not the first 50 (files are sorted by class)
