@@ -67,9 +67,9 @@ def main(small: bool = False, out_dir: Path | str = "tutorial_out/04_synaptic_al
     tau_a = math.log(a_alpha) / (math.log(a_beta) - math.log(a_alpha)) + 1
     expected = [tau_a * (a_alpha ** k - a_beta ** k) for k in range(40)]
     fig, ax = plt.subplots(figsize=(8, 3))
-    ax.plot(mem_a[:, 0].detach(), label="Alpha membrane")
-    ax.plot(exc[:, 0].detach() * tau_a, "--", label="tau_a * E (excitatory)")
-    ax.plot(inh[:, 0].detach() * tau_a, "--", label="tau_a * N (inhibitory)")
+    ax.plot(mem_a[:, 0].detach().numpy(), label="Alpha membrane")
+    ax.plot(exc[:, 0].detach().numpy() * tau_a, "--", label="tau_a * E (excitatory)")
+    ax.plot(inh[:, 0].detach().numpy() * tau_a, "--", label="tau_a * N (inhibitory)")
     ax.set(xlabel="time step", title="Alpha neuron: response to one input spike at t = 0")
     ax.legend()
     fig.savefig(out / "alpha_kernel.png", dpi=80, bbox_inches="tight")

@@ -94,10 +94,10 @@ def main(small: bool = False, out_dir: Path | str = "tutorial_out/05_convolution
         sample = spikegen.rate(x_test[:1], num_steps=num_steps)
         maps = sum(net[:3](s) for s in sample)[0]   # [12, 4, 4] spike counts
     fig, axs = plt.subplots(2, 7, figsize=(10, 3))
-    axs[0, 0].imshow(x_test[0, 0], cmap="gray")
+    axs[0, 0].imshow(x_test[0, 0].numpy(), cmap="gray")
     axs[0, 0].set_title("input")
     for k, ax in enumerate(axs.flat[1:13]):
-        ax.imshow(maps[k], cmap="viridis")
+        ax.imshow(maps[k].numpy(), cmap="viridis")
         ax.set_title(f"map {k}", fontsize=8)
     for ax in axs.flat:
         ax.axis("off")

@@ -109,8 +109,8 @@ def regression(small: bool, out: Path) -> dict[str, Any]:
     with torch.no_grad():
         prediction = net(spikes)
     fig, axs = plt.subplots(1, 2, figsize=(10, 3))
-    axs[0].plot(target[:, 0], label="target")
-    axs[0].plot(prediction[:, 0], label="membrane")
+    axs[0].plot(target[:, 0].numpy(), label="target")
+    axs[0].plot(prediction[:, 0].numpy(), label="membrane")
     axs[0].set(xlabel="time step", title="Regression: membrane follows a sine")
     axs[0].legend()
     axs[1].semilogy(losses)
