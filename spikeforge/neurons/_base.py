@@ -258,9 +258,12 @@ class SpikingNeuron(nn.Module):
     def _initial_states(self, x: Tensor, given: Sequence[Tensor | None]) -> tuple[Tensor, ...]:
         """Resolve the state to start from: an explicit argument, else the stored state, else zeros.
 
-        An explicit state must match the expected shape and the input's dtype (an empty tensor, as
-        returned by ``reset_mem()`` before the first step, means zeros). A stored state whose shape,
-        dtype or device no longer matches (new batch size) restarts from zeros, as in snntorch.
+        An explicit state must match the expected shape and the input's dtype. Two explicit states
+        mean "start from zero" whatever their shape: an empty tensor, and the module's own stored
+        state object as returned by ``reset_mem()``/``init_leaky()`` (so snntorch's idiom
+        ``mem = lif.init_leaky()`` at the start of every batch works when the batch size changes).
+        A stored state whose shape, dtype or device no longer matches (new batch size) restarts from
+        zeros, as in snntorch.
         """
         shapes = self._state_shapes(x)
         out = []
@@ -268,12 +271,13 @@ class SpikingNeuron(nn.Module):
             if arg is not None:
                 if not isinstance(arg, Tensor):
                     raise TypeError(f"`{name}` must be a torch.Tensor or None, got {type(arg).__name__}")
-                if arg.numel() == 0:
+                if arg.numel() == 0 or (arg is stored and arg.shape != shape):
                     arg = x.new_zeros(shape)
                 elif arg.shape != shape:
                     raise ValueError(
                         f"`{name}` has shape {tuple(arg.shape)} but this input needs {tuple(shape)}; "
-                        f"pass the state returned by the previous step, or None to start from zero"
+                        f"pass the state returned by the previous step, or reset_mem()'s result to "
+                        f"start from zero"
                     )
                 elif arg.dtype != x.dtype:
                     raise ValueError(
@@ -352,7 +356,11 @@ class SpikingNeuron(nn.Module):
         if xs.dim() < 1 or xs.shape[0] == 0:
             raise ValueError(f"x must be time-major [T, B, ...] with T >= 1, got shape {tuple(xs.shape)}")
         given = list(states) + [None] * (len(self._state_names) - len(states))
-        init = self._initial_states(xs[0], given)
+        if self.init_hidden:
+            init = self._initial_states(xs[0], given)
+        else:  # explicit-state mode: a missing state is zero, never what a previous call left behind
+            zeros = [xs.new_zeros(shape) for shape in self._state_shapes(xs[0])]
+            init = self._initial_states(xs[0], [g if g is not None else z for g, z in zip(given, zeros)])
         step = type(self)._step_fn
         assert step is not None
         res = run(step, xs, self._state_tuple(init), self.params(), self.firing(), record=record)

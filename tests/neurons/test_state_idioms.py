@@ -1,0 +1,57 @@
+"""snntorch's state idioms keep working when the batch size changes; forward_sequence starts clean."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import spikeforge as snn
+
+
+def _net(lib: object) -> nn.Module:
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(4, 3)
+            self.lif = lib.Leaky(beta=0.8)  # type: ignore[attr-defined]
+            self.syn = lib.Synaptic(alpha=0.7, beta=0.8)  # type: ignore[attr-defined]
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            mem = self.lif.init_leaky()  # snntorch tutorials reset like this at every batch
+            syn, mem2 = self.syn.init_synaptic()
+            out = []
+            for xt in x.unbind(0):
+                spk, mem = self.lif(self.fc(xt), mem)
+                spk2, syn, mem2 = self.syn(spk, syn, mem2)
+                out.append(spk2)
+            return torch.stack(out)
+
+    return Net()
+
+
+def test_init_leaky_idiom_with_changing_batch_size_matches_snntorch() -> None:
+    st = pytest.importorskip("snntorch")
+    torch.manual_seed(0)
+    ours = _net(snn)
+    theirs = _net(st)
+    theirs.load_state_dict(ours.state_dict())
+    for batch in (5, 2, 7):  # a full batch, a short last batch, a larger test batch
+        x = torch.rand(6, batch, 4) * 3
+        torch.testing.assert_close(ours(x), theirs(x))
+
+
+def test_a_foreign_state_of_the_wrong_shape_is_still_refused() -> None:
+    lif = snn.Leaky(beta=0.5)
+    lif(torch.ones(3, 2))
+    with pytest.raises(ValueError, match=r"`mem` has shape \(2, 2\) but this input needs \(3, 2\)"):
+        lif(torch.ones(3, 2), torch.zeros(2, 2))
+
+
+def test_forward_sequence_without_state_starts_from_zero_after_a_forward_call() -> None:
+    lif = snn.Leaky(beta=0.5)
+    lif(torch.full((1, 1), 0.7))  # leaves mem = 0.7 stored
+    spk, mem = lif.forward_sequence(torch.full((2, 1, 1), 0.4))
+    # from zero: U0 = 0.4, U1 = 0.5*0.4 + 0.4 = 0.6 (no spike, no reset)
+    assert mem.item() == pytest.approx(0.6)
+    assert spk.sum().item() == 0
