@@ -35,6 +35,13 @@ CASES: list[tuple[str, dict[str, Any], int]] = [
 ]
 
 
+QUANT_CASES = CASES[:1] + CASES[3:5]
+
+
+def _ids(v: object) -> str:
+    return v if isinstance(v, str) else ""
+
+
 def _run(
     neuron: torch.nn.Module, xs: torch.Tensor, n_states: int, recurrent: bool
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -48,7 +55,7 @@ def _run(
     return torch.stack(spikes), torch.stack([states[-1]])
 
 
-@pytest.mark.parametrize(("name", "kwargs", "n_states"), CASES, ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(("name", "kwargs", "n_states"), CASES, ids=_ids)
 def test_per_neuron_parameters_match_snntorch(name: str, kwargs: dict[str, Any], n_states: int) -> None:
     learn = {"learn_beta": True, "learn_threshold": True}
     if "alpha" in kwargs:
@@ -72,10 +79,7 @@ def test_per_neuron_parameters_match_snntorch(name: str, kwargs: dict[str, Any],
 
 
 @pytest.mark.parametrize("bits", [2, 4])
-QUANT_CASES = CASES[:1] + CASES[3:5]
-
-
-@pytest.mark.parametrize(("name", "kwargs", "n_states"), QUANT_CASES, ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(("name", "kwargs", "n_states"), QUANT_CASES, ids=_ids)
 def test_state_quant_matches_snntorch(bits: int, name: str, kwargs: dict[str, Any], n_states: int) -> None:
     ours = getattr(sf, name)(**kwargs, state_quant=sf_quant.state_quant(num_bits=bits, uniform=True))
     theirs = getattr(st, name)(**kwargs, state_quant=st_quant.state_quant(num_bits=bits, uniform=True))
