@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
@@ -17,15 +19,41 @@ pytest.importorskip("numba")
 TOL = {torch.float32: 1e-6, torch.float64: 1e-12}
 
 
-def assert_parity(got: list[torch.Tensor], want: list[torch.Tensor], tol: float, terms: int) -> None:
+def assert_parity(got: list[torch.Tensor], want: list[torch.Tensor], tol: float, terms: int,
+                  exact: Callable[[], list[torch.Tensor] | None] | None = None) -> None:
     """Max error within ``tol`` times the tensor's scale; a gradient that is a sum of ``k`` per-element
-    terms (a scalar or per-neuron parameter) gets ``sqrt(k)`` more, for the summation order."""
+    terms (a scalar or per-neuron parameter) gets ``sqrt(k)`` more, for the summation order.
+
+    A float32 sum whose terms cancel can lose more than that in either implementation; ``exact`` gives
+    the reference run in float64 on the same numbers (None if it spikes differently), and such a
+    gradient passes when the fused one is no further from it than twice the float32 reference's error.
+    """
     for i, (a, b) in enumerate(zip(got, want)):
         assert a.shape == b.shape and a.dtype == b.dtype, i
         scale = max(1.0, b.abs().max().item()) if b.numel() else 1.0
         scale *= max(1.0, terms / max(1, b.numel())) ** 0.5
         err = (a - b).abs().max().item() if b.numel() else 0.0
+        truth = exact() if err > tol * scale and exact is not None else None
+        if truth is not None:
+            ref_err = (b.double() - truth[i]).abs().max().item()
+            err = (a.double() - truth[i]).abs().max().item() - 2 * ref_err
         assert err <= tol * scale, f"output/grad #{i}: max error {err} (scale {scale})"
+
+
+def float64_reference(step, xs, states, spec, firing, seed: int,  # noqa: ANN001
+                      spk: torch.Tensor) -> Callable[[], list[torch.Tensor] | None]:
+    """The reference loop in float64 on a float32 case's own numbers, computed when called; None when
+    its spikes differ from ``spk``."""
+
+    def compute() -> list[torch.Tensor] | None:
+        st_, params, prm = spec
+        up = [t.detach().double().requires_grad_() for t in (xs, *states, *prm)]
+        n = len(states)
+        out = run_and_grad(step, up[0], tuple(up[1:1 + n]), (st_, params, tuple(up[1 + n:])), firing, False,
+                           seed)
+        return out if torch.equal(out[0].float(), spk) else None
+
+    return compute
 
 
 @settings(max_examples=180, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -49,7 +77,9 @@ def test_fused_equals_reference(model, seed, T, shape, dtype, reset, reset_delay
     # spikes and states are bit-identical: the kernels repeat the step function's operations
     for a, b in zip(got[: 1 + len(states)], want[: 1 + len(states)]):
         assert torch.equal(a, b)
-    assert_parity(got, want, TOL[dtype], xs.numel())
+    f32 = dtype == torch.float32
+    exact = float64_reference(step, xs, states, spec, firing, seed, want[0]) if f32 else None
+    assert_parity(got, want, TOL[dtype], xs.numel(), exact)
 
 
 @pytest.mark.parametrize("model", MODELS)

@@ -33,26 +33,29 @@ def _np(t: Tensor) -> np.ndarray:
 
 
 def _cpu_forward(ins: tuple[Tensor, ...], reset: int) -> tuple[Tensor, ...]:
-    from ..lif.cpu import pick
+    from ..lif.cpu import blocks, pick
     from .cpu import alpha_forward, alpha_forward_serial
 
     arrs = [_np(t) for t in ins]
     outs = [np.empty_like(arrs[0]) for _ in range(4)]
-    pick(alpha_forward, alpha_forward_serial, arrs[0].shape[1])(*arrs, reset, *outs)
+    nb = blocks(arrs[0].shape[1])
+    pick(alpha_forward, alpha_forward_serial, nb)(*arrs, reset, nb, *outs)
     return tuple(torch.from_numpy(a) for a in outs)
 
 
 def _cpu_backward(saved: tuple[Tensor, ...], gs: Tensor, opt: tuple[Tensor | None, ...],
                   cfg: tuple[int, int, float, float]) -> tuple[Tensor, ...]:
-    from ..lif.cpu import pick
+    from ..lif.cpu import blocks, pick
     from .cpu import alpha_backward, alpha_backward_serial
 
     arrs = [_np(t) for t in saved]
     dummy = np.zeros((1, 1), dtype=arrs[0].dtype)
     outs = [np.empty_like(arrs[0])] + [np.empty_like(arrs[1]) for _ in range(7)]
-    kernel = pick(alpha_backward, alpha_backward_serial, arrs[0].shape[1])
-    kernel(*arrs[:9], *cfg, *arrs[9:], _np(gs), *(dummy if t is None else _np(t) for t in opt),
-           *(t is not None for t in opt), *outs)
+    nb = blocks(arrs[0].shape[1])
+    opt_arrs = [dummy if t is None else _np(t) for t in opt]
+    pick(alpha_backward, alpha_backward_serial, nb)(
+        *arrs[:9], *cfg, nb, *arrs[9:], _np(gs), *opt_arrs, *(t is not None for t in opt), *outs
+    )
     return tuple(torch.from_numpy(a) for a in outs)
 
 

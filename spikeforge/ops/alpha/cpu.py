@@ -7,24 +7,28 @@ backward carries gradients through the two currents only.
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit, prange
 
-from ..lif.cpu import CHUNK, surrogate_grad
+from ..lif.cpu import surrogate_grad
 
 
-def _alpha_forward(x, e0, n0, u0, alpha, beta, tau, theta, g, reset, spk, e, n, u):  # noqa: ANN001
-    """Fill ``spk`` and the traces ``e`` (excitatory), ``n`` (inhibitory) and ``u`` (membrane)."""
+def _alpha_forward(x, e0, n0, u0, alpha, beta, tau, theta, g, reset, nb, spk, e, n, u):  # noqa: ANN001
+    """Fill ``spk`` and the traces ``e`` (excitatory), ``n`` (inhibitory) and ``u`` (membrane), in
+    ``nb`` blocks of neurons."""
     T, N = x.shape
-    for c in prange((N + CHUNK - 1) // CHUNK):
-        lo = c * CHUNK
-        hi = min(lo + CHUNK, N)
+    # the carried state lives in its own vectors (see ``ops/lif/cpu.py``)
+    e_prev, n_prev, u_prev = e0.copy(), n0.copy(), u0.copy()
+    for c in prange(nb):
+        lo, hi = np.uint64(c * N // nb), np.uint64((c + 1) * N // nb)
         for t in range(T):
+            x_t, e_t, n_t, u_t, s_t = x[t], e[t], n[t], u[t], spk[t]
             for k in range(lo, hi):
-                ep = e0[k] if t == 0 else e[t - 1, k]
-                np_ = n0[k] if t == 0 else n[t - 1, k]
-                up = u0[k] if t == 0 else u[t - 1, k]
+                ep = e_prev[k]
+                np_ = n_prev[k]
+                up = u_prev[k]
                 th = theta[k]
-                xv = x[t, k]
+                xv = x_t[k]
                 e1 = alpha[k] * ep + xv
                 n1 = beta[k] * np_ - xv
                 m1 = tau[k] * (e1 + n1)
@@ -37,22 +41,24 @@ def _alpha_forward(x, e0, n0, u0, alpha, beta, tau, theta, g, reset, spk, e, n, 
                         e1 = e1 - e1
                         n1 = n1 - n1
                         m1 = m1 - m1
-                e[t, k] = e1
-                n[t, k] = n1
-                u[t, k] = m1
-                spk[t, k] = g[k] if m1 - th > 0 else 0.0
+                e_t[k] = e1
+                n_t[k] = n1
+                u_t[k] = m1
+                e_prev[k] = e1
+                n_prev[k] = n1
+                u_prev[k] = m1
+                s_t[k] = g[k] if m1 - th > 0 else 0.0
 
 
 def _alpha_backward(  # noqa: ANN201
-    x, e0, n0, u0, alpha, beta, tau, theta, g, reset, sid, p1, p2,  # noqa: ANN001
+    x, e0, n0, u0, alpha, beta, tau, theta, g, reset, sid, p1, p2, nb,  # noqa: ANN001
     e, n, u, gs, ge, gn, gu, has_ge, has_gn, has_gu,  # noqa: ANN001
     gx, ge0, gn0, galpha, gbeta, gtau, gtheta, gg,  # noqa: ANN001
 ):
     """BPTT of :func:`alpha_forward` (``ge0``/``gn0`` double as the carried current gradients)."""
     T, N = x.shape
-    for c in prange((N + CHUNK - 1) // CHUNK):
-        lo = c * CHUNK
-        hi = min(lo + CHUNK, N)
+    for c in prange(nb):
+        lo, hi = np.uint64(c * N // nb), np.uint64((c + 1) * N // nb)
         for k in range(lo, hi):
             ge0[k] = 0.0
             gn0[k] = 0.0
@@ -62,20 +68,27 @@ def _alpha_backward(  # noqa: ANN201
             gtheta[k] = 0.0
             gg[k] = 0.0
         for t in range(T - 1, -1, -1):
+            e_prev = e0 if t == 0 else e[t - 1]
+            n_prev = n0 if t == 0 else n[t - 1]
+            u_prev = u0 if t == 0 else u[t - 1]
+            ge_t = ge[t] if has_ge else ge[0]
+            gn_t = gn[t] if has_gn else gn[0]
+            gu_t = gu[t] if has_gu else gu[0]
+            x_t, u_t, gs_t, gx_t = x[t], u[t], gs[t], gx[t]
             for k in range(lo, hi):
-                ep = e0[k] if t == 0 else e[t - 1, k]
-                np_ = n0[k] if t == 0 else n[t - 1, k]
-                up = u0[k] if t == 0 else u[t - 1, k]
+                ep = e_prev[k]
+                np_ = n_prev[k]
+                up = u_prev[k]
                 th = theta[k]
                 a = alpha[k]
                 b = beta[k]
-                xv = x[t, k]
+                xv = x_t[k]
                 s = (a * ep + xv) + (b * np_ - xv)
-                get = ge0[k] + (ge[t, k] if has_ge else 0.0)
-                gnt = gn0[k] + (gn[t, k] if has_gn else 0.0)
-                gut = gu[t, k] if has_gu else 0.0
-                z = u[t, k] - th
-                gst = gs[t, k]
+                get = ge0[k] + (ge_t[k] if has_ge else 0.0)
+                gnt = gn0[k] + (gn_t[k] if has_gn else 0.0)
+                gut = gu_t[k] if has_gu else 0.0
+                z = u_t[k] - th
+                gst = gs_t[k]
                 if z > 0:
                     gg[k] += gst
                 gz = gst * g[k] * surrogate_grad(z, sid, p1, p2)
@@ -96,7 +109,7 @@ def _alpha_backward(  # noqa: ANN201
                 gnt += gut * tau[k]
                 galpha[k] += get * ep
                 gbeta[k] += gnt * np_
-                gx[t, k] = get - gnt
+                gx_t[k] = get - gnt
                 ge0[k] = a * get
                 gn0[k] = b * gnt + extra
 

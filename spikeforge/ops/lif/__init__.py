@@ -64,29 +64,32 @@ def _np(t: Tensor) -> np.ndarray:
 
 
 def _cpu_forward(xs: Tensor, init: tuple[Tensor, ...], prm: tuple[Tensor, ...], c: LifConfig):
-    from .cpu import empty_like_rows, lif_forward, lif_forward_serial, pick
+    from .cpu import blocks, empty_like_rows, lif_forward, lif_forward_serial, pick
 
     x = _np(xs)
     spk = np.empty_like(x)
     u = np.empty_like(x)
     itr = empty_like_rows(x, c.syn)
     v = empty_like_rows(x, c.immediate)
-    kernel = pick(lif_forward, lif_forward_serial, x.shape[1])
-    kernel(x, *(_np(t) for t in init), *(_np(p) for p in prm), c.syn, c.rec, c.reset, c.immediate,
-           spk, u, itr, v)
+    nb = blocks(x.shape[1])
+    pick(lif_forward, lif_forward_serial, nb)(
+        x, *(_np(t) for t in init), *(_np(p) for p in prm), c.syn, c.rec, c.reset, c.immediate, nb,
+        spk, u, itr, v,
+    )
     return tuple(torch.from_numpy(a) for a in (spk, u, itr, v))
 
 
 def _cpu_backward(saved: tuple[Tensor, ...], gs: Tensor, gu: Tensor | None, gi: Tensor | None, c: LifConfig):
-    from .cpu import lif_backward, lif_backward_serial, pick
+    from .cpu import blocks, lif_backward, lif_backward_serial, pick
 
     arrs = [_np(t) for t in saved]
     u = arrs[9]
     dummy = np.zeros((1, 1), dtype=u.dtype)
     gx = np.empty_like(u)
     vecs = [np.empty_like(arrs[0]) for _ in range(8)]
-    pick(lif_backward, lif_backward_serial, u.shape[1])(
-        *arrs[:8], c.syn, c.rec, c.reset, c.immediate, c.sid, c.p1, c.p2, *arrs[8:], _np(gs),
+    nb = blocks(u.shape[1])
+    pick(lif_backward, lif_backward_serial, nb)(
+        *arrs[:8], c.syn, c.rec, c.reset, c.immediate, c.sid, c.p1, c.p2, nb, *arrs[8:], _np(gs),
         dummy if gu is None else _np(gu), dummy if gi is None else _np(gi), gu is not None, gi is not None,
         gx, *vecs,
     )
