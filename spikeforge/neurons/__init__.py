@@ -13,6 +13,8 @@ from .recurrent import RecurrentOneToOne, RLeaky, RSynaptic
 from .stateleaky import LinearLeaky, StateLeaky
 from .synaptic import Synaptic
 
-__all__ = ["LIF", "Alpha", "Lapicque", "Leaky", "RLeaky", "RSynaptic", "RecurrentOneToOne", "SpikingNeuron", "Synaptic"]
-__all__ += ["DeltaLeaky", "LeakyParallel", "LinearLeaky", "SConv2dLSTM", "SLSTM", "StateLeaky"]
-__all__ += ["AssociativeLeaky"]
+__all__ = [
+    "LIF", "Alpha", "AssociativeLeaky", "DeltaLeaky", "Lapicque", "Leaky", "LeakyParallel", "LinearLeaky",
+    "RLeaky", "RSynaptic", "RecurrentOneToOne", "SConv2dLSTM", "SLSTM", "SpikingNeuron", "StateLeaky",
+    "Synaptic",
+]

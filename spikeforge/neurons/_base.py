@@ -346,8 +346,10 @@ class SpikingNeuron(nn.Module):
             record: return every step's states ``[T, B, ...]`` instead of the final ones.
 
         Returns:
-            ``(spk[T, B, ...], *states)``, equal to calling ``forward`` T times. With
-            ``init_hidden=True`` the final state is also stored in the module.
+            ``(spk[T, B, ...], *states)``, equal to calling ``forward`` T times. ``states`` are the
+            final values of *every* hidden state in the order ``forward`` takes them (for RLeaky
+            ``(spk, mem)``, the last spikes included), so ``forward_sequence(x2, *states)`` continues
+            the sequence. With ``init_hidden=True`` the final state is also stored in the module.
 
         Raises:
             TypeError: if ``x`` is not a tensor. ValueError: if ``x`` has no time dimension.

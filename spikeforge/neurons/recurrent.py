@@ -21,12 +21,19 @@ from .lif import LIF
 
 
 class RecurrentOneToOne(nn.Module):
-    """Element-wise recurrent weight: ``V(S) = S * V`` (``V`` scalar or per neuron)."""
+    """Element-wise recurrent weight: ``V(S) = S * V`` (``V`` scalar or per neuron).
 
-    def __init__(self, V: Tensor | None = None) -> None:  # noqa: N803
+    A learnable ``V`` is the parent's Parameter (state_dict key ``recurrent.V``, as in snntorch); a fixed
+    ``V`` is held as a non-persistent buffer, so ``recurrent(x)`` works and the state_dict keys stay
+    snntorch's.
+    """
+
+    def __init__(self, V: Tensor) -> None:  # noqa: N803
         super().__init__()
         if isinstance(V, nn.Parameter):
             self.V = V
+        else:
+            self.register_buffer("V", V, persistent=False)
 
     def forward(self, x: Tensor) -> Tensor:
         return x * self.V
@@ -86,7 +93,7 @@ class _Recurrent(LIF):
                     "linear_features, conv2d_channels and kernel_size must be None"
                 )
             self._register("V", V, learn_recurrent)
-            self.recurrent = RecurrentOneToOne(self.V if learn_recurrent else None)
+            self.recurrent = RecurrentOneToOne(self.V)
 
     def _recurrent_map(self) -> Callable[[Tensor], Tensor]:
         if self.all_to_all:

@@ -47,7 +47,9 @@ def find_kernel(step: Callable[..., Any], xs: Tensor, state: Any, params: Any, f
     return None
 
 
-def run_loop(step: Step, xs: Tensor, state: Any, params: Any, firing: Firing, record: bool = False) -> SequenceResult:
+def run_loop(
+    step: Step, xs: Tensor, state: Any, params: Any, firing: Firing, record: bool = False
+) -> SequenceResult:
     """The reference: call ``step`` once per time step over ``xs.unbind(0)`` (never ``xs[t]``)."""
     spikes: list[Tensor] = []
     states: list[Any] = []

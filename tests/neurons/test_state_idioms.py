@@ -55,3 +55,18 @@ def test_forward_sequence_without_state_starts_from_zero_after_a_forward_call() 
     # from zero: U0 = 0.4, U1 = 0.5*0.4 + 0.4 = 0.6 (no spike, no reset)
     assert mem.item() == pytest.approx(0.6)
     assert spk.sum().item() == 0
+
+
+def test_fixed_one_to_one_recurrence_is_callable_and_keeps_snntorch_keys() -> None:
+    lif = snn.RLeaky(beta=0.5, V=torch.tensor([0.5, -1.0]), all_to_all=False, learn_recurrent=False)
+    torch.testing.assert_close(lif.recurrent(torch.ones(2)), torch.tensor([0.5, -1.0]))
+    assert "recurrent.V" not in lif.state_dict() and "V" in lif.state_dict()
+
+
+def test_forward_sequence_states_continue_the_sequence() -> None:
+    lif = snn.RLeaky(beta=0.7, V=0.4, all_to_all=False)
+    x = torch.rand(8, 2, 3) * 2
+    spk_all, *_ = lif.forward_sequence(x)
+    spk_a, *states = lif.forward_sequence(x[:5])
+    spk_b, *_ = lif.forward_sequence(x[5:], *states)
+    torch.testing.assert_close(torch.cat([spk_a, spk_b]), spk_all)
