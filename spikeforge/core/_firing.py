@@ -13,6 +13,8 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from ..surrogate import Surrogate, heaviside_no_grad
+
 SUBTRACT, ZERO, NONE = 0, 1, 2
 RESET_CODES = {"subtract": SUBTRACT, "zero": ZERO, "none": NONE}
 
@@ -37,7 +39,13 @@ class Firing(NamedTuple):
 
 
 def reset_mask(mem: Tensor, threshold: Tensor, f: Firing) -> Tensor:
-    """``R = [H(mem - threshold)]``: the detached reset mask from the previous membrane."""
+    """``R = [H(mem - threshold)]``: the detached reset mask from the previous membrane.
+
+    Every built-in surrogate's forward is the strict step, so for those it is computed on detached
+    tensors without building an autograd node; a user's own ``spike_fn`` is called as it is.
+    """
+    if isinstance(f.spike_fn, Surrogate) or f.spike_fn is heaviside_no_grad:
+        return heaviside_no_grad(mem.detach() - threshold.detach())
     return f.spike_fn(mem - threshold).detach()
 
 

@@ -20,15 +20,14 @@ class SpikeFn(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, surrogate: Surrogate) -> Tensor:
-        out = (x > 0).to(x.dtype)
-        ctx.save_for_backward(x, out)
+        ctx.save_for_backward(x)  # only U: the spikes are recomputed in backward where needed
         ctx.surrogate = surrogate
-        return out
+        return (x > 0).to(x.dtype)
 
     @staticmethod
     def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor, None]:
-        x, out = ctx.saved_tensors
-        return ctx.surrogate.vjp(x, out, grad_out), None
+        (x,) = ctx.saved_tensors
+        return ctx.surrogate.vjp(x, (x > 0).to(x.dtype), grad_out), None
 
 
 def heaviside_no_grad(x: Tensor) -> Tensor:
