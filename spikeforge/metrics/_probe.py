@@ -98,6 +98,18 @@ class BaseMonitor:
             self.name_records_index[name].append(len(self.records))
             self.records.append(value)
 
+    def _watch(self, net: nn.Module, instance: Any, backward: bool, which: int, fn_attr: str) -> None:
+        """Hook the matching modules (forward, or full backward) and record
+        ``self.<fn_attr>(hook argument number which)``; a 1-tuple is unpacked first."""
+
+        def register(m: nn.Module, n: str) -> Any:
+            def hook(_m: nn.Module, a: Any, b: Any) -> None:
+                self._record(n, getattr(self, fn_attr)(unpack_len1_tuple((a, b)[which])))
+
+            return m.register_full_backward_hook(hook) if backward else m.register_forward_hook(hook)
+
+        self._attach(net, instance, register)
+
 
 class OutputMonitor(BaseMonitor):
     """Record ``function_on_output(output)`` after every forward of the matching modules."""
@@ -107,13 +119,7 @@ class OutputMonitor(BaseMonitor):
     ) -> None:
         super().__init__()
         self.function_on_output = function_on_output
-        self._attach(
-            net,
-            instance,
-            lambda m, n: m.register_forward_hook(
-                lambda _m, _x, y: self._record(n, self.function_on_output(unpack_len1_tuple(y)))
-            ),
-        )
+        self._watch(net, instance, backward=False, which=1, fn_attr="function_on_output")
 
 
 class InputMonitor(BaseMonitor):
@@ -122,13 +128,7 @@ class InputMonitor(BaseMonitor):
     def __init__(self, net: nn.Module, instance: Any = None, function_on_input: Callable = _identity) -> None:
         super().__init__()
         self.function_on_input = function_on_input
-        self._attach(
-            net,
-            instance,
-            lambda m, n: m.register_forward_hook(
-                lambda _m, x, _y: self._record(n, self.function_on_input(unpack_len1_tuple(x)))
-            ),
-        )
+        self._watch(net, instance, backward=False, which=0, fn_attr="function_on_input")
 
 
 class AttributeMonitor(BaseMonitor):
@@ -164,13 +164,7 @@ class GradInputMonitor(BaseMonitor):
     ) -> None:
         super().__init__()
         self.function_on_grad_input = function_on_grad_input
-        self._attach(
-            net,
-            instance,
-            lambda m, n: m.register_full_backward_hook(
-                lambda _m, gi, _go: self._record(n, self.function_on_grad_input(unpack_len1_tuple(gi)))
-            ),
-        )
+        self._watch(net, instance, backward=True, which=0, fn_attr="function_on_grad_input")
 
 
 class GradOutputMonitor(BaseMonitor):
@@ -181,10 +175,4 @@ class GradOutputMonitor(BaseMonitor):
     ) -> None:
         super().__init__()
         self.function_on_grad_output = function_on_grad_output
-        self._attach(
-            net,
-            instance,
-            lambda m, n: m.register_full_backward_hook(
-                lambda _m, _gi, go: self._record(n, self.function_on_grad_output(unpack_len1_tuple(go)))
-            ),
-        )
+        self._watch(net, instance, backward=True, which=1, fn_attr="function_on_grad_output")
