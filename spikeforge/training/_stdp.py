@@ -34,8 +34,13 @@ def _identity(x: Tensor) -> Tensor:
     return x
 
 
-def _zero(trace: Any) -> Any:
-    return 0.0 if trace is None else trace
+def _traces(
+    trace_pre: Any, trace_post: Any, in_spike: Tensor, out_spike: Tensor, keep_pre: float, keep_post: float
+) -> tuple[Tensor, Tensor]:
+    """Decay each trace by its ``keep`` factor (a missing trace counts as zero) and add the spikes."""
+    return (0.0 if trace_pre is None else trace_pre) * keep_pre + in_spike, (
+        0.0 if trace_post is None else trace_post
+    ) * keep_post + out_spike
 
 
 def stdp_linear_single_step(
@@ -55,8 +60,7 @@ def stdp_linear_single_step(
         ``(trace_pre [B, N_in], trace_post [B, N_out], delta_w [N_out, N_in])`` (summed over the batch).
     """
     w = fc.weight.data
-    tr_pre = _zero(trace_pre) * (1 - 1 / tau_pre) + in_spike
-    tr_post = _zero(trace_post) * (1 - 1 / tau_post) + out_spike
+    tr_pre, tr_post = _traces(trace_pre, trace_post, in_spike, out_spike, 1 - 1 / tau_pre, 1 - 1 / tau_post)
     dw = f_post(w) * torch.einsum("bo,bi->oi", out_spike, tr_pre) - f_pre(w) * torch.einsum(
         "bo,bi->oi", tr_post, in_spike
     )
@@ -77,8 +81,9 @@ def mstdp_linear_single_step(
     """Reward-modulated STDP step (exponential trace decay); returns the per-sample eligibility
     ``[B, N_out, N_in]`` instead of a summed weight change."""
     w = fc.weight.data
-    tr_pre = _zero(trace_pre) * math.exp(-1 / tau_pre) + in_spike
-    tr_post = _zero(trace_post) * math.exp(-1 / tau_post) + out_spike
+    tr_pre, tr_post = _traces(
+        trace_pre, trace_post, in_spike, out_spike, math.exp(-1 / tau_pre), math.exp(-1 / tau_post)
+    )
     elig = f_post(w) * (out_spike.unsqueeze(2) * tr_pre.unsqueeze(1)) - f_pre(w) * (
         tr_post.unsqueeze(2) * in_spike.unsqueeze(1)
     )
@@ -102,8 +107,9 @@ def mstdpet_linear_single_step(
     caller when it accumulates eligibilities, as in snntorch."""
     del tau_trace
     w = fc.weight.data
-    tr_pre = _zero(trace_pre) * math.exp(-1 / tau_pre) + in_spike
-    tr_post = _zero(trace_post) * math.exp(-1 / tau_post) + out_spike
+    tr_pre, tr_post = _traces(
+        trace_pre, trace_post, in_spike, out_spike, math.exp(-1 / tau_pre), math.exp(-1 / tau_post)
+    )
     elig = f_post(w) * torch.outer(out_spike, tr_pre) - f_pre(w) * torch.outer(tr_post, in_spike)
     return tr_pre, tr_post, elig
 
@@ -129,10 +135,7 @@ def _conv_step(
             in_spike = F.pad(in_spike, [p for p in reversed(conv.padding) for _ in range(2)])
         else:
             in_spike = F.pad(in_spike, conv._reversed_padding_repeated_twice, mode=conv.padding_mode)
-    tr_pre = (torch.zeros_like(in_spike) if trace_pre is None else trace_pre) * (1 - 1 / tau_pre) + in_spike
-    tr_post = (torch.zeros_like(out_spike) if trace_post is None else trace_post) * (
-        1 - 1 / tau_post
-    ) + out_spike
+    tr_pre, tr_post = _traces(trace_pre, trace_post, in_spike, out_spike, 1 - 1 / tau_pre, 1 - 1 / tau_post)
     as2d = (lambda x: x.unsqueeze(2)) if dims == 1 else (lambda x: x)
     kernel = conv.weight.shape[2:] if dims == 2 else (1, conv.weight.shape[2])
     stride = conv.stride if dims == 2 else (1, conv.stride[0])
