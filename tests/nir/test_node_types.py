@@ -93,7 +93,7 @@ def test_conv1d_matches_torch_conv1d() -> None:
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
 
 
-def test_nested_graph_equals_the_flat_graph() -> None:
+def test_nested_graph_equals_the_flat_graph(tmp_path) -> None:  # noqa: ANN001
     rng = np.random.default_rng(1)
     w = rng.normal(size=(3, 2))
     lif = dict(tau=_a(*[2e-4] * 3), r=_a(*[1.0] * 3), v_leak=_a(*[0.0] * 3), v_threshold=_a(*[0.5] * 3))
@@ -128,3 +128,6 @@ def test_nested_graph_equals_the_flat_graph() -> None:
     got = sf.import_from_nir(nested, dt=DT).forward_sequence(x)
     assert want.sum() > 0
     torch.testing.assert_close(got, want)
+    nir.write(tmp_path / "nested.nir", nested)
+    from_file = sf.import_from_nir(tmp_path / "nested.nir", dt=DT).forward_sequence(x)
+    torch.testing.assert_close(from_file, want)
