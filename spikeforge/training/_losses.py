@@ -59,8 +59,7 @@ class LossFunctions:
 
     def _classes(self) -> int | None:
         """Number of classes when it differs from the number of outputs (population code)."""
-        pop = getattr(self, "population_code", False)
-        return int(self.num_classes) if pop and self.num_classes else None
+        return None
 
     def _compute_loss(self, out: Tensor, targets: Tensor) -> Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -84,19 +83,10 @@ class LossFunctions:
             return loss.mean()
         return loss.sum() if self.reduction == "sum" else loss
 
-    def _logits(self, x: Tensor) -> Tensor:
-        """Group outputs per class when ``population_code`` is set."""
-        if getattr(self, "population_code", False):
-            return population_sum(x, self.num_classes)
-        return x
 
-
-class ce_rate_loss(LossFunctions):
-    """Cross entropy at every step, averaged over time: ``(1/T) sum_t CE(spk[t], y)``.
-
-    With ``population_code`` the logits at each step are the spike sums of each class's group of
-    ``C / num_classes`` outputs. Input ``[T, B, C]`` spikes, ``[B]`` labels.
-    """
+class _PopulationLoss(LossFunctions):
+    """A spike loss that can group its ``C`` outputs into ``num_classes`` populations
+    (``population_code=True``)."""
 
     def __init__(
         self,
@@ -108,6 +98,23 @@ class ce_rate_loss(LossFunctions):
         super().__init__(reduction, weight)
         self.population_code = population_code
         self.num_classes = num_classes
+
+    def _classes(self) -> int | None:
+        return int(self.num_classes) if self.population_code and self.num_classes else None
+
+    def _logits(self, x: Tensor) -> Tensor:
+        """Group outputs per class when ``population_code`` is set."""
+        if self.population_code:
+            return population_sum(x, self.num_classes)
+        return x
+
+
+class ce_rate_loss(_PopulationLoss):
+    """Cross entropy at every step, averaged over time: ``(1/T) sum_t CE(spk[t], y)``.
+
+    With ``population_code`` the logits at each step are the spike sums of each class's group of
+    ``C / num_classes`` outputs. Input ``[T, B, C]`` spikes, ``[B]`` labels.
+    """
 
     def _compute_loss(self, spk: Tensor, y: Tensor) -> Tensor:
         logits = self._logits(spk)
@@ -116,19 +123,8 @@ class ce_rate_loss(LossFunctions):
         return per.reshape(t, b).mean(0)
 
 
-class ce_count_loss(LossFunctions):
+class ce_count_loss(_PopulationLoss):
     """Cross entropy of the spike counts: ``CE(sum_t spk[t], y)`` (population groups summed if set)."""
-
-    def __init__(
-        self,
-        population_code: bool = False,
-        num_classes: int | bool = False,
-        reduction: str = "mean",
-        weight: Any = None,
-    ) -> None:
-        super().__init__(reduction, weight)
-        self.population_code = population_code
-        self.num_classes = num_classes
 
     def _compute_loss(self, spk: Tensor, y: Tensor) -> Tensor:
         return F.cross_entropy(self._logits(spk.sum(0)), y, reduction="none")
@@ -143,7 +139,7 @@ class ce_max_membrane_loss(LossFunctions):
         return F.cross_entropy(mem.max(0).values, y, reduction="none")
 
 
-class mse_count_loss(LossFunctions):
+class mse_count_loss(_PopulationLoss):
     """Squared error of spike counts against target counts, divided by ``T`` (SLAYER-style).
 
     Target count: ``int(T * correct_rate)`` for the true class, ``int(T * incorrect_rate)`` otherwise
@@ -159,11 +155,9 @@ class mse_count_loss(LossFunctions):
         reduction: str = "mean",
         weight: Any = None,
     ) -> None:
-        super().__init__(reduction, weight)
+        super().__init__(population_code, num_classes, reduction, weight)
         self.correct_rate = correct_rate
         self.incorrect_rate = incorrect_rate
-        self.population_code = population_code
-        self.num_classes = num_classes
 
     def _compute_loss(self, spk: Tensor, y: Tensor) -> Tensor:
         t, _, c = spk.shape
@@ -208,12 +202,13 @@ class mse_membrane_loss(LossFunctions):
             )
         y = class_indices(labels.reshape(-1), mem_out.shape[-1]).reshape(labels.shape)
         hot = F.one_hot(y, mem_out.shape[-1]).to(mem_out.dtype)
-        sq = (mem_out - (hot * self.on_target + (1 - hot) * self.off_target)) ** 2
+        sq = (mem_out - self._target(hot)) ** 2
         return self._apply_reduction((sq * self._weights(y, sq).unsqueeze(-1)).mean(0))
 
-    def _against(self, mem: Tensor, hot: Tensor) -> Tensor:
-        target = hot * self.on_target + (1 - hot) * self.off_target
-        return ((mem - target) ** 2).mean(0)
+    def _target(self, hot: Tensor) -> Tensor:
+        """``on_target`` where ``hot`` is 1, ``off_target`` elsewhere."""
+        return hot * self.on_target + (1 - hot) * self.off_target
 
     def _compute_loss(self, mem: Tensor, y: Tensor) -> Tensor:
-        return self._against(mem, to_one_hot(y, mem.shape[-1]).to(mem.dtype))
+        hot = to_one_hot(y, mem.shape[-1]).to(mem.dtype)
+        return ((mem - self._target(hot)) ** 2).mean(0)
