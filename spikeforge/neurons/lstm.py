@@ -26,7 +26,17 @@ def _check_dtype(owner: str, x: Tensor, weight: Tensor) -> None:
         )
 
 
-class SLSTM(SpikingNeuron):
+class _SpikingLSTM(SpikingNeuron):
+    """What the two spiking LSTMs share: the ``(syn, mem)`` state and the ``forward`` signature."""
+
+    _state_names = ("syn", "mem")
+    _state_type = LSTMState
+
+    def forward(self, input_: Tensor, syn: Tensor | None = None, mem: Tensor | None = None) -> Any:
+        return self._forward(input_, (syn, mem))
+
+
+class SLSTM(_SpikingLSTM):
     r"""Spiking LSTM (snntorch ``SLSTM``): an ``nn.LSTMCell`` (Hochreiter & Schmidhuber 1997) whose hidden
     state ``h`` is the membrane ``mem`` and whose cell state ``c`` is ``syn``.
 
@@ -59,8 +69,6 @@ class SLSTM(SpikingNeuron):
             while ``init_hidden=True``.
     """
 
-    _state_names = ("syn", "mem")
-    _state_type = LSTMState
     _step_fn = staticmethod(slstm_step)
 
     def __init__(
@@ -102,9 +110,6 @@ class SLSTM(SpikingNeuron):
         shape = torch.Size((x.shape[0], self.hidden_size))
         return (shape, shape)
 
-    def forward(self, input_: Tensor, syn: Tensor | None = None, mem: Tensor | None = None) -> Any:
-        return self._forward(input_, (syn, mem))
-
     def init_slstm(self) -> tuple[Tensor, Tensor]:
         """Deprecated alias of :meth:`reset_mem` (returns ``(syn, mem)``)."""
         return self.reset_mem()
@@ -113,7 +118,7 @@ class SLSTM(SpikingNeuron):
         return f"{self.input_size}, {self.hidden_size}, " + super().extra_repr()
 
 
-class SConv2dLSTM(SpikingNeuron):
+class SConv2dLSTM(_SpikingLSTM):
     r"""Convolutional spiking LSTM (snntorch ``SConv2dLSTM``; ConvLSTM of Shi et al., NeurIPS 2015).
 
     One ``conv = nn.Conv2d(in_channels + out_channels, 4*out_channels, kernel_size)`` ("same" padding)
@@ -150,8 +155,6 @@ class SConv2dLSTM(SpikingNeuron):
             while ``init_hidden=True``.
     """
 
-    _state_names = ("syn", "mem")
-    _state_type = LSTMState
     _step_fn = staticmethod(sconv2dlstm_step)
 
     def __init__(
@@ -223,9 +226,6 @@ class SConv2dLSTM(SpikingNeuron):
         _check_dtype("SConv2dLSTM", x, self.conv.weight)
         shape = torch.Size((x.shape[0], self.out_channels, x.shape[2], x.shape[3]))
         return (shape, shape)
-
-    def forward(self, input_: Tensor, syn: Tensor | None = None, mem: Tensor | None = None) -> Any:
-        return self._forward(input_, (syn, mem))
 
     def init_sconv2dlstm(self) -> tuple[Tensor, Tensor]:
         """Deprecated alias of :meth:`reset_mem` (returns ``(syn, mem)``)."""
