@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..encoding._checks import class_indices
-from ..encoding._targets import to_one_hot
+from ..encoding._targets import _on_off, to_one_hot
 from ..metrics._readout import check_outputs, population_sum
 
 __all__ = [
@@ -165,8 +165,7 @@ class mse_count_loss(_PopulationLoss):
         per_group = c // counts.shape[-1]
         hot = to_one_hot(y, counts.shape[-1]).to(counts.dtype)
         on, off = int(t * self.correct_rate * per_group), int(t * self.incorrect_rate * per_group)
-        target = hot * on + (1 - hot) * off
-        return (counts - target) ** 2 / t
+        return (counts - _on_off(hot, on, off)) ** 2 / t
 
 
 class mse_membrane_loss(LossFunctions):
@@ -202,13 +201,9 @@ class mse_membrane_loss(LossFunctions):
             )
         y = class_indices(labels.reshape(-1), mem_out.shape[-1]).reshape(labels.shape)
         hot = F.one_hot(y, mem_out.shape[-1]).to(mem_out.dtype)
-        sq = (mem_out - self._target(hot)) ** 2
+        sq = (mem_out - _on_off(hot, self.on_target, self.off_target)) ** 2
         return self._apply_reduction((sq * self._weights(y, sq).unsqueeze(-1)).mean(0))
-
-    def _target(self, hot: Tensor) -> Tensor:
-        """``on_target`` where ``hot`` is 1, ``off_target`` elsewhere."""
-        return hot * self.on_target + (1 - hot) * self.off_target
 
     def _compute_loss(self, mem: Tensor, y: Tensor) -> Tensor:
         hot = to_one_hot(y, mem.shape[-1]).to(mem.dtype)
-        return ((mem - self._target(hot)) ** 2).mean(0)
+        return ((mem - _on_off(hot, self.on_target, self.off_target)) ** 2).mean(0)
