@@ -64,9 +64,16 @@ def build_parser() -> argparse.ArgumentParser:
                     help="no progress bars or per-epoch lines")
     tr.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last "
                     "checkpoint; only --epochs and --device may change")
-    ev = sub.add_parser("evaluate", help="test accuracy of a run's checkpoint",
-                        description="Evaluate a checkpoint on the run's test split with the run's config.")
-    ev.add_argument("run_dir", metavar="RUN_DIR", help="a run directory made by 'spikeforge train'")
+    ev = sub.add_parser("evaluate", help="test accuracy of a run's checkpoint or of a NIR file",
+                        description="Evaluate a checkpoint on the run's test split with the run's config, "
+                                    "or a NIR model file (model.nir) on a data set's test split.")
+    ev.add_argument("run_dir", metavar="RUN_DIR|MODEL.nir",
+                    help="a run directory made by 'spikeforge train', or a .nir file (its data set and "
+                         "encoding come from --config, else from config.toml beside it, else the defaults)")
+    ev.add_argument("--config", metavar="FILE", default=None,
+                    help="with a .nir file: a TOML file of train options giving the data set and encoding")
+    ev.add_argument("--dt", type=float, default=1e-4,
+                    help="with a .nir file: time step in seconds for the NIR neurons (default 1e-4)")
     ev.add_argument("--checkpoint", default="last", help="last (default), best, or a checkpoint file path")
     ev.add_argument("--device", default=None, help="auto, cpu or cuda (default: the run's device)")
     ev.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -75,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("run_dir", metavar="RUN_DIR", help="a run directory made by 'spikeforge train'")
     ex.add_argument("--checkpoint", default="last", help="last (default), best, or a checkpoint file path")
     ex.add_argument("--out", default=None, metavar="FILE", help="output file (default RUN_DIR/model.nir)")
+    ex.add_argument("--format", default="nir", choices=["nir"],
+                    help="model file format: nir (the Neuromorphic Intermediate Representation, default)")
     return parser
 
 
@@ -109,9 +118,34 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluate_nir(args: argparse.Namespace) -> int:
+    from .training.checkpoint import read_toml
+    from .training.nir_eval import evaluate_nir
+    from .training.trainer import TrainConfig
+
+    beside = Path(args.run_dir).parent / "config.toml"
+    source = args.config or (str(beside) if beside.is_file() else None)
+    values = read_toml(source) if source else {}
+    values.pop("out", None)
+    cfg = TrainConfig.from_dict(values, source or "defaults")
+    res = evaluate_nir(args.run_dir, cfg, dt=args.dt)
+    if args.json:
+        print(json.dumps(res))
+    else:
+        correct = round(res["accuracy"] * res["samples"])
+        note = f"; NIR could not express: {res['lossy']}" if res["lossy"] else ""
+        print(f"test accuracy {res['accuracy']:.4f} ({correct}/{res['samples']}) of {args.run_dir} on "
+              f"{cfg.dataset}, output spikes/sample {res['output_spikes_per_sample']:.0f}{note}")
+    return 0
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from .training.trainer import evaluate
 
+    if Path(args.run_dir).suffix == ".nir" or Path(args.run_dir).is_file():
+        return _evaluate_nir(args)
+    if args.config:
+        raise ValueError("--config is only for evaluating a .nir file; a run directory uses its own config")
     res = evaluate(args.run_dir, _checkpoint_path(args.run_dir, args.checkpoint), device=args.device)
     if args.json:
         print(json.dumps(res))
