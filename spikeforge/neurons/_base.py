@@ -69,6 +69,17 @@ class _HybridMethod:
         return on_all
 
 
+def positive_int(owner: str, name: str, value: Any) -> int:
+    """``value`` if it is an int > 0 (not a bool).
+
+    Raises:
+        ValueError: naming ``owner`` and the argument ``name``, otherwise.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"{owner}: {name} must be a positive int, got {value!r}")
+    return value
+
+
 def as_tensor(value: Any) -> Tensor:
     """``torch.as_tensor`` with integers and bools promoted to the default float dtype."""
     t = value.detach().clone() if isinstance(value, Tensor) else torch.as_tensor(value)

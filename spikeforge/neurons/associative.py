@@ -8,13 +8,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from ._base import SpikingNeuron
-
-
-def _positive(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"AssociativeLeaky: {name} must be a positive int, got {value!r}")
-    return value
+from ._base import SpikingNeuron, positive_int
 
 
 class AssociativeLeaky(SpikingNeuron):
@@ -58,9 +52,9 @@ class AssociativeLeaky(SpikingNeuron):
         use_q_projection: bool = True,
     ) -> None:
         super().__init__()
-        _positive("in_dim", in_dim)
-        _positive("d_value", d_value)
-        _positive("d_key", d_key)
+        positive_int("AssociativeLeaky", "in_dim", in_dim)
+        positive_int("AssociativeLeaky", "d_value", d_value)
+        positive_int("AssociativeLeaky", "d_key", d_key)
         if num_spiking_neurons != d_value * d_key:
             raise ValueError(
                 f"AssociativeLeaky: num_spiking_neurons={num_spiking_neurons} must equal "

@@ -9,13 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from ..core import LSTMState, SConv2dLSTMParams, SLSTMParams, sconv2dlstm_step, slstm_step
-from ._base import SpikingNeuron
-
-
-def _positive_int(owner: str, name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{owner}: {name} must be a positive int, got {value!r}")
-    return value
+from ._base import SpikingNeuron, positive_int
 
 
 def _check_dtype(owner: str, x: Tensor, weight: Tensor) -> None:
@@ -86,8 +80,8 @@ class SLSTM(_SpikingLSTM):
         state_quant: Any = False,
         output: bool = False,
     ) -> None:
-        _positive_int("SLSTM", "input_size", input_size)
-        _positive_int("SLSTM", "hidden_size", hidden_size)
+        positive_int("SLSTM", "input_size", input_size)
+        positive_int("SLSTM", "hidden_size", hidden_size)
         super().__init__(
             threshold, spike_grad, surrogate_disable, init_hidden, inhibition, learn_threshold,
             reset_mechanism, state_quant, output,
@@ -176,13 +170,13 @@ class SConv2dLSTM(_SpikingLSTM):
         output: bool = False,
     ) -> None:
         name = "SConv2dLSTM"
-        _positive_int(name, "in_channels", in_channels)
-        _positive_int(name, "out_channels", out_channels)
+        positive_int(name, "in_channels", in_channels)
+        positive_int(name, "out_channels", out_channels)
         ks = kernel_size if isinstance(kernel_size, tuple) else (kernel_size, kernel_size)
         if len(ks) != 2:
             raise ValueError(f"{name}: kernel_size must be an int or a pair of ints, got {kernel_size!r}")
         for k in ks:
-            _positive_int(name, "kernel_size", k)
+            positive_int(name, "kernel_size", k)
         for pool_name, pool in (("max_pool", max_pool), ("avg_pool", avg_pool)):
             if isinstance(pool, bool) or not isinstance(pool, int) or pool < 0:
                 raise ValueError(f"{name}: {pool_name} must be an int >= 0 (0: no pooling), got {pool!r}")

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from .. import surrogate
-from ._base import as_tensor
+from ._base import as_tensor, positive_int
 
 
 def _keep_diagonal(grad: Tensor) -> Tensor:
@@ -71,9 +71,8 @@ class LeakyParallel(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"LeakyParallel: {name} must be a positive int, got {value!r}")
+        positive_int("LeakyParallel", "input_size", input_size)
+        positive_int("LeakyParallel", "hidden_size", hidden_size)
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.weight_hh_enable = weight_hh_enable

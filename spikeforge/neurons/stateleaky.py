@@ -11,14 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._base import SpikingNeuron, as_tensor
+from ._base import SpikingNeuron, as_tensor, positive_int
 from .lif import LIF
-
-
-def _positive_int(owner: str, name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{owner}: {name} must be a positive int, got {value!r}")
-    return value
 
 
 class StateLeaky(LIF):
@@ -74,9 +68,9 @@ class StateLeaky(LIF):
         kernel_truncation_steps: int | None = None,
     ) -> None:
         name = type(self).__name__
-        _positive_int(name, "channels", channels)
+        positive_int(name, "channels", channels)
         if kernel_truncation_steps is not None:
-            _positive_int(name, "kernel_truncation_steps", kernel_truncation_steps)
+            positive_int(name, "kernel_truncation_steps", kernel_truncation_steps)
         b = as_tensor(beta)
         if b.shape not in (torch.Size(()), torch.Size((1,)), torch.Size((channels,))):
             raise ValueError(
@@ -202,8 +196,8 @@ class LinearLeaky(StateLeaky):
         learn_graded_spikes_factor: bool = False,
         kernel_truncation_steps: int | None = None,
     ) -> None:
-        _positive_int("LinearLeaky", "in_features", in_features)
-        _positive_int("LinearLeaky", "out_features", out_features)
+        positive_int("LinearLeaky", "in_features", in_features)
+        positive_int("LinearLeaky", "out_features", out_features)
         super().__init__(
             beta, out_features, threshold, spike_grad, surrogate_disable, learn_beta, learn_threshold,
             state_quant, output, graded_spikes_factor, learn_graded_spikes_factor, kernel_truncation_steps,
