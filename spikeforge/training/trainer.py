@@ -19,31 +19,27 @@ Example::
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from .. import neurons as sn
 from ..data.loaders import DataSource, open_data
 from ..network import SequentialSNN
+from ._run_dir import finish_run, new_run_dir, resume_config
+from ._train_config import DEVICES, ENCODINGS, NEURONS, RESUMABLE_CHANGES, TrainConfig
+from ._train_model import build_model, build_network, load_weights, make_neuron, resolve_device, run_network
 from .checkpoint import (
     append_log,
-    export_network,
     load_checkpoint,
-    read_toml,
     rng_state,
     save_checkpoint,
     set_rng_state,
     write_config_toml,
-    write_json,
     write_metrics,
-    write_outputs,
     write_status,
 )
 from .distributed import (
@@ -58,178 +54,29 @@ from .distributed import (
     wrap_model,
 )
 
-NEURONS = ("leaky", "synaptic", "alpha", "lapicque", "rleaky", "rsynaptic")
-ENCODINGS = ("rate", "latency")
-DEVICES = ("auto", "cpu", "cuda")
-#: fields that may change when a run is resumed (the rest must match the checkpoint)
-RESUMABLE_CHANGES = ("epochs", "device", "progress", "out")
+__all__ = [
+    "DEVICES",
+    "ENCODINGS",
+    "NEURONS",
+    "RESUMABLE_CHANGES",
+    "TrainConfig",
+    "TrainingInterrupted",
+    "build_model",
+    "build_network",
+    "evaluate",
+    "evaluate_model",
+    "load_weights",
+    "make_neuron",
+    "resolve_device",
+    "resume_config",
+    "run_epoch",
+    "run_network",
+    "train",
+]
 
 
 class TrainingInterrupted(RuntimeError):
     """Ctrl-C stopped training; the run directory holds a checkpoint that ``--resume`` continues."""
-
-
-@dataclass
-class TrainConfig:
-    """Everything ``spikeforge train`` needs; each field is also a command-line option and a TOML key.
-
-    Attributes:
-        dataset: ``digits`` (bundled, default), ``nmnist``, ``shd`` or ``dvsgesture``.
-        data_dir: folder with the event data set's files (event data sets only).
-        epochs, batch_size: training length and mini-batch size.
-        num_steps: time steps ``T`` (digits: encoding length; event data: number of time bins).
-        encoding: ``rate`` (default) or ``latency``; digits only (event data are already spikes).
-        neuron: one of :data:`NEURONS`. hidden: hidden layer width. beta: membrane decay per step.
-        lr: Adam learning rate. seed: seeds weights, data order and encoding.
-        device: ``auto`` (CUDA if available), ``cpu`` or ``cuda``.
-        out: the run directory (default: the first free ``runs/<dataset>-seed<seed>[-N]``).
-        train_limit, test_limit: use only N samples of each split (quick runs; see ``--train-limit``).
-        time_window_us, denoise_us, downsample: event data framing (see :class:`~spikeforge.data.FrameSpec`).
-        progress: show progress bars.
-    """
-
-    dataset: str = "digits"
-    data_dir: str | None = None
-    epochs: int = 15
-    batch_size: int = 64
-    num_steps: int = 25
-    encoding: str | None = None
-    neuron: str = "leaky"
-    hidden: int = 128
-    beta: float = 0.9
-    lr: float = 5e-3
-    seed: int = 0
-    device: str = "auto"
-    out: str | None = None
-    train_limit: int | None = None
-    test_limit: int | None = None
-    time_window_us: float | None = None
-    denoise_us: float | None = None
-    downsample: float = 1.0
-    progress: bool = True
-
-    def validate(self) -> None:
-        """Check names, ranges and combinations.
-
-        Raises:
-            ValueError: with a message naming the option and what to do instead.
-        """
-        from ..data import DATASET_NAMES
-
-        if self.dataset not in DATASET_NAMES:
-            names = ", ".join(DATASET_NAMES)
-            raise ValueError(f"unknown data set {self.dataset!r}; choose --dataset from {names}")
-        if self.neuron not in NEURONS:
-            raise ValueError(f"unknown neuron {self.neuron!r}; choose --neuron from {', '.join(NEURONS)}")
-        if self.encoding is not None and self.encoding not in ENCODINGS:
-            raise ValueError(f"unknown encoding {self.encoding!r}; choose --encoding rate or latency")
-        if self.device not in DEVICES:
-            raise ValueError(f"unknown device {self.device!r}; choose --device auto, cpu or cuda")
-        for name in ("epochs", "batch_size", "num_steps", "hidden"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
-        if not 0 <= self.beta <= 1:
-            raise ValueError(f"--beta must lie in [0, 1], got {self.beta}")
-        if not self.lr > 0:
-            raise ValueError(f"--lr must be > 0, got {self.lr}")
-        if self.device == "cuda" and not torch.cuda.is_available():
-            raise ValueError("--device cuda but no CUDA device is available; use --device cpu or auto")
-        event_only = {
-            "data_dir": self.data_dir,
-            "time_window_us": self.time_window_us,
-            "denoise_us": self.denoise_us,
-            "downsample": None if self.downsample == 1 else 1,
-        }
-        if self.dataset == "digits":
-            given = [k for k, v in event_only.items() if v is not None]
-            if given:
-                opt = "--" + given[0].replace("_", "-")
-                raise ValueError(f"{opt} applies to event data sets only; digits is bundled (drop {opt})")
-        else:
-            if self.encoding is not None:
-                raise ValueError(
-                    f"--encoding applies to digits only; {self.dataset} is already spikes (drop --encoding)"
-                )
-            if self.data_dir is None:
-                raise ValueError(f"--dataset {self.dataset} needs --data-dir (the folder with its files)")
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "config") -> TrainConfig:
-        """Build from a dict (e.g. TOML); unknown keys raise ValueError naming ``source``."""
-        fields = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - fields)
-        if unknown:
-            allowed = ", ".join(sorted(fields))
-            raise ValueError(f"unknown key {unknown[0]!r} in {source}; allowed keys: {allowed}")
-        return cls(**data)
-
-
-def make_neuron(name: str, beta: float, features: int) -> nn.Module:
-    """A spikeforge neuron by name, with ``beta`` as membrane decay (``alpha = beta - 0.05`` for Synaptic,
-    ``alpha = beta + 0.05`` capped at 0.99 for Alpha, which needs ``alpha > beta``).
-
-    Raises:
-        ValueError: unknown name.
-    """
-    if name == "leaky":
-        return sn.Leaky(beta=beta)
-    if name == "lapicque":
-        return sn.Lapicque(beta=beta)
-    if name == "synaptic":
-        return sn.Synaptic(alpha=max(beta - 0.05, 0.0), beta=beta)
-    if name == "alpha":
-        return sn.Alpha(alpha=min(beta + 0.05, 0.99), beta=min(beta, 0.94))
-    if name == "rleaky":
-        return sn.RLeaky(beta=beta, linear_features=features)
-    if name == "rsynaptic":
-        return sn.RSynaptic(alpha=max(beta - 0.05, 0.0), beta=beta, linear_features=features)
-    raise ValueError(f"unknown neuron {name!r}; choose one of {', '.join(NEURONS)}")
-
-
-def build_network(in_features: int, hidden: int, num_classes: int, neuron: str, beta: float) -> SequentialSNN:
-    """``Flatten -> Linear -> neuron -> Linear -> neuron`` as a :class:`~spikeforge.SequentialSNN`.
-
-    Input ``[T, B, ...]`` (flattened per step to ``in_features``); output spikes ``[T, B, num_classes]``.
-    """
-    return SequentialSNN(
-        nn.Flatten(), nn.Linear(in_features, hidden), make_neuron(neuron, beta, hidden),
-        nn.Linear(hidden, num_classes), make_neuron(neuron, beta, num_classes),
-    )
-
-
-def run_network(model: SequentialSNN, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """``(spk_out[T, B, C], mem_out[T, B, C], spk_hidden[T, B, H])`` of :func:`build_network`'s model."""
-    spk, traces = model(x, record=True)
-    return spk, traces[-1].states["mem"], traces[0].spk
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
-def build_model(cfg: TrainConfig, data: DataSource) -> SequentialSNN:
-    """The model of ``cfg`` for ``data``, initialised from ``cfg.seed``."""
-    torch.manual_seed(cfg.seed)
-    return build_network(data.in_features, cfg.hidden, data.num_classes, cfg.neuron, cfg.beta)
-
-
-def load_weights(model: nn.Module, state: dict[str, Any], source: Path) -> None:
-    """Load a state dict, turning a mismatch into a one-line error that says what to do."""
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as exc:
-        detail = str(exc).splitlines()[1].strip() if "\n" in str(exc) else str(exc)
-        raise ValueError(
-            f"checkpoint {source} was saved from a different model ({detail[:160]}); use it "
-            "with the config.toml of the run that made it"
-        ) from None
-
 
 def run_epoch(
     model: nn.Module,
@@ -292,48 +139,6 @@ def run_epoch(
     }
 
 
-def _new_run_dir(cfg: TrainConfig) -> Path:
-    """Create the run directory: ``cfg.out`` (which must be new or empty), else the first free
-    ``runs/<dataset>-seed<seed>[-N]`` (so repeating the default command never fails)."""
-    if cfg.out is None:
-        base = Path(f"runs/{cfg.dataset}-seed{cfg.seed}")
-        run_dir, n = base, 1
-        while run_dir.exists() and any(run_dir.iterdir()):
-            n += 1
-            run_dir = base.with_name(f"{base.name}-{n}")
-        run_dir.mkdir(parents=True, exist_ok=True)
-        return run_dir
-    run_dir = Path(cfg.out)
-    if run_dir.exists() and any(run_dir.iterdir()):
-        raise ValueError(
-            f"run directory {run_dir} already exists; continue it with --resume {run_dir} "
-            "or choose another --out"
-        )
-    run_dir.mkdir(parents=True, exist_ok=True)
-    return run_dir
-
-
-def resume_config(run_dir: str | Path, changes: dict[str, Any] | None = None) -> TrainConfig:
-    """The config of an existing run with allowed ``changes`` (:data:`RESUMABLE_CHANGES`) applied.
-
-    Raises:
-        FileNotFoundError: no ``config.toml`` in ``run_dir``. ValueError: a change that is not allowed.
-    """
-    run_dir = Path(run_dir)
-    if not (run_dir / "config.toml").is_file():
-        raise FileNotFoundError(f"{run_dir} is not a run directory (no config.toml); check the --resume path")
-    cfg = TrainConfig.from_dict(read_toml(run_dir / "config.toml"), str(run_dir / "config.toml"))
-    for key, value in (changes or {}).items():
-        if key not in RESUMABLE_CHANGES and value != getattr(cfg, key):
-            raise ValueError(
-                f"--{key.replace('_', '-')} cannot change when resuming (the run used "
-                f"{getattr(cfg, key)!r}); start a new run with another --out instead"
-            )
-        setattr(cfg, key, value)
-    cfg.out = str(run_dir)
-    return cfg
-
-
 def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
     """Train (or, with ``resume``, continue the run in ``cfg.out``) and return the summary.
 
@@ -371,7 +176,7 @@ def _train(
         history, best, start = list(ckpt["history"]), dict(ckpt["best"]), int(ckpt["epoch"])
         set_rng_state(ckpt["rng"])
     else:
-        run_dir = on_main(lambda: _new_run_dir(cfg), env)
+        run_dir = on_main(lambda: new_run_dir(cfg), env)
         start = 0
     net = wrap_model(model, env, device)
     cfg.out = str(run_dir)
@@ -422,7 +227,7 @@ def _train(
             if env.is_main:
                 write_metrics(run_dir, history)
         elapsed = time.perf_counter() - t0
-        summary = on_main(lambda: _finish(cfg, model, data, device, history, best, run_dir, elapsed), env)
+        summary = on_main(lambda: finish_run(cfg, model, data, device, history, best, run_dir, elapsed), env)
     except KeyboardInterrupt:
         if env.is_main:
             write_status(run_dir, "interrupted", epoch=epoch - 1)
@@ -437,35 +242,6 @@ def _train(
     if env.is_main:
         write_status(run_dir, "complete", epoch=cfg.epochs)
     return summary
-
-
-def _finish(cfg: TrainConfig, model: SequentialSNN, data: DataSource, device: torch.device,
-            history: list[dict[str, Any]], best: dict[str, Any], run_dir: Path,
-            elapsed: float) -> dict[str, Any]:
-    """Write the figures, the NIR model and (last) ``summary.json``; returns the summary."""
-    final = history[-1] if history else {}
-    summary = {
-        "dataset": cfg.dataset, "epochs": cfg.epochs, "seed": cfg.seed, "device": str(device),
-        "test_accuracy": final.get("test_acc"), "test_loss": final.get("test_loss"),
-        "best_test_accuracy": best["acc"], "best_epoch": best["epoch"],
-        "spikes_per_sample": final.get("spikes_per_sample"), "train_samples": data.size(True),
-        "test_samples": data.size(False), "train_seconds_this_session": round(elapsed, 2),
-        "outputs": _outputs(model, data, device, history, run_dir),
-    }
-    write_json(run_dir / "summary.json", summary)
-    return summary
-
-
-def _outputs(model: SequentialSNN, data: DataSource, device: torch.device, history: list[dict[str, Any]],
-             run_dir: Path) -> dict[str, str]:
-    """Figures of the first test sample and the NIR file (see :func:`write_outputs`)."""
-    x, y = next(iter(data.batches(False, None)))
-    model.eval()
-    with torch.no_grad():
-        spk, mem, _ = run_network(model, x[:, :1].to(device))
-    return write_outputs(export_network(model), x[0, :1].flatten(1), spk[:, 0].cpu(), mem[:, 0].cpu(),
-                         float(model[-1].threshold.reshape(-1)[0]), int(y[0]), history, run_dir)
-
 
 def evaluate_model(
     model: SequentialSNN, data: DataSource, device: torch.device, progress: bool, env: DistEnv | None = None

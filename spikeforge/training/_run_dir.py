@@ -1,0 +1,86 @@
+"""The run directory of ``spikeforge train``: creating it, reading its config back for a resume, and
+the final outputs (figures, NIR model, ``summary.json``); re-exported by
+:mod:`spikeforge.training.trainer`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..data.loaders import DataSource
+from ..network import SequentialSNN
+from ._train_config import RESUMABLE_CHANGES, TrainConfig
+from ._train_model import run_network
+from .checkpoint import export_network, read_toml, write_json, write_outputs
+
+
+def new_run_dir(cfg: TrainConfig) -> Path:
+    """Create the run directory: ``cfg.out`` (which must be new or empty), else the first free
+    ``runs/<dataset>-seed<seed>[-N]`` (so repeating the default command never fails)."""
+    if cfg.out is None:
+        base = Path(f"runs/{cfg.dataset}-seed{cfg.seed}")
+        run_dir, n = base, 1
+        while run_dir.exists() and any(run_dir.iterdir()):
+            n += 1
+            run_dir = base.with_name(f"{base.name}-{n}")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        return run_dir
+    run_dir = Path(cfg.out)
+    if run_dir.exists() and any(run_dir.iterdir()):
+        raise ValueError(
+            f"run directory {run_dir} already exists; continue it with --resume {run_dir} "
+            "or choose another --out"
+        )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def resume_config(run_dir: str | Path, changes: dict[str, Any] | None = None) -> TrainConfig:
+    """The config of an existing run with allowed ``changes`` (:data:`RESUMABLE_CHANGES`) applied.
+
+    Raises:
+        FileNotFoundError: no ``config.toml`` in ``run_dir``. ValueError: a change that is not allowed.
+    """
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.toml").is_file():
+        raise FileNotFoundError(f"{run_dir} is not a run directory (no config.toml); check the --resume path")
+    cfg = TrainConfig.from_dict(read_toml(run_dir / "config.toml"), str(run_dir / "config.toml"))
+    for key, value in (changes or {}).items():
+        if key not in RESUMABLE_CHANGES and value != getattr(cfg, key):
+            raise ValueError(
+                f"--{key.replace('_', '-')} cannot change when resuming (the run used "
+                f"{getattr(cfg, key)!r}); start a new run with another --out instead"
+            )
+        setattr(cfg, key, value)
+    cfg.out = str(run_dir)
+    return cfg
+
+
+def finish_run(cfg: TrainConfig, model: SequentialSNN, data: DataSource, device: torch.device,
+               history: list[dict[str, Any]], best: dict[str, Any], run_dir: Path,
+               elapsed: float) -> dict[str, Any]:
+    """Write the figures, the NIR model and (last) ``summary.json``; returns the summary."""
+    final = history[-1] if history else {}
+    summary = {
+        "dataset": cfg.dataset, "epochs": cfg.epochs, "seed": cfg.seed, "device": str(device),
+        "test_accuracy": final.get("test_acc"), "test_loss": final.get("test_loss"),
+        "best_test_accuracy": best["acc"], "best_epoch": best["epoch"],
+        "spikes_per_sample": final.get("spikes_per_sample"), "train_samples": data.size(True),
+        "test_samples": data.size(False), "train_seconds_this_session": round(elapsed, 2),
+        "outputs": _outputs(model, data, device, history, run_dir),
+    }
+    write_json(run_dir / "summary.json", summary)
+    return summary
+
+
+def _outputs(model: SequentialSNN, data: DataSource, device: torch.device, history: list[dict[str, Any]],
+             run_dir: Path) -> dict[str, str]:
+    """Figures of the first test sample and the NIR file (see :func:`write_outputs`)."""
+    x, y = next(iter(data.batches(False, None)))
+    model.eval()
+    with torch.no_grad():
+        spk, mem, _ = run_network(model, x[:, :1].to(device))
+    return write_outputs(export_network(model), x[0, :1].flatten(1), spk[:, 0].cpu(), mem[:, 0].cpu(),
+                         float(model[-1].threshold.reshape(-1)[0]), int(y[0]), history, run_dir)

@@ -1,0 +1,114 @@
+"""The options of ``spikeforge train`` (:class:`TrainConfig`) and the names they accept; re-exported by
+:mod:`spikeforge.training.trainer`."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+NEURONS = ("leaky", "synaptic", "alpha", "lapicque", "rleaky", "rsynaptic")
+ENCODINGS = ("rate", "latency")
+DEVICES = ("auto", "cpu", "cuda")
+#: fields that may change when a run is resumed (the rest must match the checkpoint)
+RESUMABLE_CHANGES = ("epochs", "device", "progress", "out")
+
+
+@dataclass
+class TrainConfig:
+    """Everything ``spikeforge train`` needs; each field is also a command-line option and a TOML key.
+
+    Attributes:
+        dataset: ``digits`` (bundled, default), ``nmnist``, ``shd`` or ``dvsgesture``.
+        data_dir: folder with the event data set's files (event data sets only).
+        epochs, batch_size: training length and mini-batch size.
+        num_steps: time steps ``T`` (digits: encoding length; event data: number of time bins).
+        encoding: ``rate`` (default) or ``latency``; digits only (event data are already spikes).
+        neuron: one of :data:`NEURONS`. hidden: hidden layer width. beta: membrane decay per step.
+        lr: Adam learning rate. seed: seeds weights, data order and encoding.
+        device: ``auto`` (CUDA if available), ``cpu`` or ``cuda``.
+        out: the run directory (default: the first free ``runs/<dataset>-seed<seed>[-N]``).
+        train_limit, test_limit: use only N samples of each split (quick runs; see ``--train-limit``).
+        time_window_us, denoise_us, downsample: event data framing (see :class:`~spikeforge.data.FrameSpec`).
+        progress: show progress bars.
+    """
+
+    dataset: str = "digits"
+    data_dir: str | None = None
+    epochs: int = 15
+    batch_size: int = 64
+    num_steps: int = 25
+    encoding: str | None = None
+    neuron: str = "leaky"
+    hidden: int = 128
+    beta: float = 0.9
+    lr: float = 5e-3
+    seed: int = 0
+    device: str = "auto"
+    out: str | None = None
+    train_limit: int | None = None
+    test_limit: int | None = None
+    time_window_us: float | None = None
+    denoise_us: float | None = None
+    downsample: float = 1.0
+    progress: bool = True
+
+    def validate(self) -> None:
+        """Check names, ranges and combinations.
+
+        Raises:
+            ValueError: with a message naming the option and what to do instead.
+        """
+        from ..data import DATASET_NAMES
+
+        if self.dataset not in DATASET_NAMES:
+            names = ", ".join(DATASET_NAMES)
+            raise ValueError(f"unknown data set {self.dataset!r}; choose --dataset from {names}")
+        if self.neuron not in NEURONS:
+            raise ValueError(f"unknown neuron {self.neuron!r}; choose --neuron from {', '.join(NEURONS)}")
+        if self.encoding is not None and self.encoding not in ENCODINGS:
+            raise ValueError(f"unknown encoding {self.encoding!r}; choose --encoding rate or latency")
+        if self.device not in DEVICES:
+            raise ValueError(f"unknown device {self.device!r}; choose --device auto, cpu or cuda")
+        for name in ("epochs", "batch_size", "num_steps", "hidden"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        if not 0 <= self.beta <= 1:
+            raise ValueError(f"--beta must lie in [0, 1], got {self.beta}")
+        if not self.lr > 0:
+            raise ValueError(f"--lr must be > 0, got {self.lr}")
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise ValueError("--device cuda but no CUDA device is available; use --device cpu or auto")
+        event_only = {
+            "data_dir": self.data_dir,
+            "time_window_us": self.time_window_us,
+            "denoise_us": self.denoise_us,
+            "downsample": None if self.downsample == 1 else 1,
+        }
+        if self.dataset == "digits":
+            given = [k for k, v in event_only.items() if v is not None]
+            if given:
+                opt = "--" + given[0].replace("_", "-")
+                raise ValueError(f"{opt} applies to event data sets only; digits is bundled (drop {opt})")
+        else:
+            if self.encoding is not None:
+                raise ValueError(
+                    f"--encoding applies to digits only; {self.dataset} is already spikes (drop --encoding)"
+                )
+            if self.data_dir is None:
+                raise ValueError(f"--dataset {self.dataset} needs --data-dir (the folder with its files)")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "config") -> TrainConfig:
+        """Build from a dict (e.g. TOML); unknown keys raise ValueError naming ``source``."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - fields)
+        if unknown:
+            allowed = ", ".join(sorted(fields))
+            raise ValueError(f"unknown key {unknown[0]!r} in {source}; allowed keys: {allowed}")
+        return cls(**data)
