@@ -30,6 +30,13 @@ __all__ = [
 REDUCTIONS = ("mean", "sum", "none")
 
 
+def apply_reduction(loss: Tensor, reduction: str) -> Tensor:
+    """``loss.mean()``, ``loss.sum()`` or ``loss`` itself for ``'mean'``, ``'sum'``, ``'none'``."""
+    if reduction == "mean":
+        return loss.mean()
+    return loss.sum() if reduction == "sum" else loss
+
+
 class LossFunctions:
     """Base of the class-label losses: holds ``reduction`` and ``weight`` and applies them.
 
@@ -79,9 +86,7 @@ class LossFunctions:
         return self._apply_reduction(loss * w.reshape(-1, *([1] * (loss.dim() - 1))))
 
     def _apply_reduction(self, loss: Tensor) -> Tensor:
-        if self.reduction == "mean":
-            return loss.mean()
-        return loss.sum() if self.reduction == "sum" else loss
+        return apply_reduction(loss, self.reduction)
 
 
 class _PopulationLoss(LossFunctions):

@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..encoding._targets import to_one_hot
+from ..encoding._targets import _on_off, to_one_hot
 from ..metrics._readout import check_outputs
-from ._losses import REDUCTIONS
+from ._losses import REDUCTIONS, apply_reduction
 
 __all__ = ["SpikeTime", "mse_temporal_loss", "ce_temporal_loss"]
 
@@ -105,11 +105,9 @@ class SpikeTime(nn.Module):
             spk, y = check_outputs(spk_out, targets)
             hot = to_one_hot(y, spk.shape[-1]).to(spk.dtype)
             if self.multi_spike:
-                tgt = torch.stack(
-                    [hot * on + (1 - hot) * off for on, off in zip(self.on_target, self.off_target)]
-                )
+                tgt = torch.stack([_on_off(hot, on, off) for on, off in zip(self.on_target, self.off_target)])
             else:
-                tgt = hot * self.on_target + (1 - hot) * self.off_target
+                tgt = _on_off(hot, self.on_target, self.off_target)
         tgt = torch.where(tgt < 0, tgt + spk.shape[0], tgt)
         count = tgt.shape[0] if self.multi_spike else 1
         times = _SpikeIndexTime.apply(spk, count)
@@ -156,9 +154,7 @@ class mse_temporal_loss:
             y = torch.as_tensor(targets, device=loss.device).long()
             w = torch.as_tensor(self.weight, dtype=loss.dtype, device=loss.device)[y]
             loss = loss * w.unsqueeze(-1)
-        if self.reduction == "mean":
-            return loss.mean()
-        return loss.sum() if self.reduction == "sum" else loss
+        return apply_reduction(loss, self.reduction)
 
 
 class ce_temporal_loss:
