@@ -11,7 +11,7 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from ..lif.triton import BLOCK, surrogate_grad
+from ..lif.triton import BLOCK, grid, surrogate_grad
 
 
 @triton.jit
@@ -134,8 +134,7 @@ def alpha_triton_forward(ins: tuple[Tensor, ...], reset: int) -> tuple[Tensor, T
     ins = tuple(t.contiguous() for t in ins)
     T, n = ins[0].shape
     spk, e, nn_, u = (torch.empty_like(ins[0]) for _ in range(4))
-    _alpha_fwd[(triton.cdiv(n, BLOCK),)](*ins, spk, e, nn_, u, T, n, RESET=reset, BLOCK=BLOCK,
-                                         enable_fp_fusion=False)
+    _alpha_fwd[grid(n)](*ins, spk, e, nn_, u, T, n, RESET=reset, BLOCK=BLOCK, enable_fp_fusion=False)
     return spk, e, nn_, u
 
 
@@ -149,7 +148,7 @@ def alpha_triton_backward(saved: tuple[Tensor, ...], gs: Tensor, opt: tuple[Tens
     T, n = saved[0].shape
     dummy = saved[0].new_empty(1)
     outs = [torch.empty_like(saved[0])] + [torch.empty_like(saved[1]) for _ in range(7)]
-    _alpha_bwd[(triton.cdiv(n, BLOCK),)](
+    _alpha_bwd[grid(n)](
         *saved, gs.contiguous(), *(dummy if t is None else t.contiguous() for t in opt), *outs, T, n, p1, p2,
         RESET=reset, SID=sid, HAS_GE=opt[0] is not None, HAS_GN=opt[1] is not None,
         HAS_GU=opt[2] is not None, BLOCK=BLOCK,

@@ -188,7 +188,8 @@ def _lif_bwd(u0, i0, s0, alpha, beta, theta, g, vrec, spk, u, itr, v, gs, gu, gi
     tl.store(gg + offs, acc_g, mask=mask)
 
 
-def _grid(n: int) -> tuple[int]:
+def grid(n: int) -> tuple[int]:
+    """Launch grid of a kernel over ``n`` neurons: one program per ``BLOCK`` of them."""
     return (triton.cdiv(n, BLOCK),)
 
 
@@ -200,7 +201,7 @@ def triton_forward(xs: Tensor, init: tuple[Tensor, ...], prm: tuple[Tensor, ...]
     spk, u = torch.empty_like(xs), torch.empty_like(xs)
     itr = torch.empty_like(xs) if c.syn else xs.new_empty(1)
     v = torch.empty_like(xs) if c.immediate else xs.new_empty(1)
-    _lif_fwd[_grid(n)](xs, *(t.contiguous() for t in (*init, *prm)), spk, u, itr, v, T, n, SYN=c.syn,
+    _lif_fwd[grid(n)](xs, *(t.contiguous() for t in (*init, *prm)), spk, u, itr, v, T, n, SYN=c.syn,
                        REC=c.rec, RESET=c.reset, IMM=c.immediate, BLOCK=BLOCK, enable_fp_fusion=False)
     return spk, u, itr, v
 
@@ -214,7 +215,7 @@ def triton_backward(saved: tuple[Tensor, ...], gs: Tensor, gu: Tensor | None, gi
     gx = torch.empty_like(u)
     vecs = [torch.empty_like(saved[0]) for _ in range(8)]
     dummy = u.new_empty(1)
-    _lif_bwd[_grid(n)](
+    _lif_bwd[grid(n)](
         *saved, gs.contiguous(), dummy if gu is None else gu.contiguous(),
         dummy if gi is None else gi.contiguous(), gx, *vecs, T, n, c.p1, c.p2, SYN=c.syn, REC=c.rec,
         RESET=c.reset, IMM=c.immediate, SID=c.sid, HAS_GU=gu is not None, HAS_GI=gi is not None, BLOCK=BLOCK,
