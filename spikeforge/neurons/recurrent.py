@@ -17,6 +17,7 @@ from ..core import (
     rleaky_step,
     rsynaptic_step,
 )
+from ._base import positive_int
 from .lif import LIF
 
 
@@ -63,18 +64,11 @@ class _Recurrent(LIF):
                     f"{name}: give either linear_features, or conv2d_channels and kernel_size, not both"
                 )
             if linear_features is not None:
-                if not isinstance(linear_features, int) or linear_features <= 0:
-                    raise ValueError(
-                        f"{name}: linear_features must be a positive int, got {linear_features!r}"
-                    )
+                positive_int(name, "linear_features", linear_features)
                 self.recurrent: nn.Module = nn.Linear(linear_features, linear_features)
             elif conv2d_channels is not None and kernel_size is not None:
-                if not isinstance(conv2d_channels, int) or conv2d_channels <= 0:
-                    raise ValueError(
-                        f"{name}: conv2d_channels must be a positive int, got {conv2d_channels!r}"
-                    )
-                if not isinstance(kernel_size, int) or kernel_size <= 0:
-                    raise ValueError(f"{name}: kernel_size must be a positive int, got {kernel_size!r}")
+                positive_int(name, "conv2d_channels", conv2d_channels)
+                positive_int(name, "kernel_size", kernel_size)
                 self.recurrent = nn.Conv2d(
                     conv2d_channels, conv2d_channels, kernel_size, padding=kernel_size // 2
                 )

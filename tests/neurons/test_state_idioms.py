@@ -70,3 +70,10 @@ def test_forward_sequence_states_continue_the_sequence() -> None:
     spk_a, *states = lif.forward_sequence(x[:5])
     spk_b, *_ = lif.forward_sequence(x[5:], *states)
     torch.testing.assert_close(torch.cat([spk_a, spk_b]), spk_all)
+
+
+def test_recurrent_sizes_refuse_bools() -> None:
+    with pytest.raises(ValueError, match="linear_features must be a positive int, got True"):
+        snn.RLeaky(beta=0.5, linear_features=True)
+    with pytest.raises(ValueError, match="kernel_size must be a positive int, got 0"):
+        snn.RSynaptic(alpha=0.6, beta=0.5, conv2d_channels=2, kernel_size=0)
