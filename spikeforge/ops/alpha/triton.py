@@ -79,7 +79,7 @@ def _alpha_bwd(x, e0, n0, u0, alpha, beta, tau, theta, g, e, n, u, gs, ge, gn, g
     for i in range(T):
         t = T - 1 - i
         has_prev = t > 0
-        pm = mask & has_prev
+        pm = mask & ((offs * 0 + t) > 0)  # block-shaped bool: triton >= 3.9 refuses a scalar-bool mix
         ep = tl.where(has_prev, tl.load(e + cur - N, mask=pm, other=0.0), e0v)
         np_ = tl.where(has_prev, tl.load(n + cur - N, mask=pm, other=0.0), n0v)
         up = tl.where(has_prev, tl.load(u + cur - N, mask=pm, other=0.0), u0v)

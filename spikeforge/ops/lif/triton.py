@@ -126,7 +126,9 @@ def _lif_bwd(u0, i0, s0, alpha, beta, theta, g, vrec, spk, u, itr, v, gs, gu, gi
     for i in range(T):
         t = T - 1 - i
         has_prev = t > 0
-        up = tl.where(has_prev, tl.load(u + cur - N, mask=mask & has_prev, other=0.0), u0v)
+        # a block-shaped boolean mask (triton >= 3.9 refuses a mask combined from a scalar bool)
+        pm = mask & ((offs * 0 + t) > 0)
+        up = tl.where(has_prev, tl.load(u + cur - N, mask=pm, other=0.0), u0v)
         fired = up > th
         if IMM:
             vv = tl.load(v + cur, mask=mask, other=0.0)
@@ -167,14 +169,14 @@ def _lif_bwd(u0, i0, s0, alpha, beta, theta, g, vrec, spk, u, itr, v, gs, gu, gi
             gdrive = gip + gv
             if HAS_GI:
                 gdrive += tl.load(gi + cur, mask=mask, other=0.0)
-            ipv = tl.where(has_prev, tl.load(itr + cur - N, mask=mask & has_prev, other=0.0), i0v)
+            ipv = tl.where(has_prev, tl.load(itr + cur - N, mask=pm, other=0.0), i0v)
             acc_a += gdrive * ipv
             gip = a * gdrive
         else:
             gdrive = gv
         tl.store(gx + cur, gdrive, mask=mask)
         if REC:
-            spv = tl.where(has_prev, tl.load(spk + cur - N, mask=mask & has_prev, other=0.0), s0v)
+            spv = tl.where(has_prev, tl.load(spk + cur - N, mask=pm, other=0.0), s0v)
             acc_v += gdrive * spv
             gsp = vr * gdrive
         cur -= N
