@@ -12,7 +12,8 @@ import torch
 matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+# the project's shared/ folder (NIR reference graphs): beside the checkout, as in CI, or $SPIKEFORGE_SHARED
+SHARED = Path(os.environ.get("SPIKEFORGE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 
 
 @pytest.fixture(autouse=True)
@@ -23,5 +24,5 @@ def _seed() -> None:
 @pytest.fixture
 def shared_dir() -> Path:
     if not SHARED.is_dir():
-        pytest.skip(f"shared/ folder not found at {SHARED}")
+        pytest.skip(f"shared/ folder not found at {SHARED} (set SPIKEFORGE_SHARED to its path)")
     return SHARED
