@@ -123,19 +123,21 @@ def events_to_frames(events: np.ndarray, sensor_size: tuple[int, int, int], spec
 class FrameCache:
     """Frames stored once per sample under ``folder`` (sparse ``.npz``: flat indices, counts, shape).
 
-    Writes are atomic (temporary file, then rename), so an interrupted conversion never leaves a
+    Entries are named by a key the caller derives from the sample's source (see
+    :func:`source_key`), so a changed, moved or deleted source file never serves old frames. Writes
+    are atomic (temporary file, then rename), so an interrupted conversion never leaves a
     half-written entry; an unreadable entry is converted again.
     """
 
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
 
-    def _path(self, index: int) -> Path:
-        return self.folder / f"{index:07d}.npz"
+    def _path(self, key: str) -> Path:
+        return self.folder / f"{key}.npz"
 
-    def get(self, index: int) -> np.ndarray | None:
-        """The cached frames of sample ``index``, or None."""
-        path = self._path(index)
+    def get(self, key: str) -> np.ndarray | None:
+        """The cached frames stored under ``key``, or None."""
+        path = self._path(key)
         if not path.exists():
             return None
         try:
@@ -146,15 +148,28 @@ class FrameCache:
         except (OSError, ValueError, KeyError):
             return None
 
-    def put(self, index: int, frames: np.ndarray) -> None:
-        """Store the frames of sample ``index``."""
+    def put(self, key: str, frames: np.ndarray) -> None:
+        """Store ``frames`` under ``key``."""
         self.folder.mkdir(parents=True, exist_ok=True)
         flat = frames.reshape(-1)
         nz = np.flatnonzero(flat)
         fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             np.savez(f, index=nz.astype(np.int64), count=flat[nz], shape=np.asarray(frames.shape))
-        os.replace(tmp, self._path(index))
+        os.replace(tmp, self._path(key))
+
+
+def source_key(path: Path, root: Path, part: str = "") -> str:
+    """A cache key for the sample ``part`` of the file ``path``: a hash of its path relative to
+    ``root``, its size and its modification time (ns), so a replaced or edited file gets a new key.
+
+    Raises:
+        FileNotFoundError: ``path`` no longer exists.
+    """
+    stat = path.stat()
+    rel = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+    text = json.dumps([rel, stat.st_size, stat.st_mtime_ns, part])
+    return hashlib.sha1(text.encode()).hexdigest()[:20]
 
 
 def collate_time_major(batch: list[tuple[Tensor, int]]) -> tuple[Tensor, Tensor]:

@@ -2,8 +2,9 @@
 
 Nothing is downloaded: when the files are missing, :class:`DatasetNotFoundError` says which files
 are expected where and where to get them. Each sample becomes frames (see :class:`FrameSpec`),
-converted once and cached under ``<root>/.spikeforge_cache/``; batches are time-major with
-:func:`collate_time_major`.
+converted once and cached under ``<root>/.spikeforge_cache/`` (an entry per sample, keyed by its
+file's relative path, size and modification time: a file that was deleted, replaced or edited (new
+size or mtime) is converted again); batches are time-major with :func:`collate_time_major`.
 
 Layouts under ``root`` (the ``--data-dir``), the same folders tonic uses:
 
@@ -34,7 +35,7 @@ from .events import (
     read_shd,
     shd_length,
 )
-from .frames import FrameCache, FrameSpec, events_to_frames, frame_sensor
+from .frames import FrameCache, FrameSpec, events_to_frames, frame_sensor, source_key
 
 
 class EventDataset(Dataset):
@@ -89,6 +90,10 @@ class EventDataset(Dataset):
     def _read(self, sample: Any) -> tuple[np.ndarray, int]:
         raise NotImplementedError
 
+    def _source(self, sample: Any) -> tuple[Path, str]:
+        """The file a sample is read from and which part of it (the frame cache's key)."""
+        raise NotImplementedError
+
     def expected(self) -> str:
         """Which files are expected where, and how to obtain them (one sentence)."""
         raise NotImplementedError
@@ -120,6 +125,10 @@ class EventDataset(Dataset):
         """The raw events and label of sample ``index``."""
         return self._read(self._samples[index])
 
+    def _cache_source(self, index: int) -> tuple[Path, Path, str]:
+        path, part = self._source(self._samples[index])
+        return path, self.root, part
+
     def __len__(self) -> int:
         return len(self._samples)
 
@@ -128,12 +137,13 @@ class EventDataset(Dataset):
             data, label = self.events(index)
             out: Any = data
         else:
-            cached = self._cache.get(index) if self._cache is not None else None
+            key = source_key(*self._cache_source(index)) if self._cache is not None else ""
+            cached = self._cache.get(key) if self._cache is not None else None
             if cached is None:
                 data, label = self.events(index)
                 cached = events_to_frames(data, self.sensor_size, self.frames)
                 if self._cache is not None:
-                    self._cache.put(index, cached)
+                    self._cache.put(key, cached)
             else:
                 label = self._label(self._samples[index])
             out = torch.from_numpy(cached)
@@ -170,6 +180,9 @@ class NMNIST(EventDataset):
 
     def _read(self, sample: Any) -> tuple[np.ndarray, int]:
         return read_nmnist(sample[0]), int(sample[1])
+
+    def _source(self, sample: Any) -> tuple[Path, str]:
+        return sample[0], ""
 
 
 class SHD(EventDataset):
@@ -208,6 +221,9 @@ class SHD(EventDataset):
 
     def _read(self, sample: Any) -> tuple[np.ndarray, int]:
         return read_shd(self._file(), int(sample))
+
+    def _source(self, sample: Any) -> tuple[Path, str]:
+        return self._file(), str(int(sample))
 
 
 class DVSGesture(EventDataset):
@@ -252,6 +268,10 @@ class DVSGesture(EventDataset):
 
     def _label(self, sample: Any) -> int:
         return int(sample[1])
+
+    def _source(self, sample: Any) -> tuple[Path, str]:
+        path, cls, start, end = sample
+        return path, f"{cls}:{start}:{end}"
 
     def meta(self, index: int) -> tuple[str, int]:
         """``(lighting, user)`` of sample ``index``, from its ``userNN_<lighting>`` name."""

@@ -3,6 +3,7 @@ sums and labels derived by hand from the written events."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -58,15 +59,45 @@ def test_nmnist_downsample_and_denoise(tmp_path: Path) -> None:
     assert float(f.sum()) == 1.0 and f[0, 0, 2, 2] == 1
 
 
-def test_nmnist_cache_is_used_after_first_conversion(nmnist_root: Path) -> None:
+def test_nmnist_cache_is_used_after_first_conversion(
+    nmnist_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first, _ = NMNIST(nmnist_root, frames=SPEC)[0]
-    # the source is emptied: only the cache can answer
-    (nmnist_root / "NMNIST/Train/3/00001.bin").write_bytes(b"")
+    reads: list[object] = []
+    real = NMNIST._read
+    monkeypatch.setattr(NMNIST, "_read", lambda self, s: reads.append(s) or real(self, s))
     again, label = NMNIST(nmnist_root, frames=SPEC)[0]
-    assert torch.equal(first, again) and label == 3
-    # a new spec converts again, from the (now empty) file
+    assert torch.equal(first, again) and label == 3 and reads == []  # only the cache answered
+    # a new spec converts again
     other = FrameSpec(n_time_bins=3, time_window_us=1000)
-    assert float(NMNIST(nmnist_root, frames=other)[0][0].sum()) == 0.0
+    assert float(NMNIST(nmnist_root, frames=other)[0][0].sum()) == 3.0 and len(reads) == 1
+
+
+def test_nmnist_cache_follows_changed_files(nmnist_root: Path) -> None:
+    ds = NMNIST(nmnist_root, frames=SPEC)
+    assert [float(ds[i][0].sum()) for i in range(2)] == [3.0, 1.0]
+    # deleting the first file shifts the index: sample 0 is now 00002.bin (1 event, label 7)
+    (nmnist_root / "NMNIST/Train/3/00001.bin").unlink()
+    frames, label = NMNIST(nmnist_root, frames=SPEC)[0]
+    assert label == 7 and float(frames.sum()) == 1.0 and frames[0, 1, 0, 0] == 1
+    # same size, new content (and a new mtime): converted again
+    path = nmnist_root / "NMNIST/Train/7/00002.bin"
+    write_nmnist(path, [(4, 4, 0, 1500)])
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    frames, _ = NMNIST(nmnist_root, frames=SPEC)[0]
+    assert float(frames.sum()) == 1.0 and frames[1, 0, 4, 4] == 1
+
+
+def test_shd_cache_follows_a_replaced_file(tmp_path: Path) -> None:
+    path = tmp_path / "SHD/shd_train.h5"
+    write_shd(path, [([0.0001], [5], 2)])
+    assert float(SHD(tmp_path, frames=SPEC)[0][0][0, 5]) == 1.0
+    write_shd(path, [([0.0015, 0.0016], [9, 9], 4)])
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    frames, label = SHD(tmp_path, frames=SPEC)[0]
+    assert label == 4 and float(frames.sum()) == 2.0 and frames[1, 9] == 2
 
 
 def test_nmnist_missing_and_corrupt(tmp_path: Path, nmnist_root: Path) -> None:
