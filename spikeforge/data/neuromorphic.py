@@ -261,7 +261,13 @@ class DVSGesture(EventDataset):
                         f"{trials} lists {line} but {aedat} or {labels} is missing; "
                         "re-extract DvsGesture.tar.gz"
                     )
-                samples += [(aedat, cls, start, end) for cls, start, end in read_gesture_labels(labels)]
+                rows = read_gesture_labels(labels)
+                if not rows:
+                    raise CorruptDataError(
+                        f"{labels}: no labelled gesture (expected rows 'class,start_us,end_us'); "
+                        "re-extract DvsGesture.tar.gz"
+                    )
+                samples += [(aedat, cls, start, end) for cls, start, end in rows]
             return samples
         pre = self._folder() / ("ibmGestureTrain" if self.train else "ibmGestureTest")
         return [(p, int(p.stem), None, None) for p in sorted(pre.glob("user*/*.npy"))]

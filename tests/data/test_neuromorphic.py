@@ -174,6 +174,16 @@ def test_dvsgesture_corrupt_and_missing(gesture_root: Path, tmp_path_factory: py
         DVSGesture(tmp_path_factory.mktemp("empty"), frames=SPEC)
 
 
+def test_dvsgesture_garbage_trial_names_the_file(tmp_path: Path) -> None:
+    folder = tmp_path / "DVSGesture/DvsGesture"
+    folder.mkdir(parents=True)
+    (folder / "trials_to_train.txt").write_text("user01_led.aedat\n")
+    (folder / "user01_led.aedat").write_bytes(b"garbage")
+    (folder / "user01_led_labels.csv").write_text("class,startTime_usec,endTime_usec\n")
+    with pytest.raises(CorruptDataError, match=r"user01_led_labels\.csv.*no labelled gesture"):
+        DVSGesture(tmp_path, frames=SPEC)
+
+
 def test_dvsgesture_tonic_npy_layout(tmp_path: Path) -> None:
     folder = tmp_path / "DVSGesture/ibmGestureTrain/user01_led"
     folder.mkdir(parents=True)
