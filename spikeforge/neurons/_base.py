@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from .. import surrogate
 from ..core import RESET_CODES, Firing
 from ..runner import run
+from ._params import check_spike_grad, param_tensor
 
 Step = Callable[[Tensor, Any, Any, Firing], tuple[Tensor, Any]]
 
@@ -80,14 +81,6 @@ def positive_int(owner: str, name: str, value: Any) -> int:
     return value
 
 
-def as_tensor(value: Any) -> Tensor:
-    """``torch.as_tensor`` with integers and bools promoted to the default float dtype."""
-    t = value.detach().clone() if isinstance(value, Tensor) else torch.as_tensor(value)
-    if not t.is_floating_point():
-        t = t.to(torch.get_default_dtype())
-    return t
-
-
 class SpikingNeuron(nn.Module):
     """Base class of spiking neurons (snntorch ``SpikingNeuron``).
 
@@ -106,7 +99,10 @@ class SpikingNeuron(nn.Module):
         learn_graded_spikes_factor: make ``g`` an ``nn.Parameter``.
 
     Raises:
-        ValueError: for an unknown ``reset_mechanism``.
+        ValueError: for an unknown ``reset_mechanism``; a NaN or infinite parameter (``threshold`` may
+            be ``+inf``: the neuron never fires). Negative thresholds are allowed (a model choice).
+        TypeError: a parameter that is not a number, a sequence of numbers or a real tensor (a string,
+            None); a ``spike_grad`` that is neither callable nor None.
     """
 
     instances: ClassVar[_WeakInstances] = _WeakInstances()
@@ -133,6 +129,7 @@ class SpikingNeuron(nn.Module):
         super().__init__()
         SpikingNeuron.instances.append(self)
         _check_reset(reset_mechanism)
+        check_spike_grad(type(self).__name__, spike_grad)
         self.surrogate_disable = surrogate_disable
         if surrogate_disable:
             self.spike_grad: Callable[[Tensor], Tensor] = surrogate.heaviside_no_grad
@@ -155,8 +152,13 @@ class SpikingNeuron(nn.Module):
 
     # ----------------------------------------------------------------- parameters
     def _register(self, name: str, value: Any, learn: bool) -> None:
-        """Register ``value`` as a Parameter (``learn``) or a persistent buffer named ``name``."""
-        t = as_tensor(value)
+        """Register ``value`` as a Parameter (``learn``) or a persistent buffer named ``name``.
+
+        Raises:
+            TypeError: ``value`` is not a number, a sequence of numbers or a real tensor.
+            ValueError: ``value`` holds NaN or an infinity (``+inf`` is allowed for a threshold).
+        """
+        t = param_tensor(type(self).__name__, name, value)
         if learn:
             setattr(self, name, nn.Parameter(t))
         else:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import torch
 from torch import Tensor
 
 from ..core import AlphaParams, AlphaState, alpha_step
+from ._params import param_tensor
 from .lif import LIF
 
 
@@ -57,7 +57,7 @@ class Alpha(LIF):
             beta, threshold, spike_grad, surrogate_disable, init_hidden, inhibition, learn_beta,
             learn_threshold, reset_mechanism, state_quant, output,
         )
-        a = torch.as_tensor(alpha, dtype=torch.get_default_dtype()).detach().clamp(0, 1)
+        a = param_tensor("Alpha", "alpha", alpha).clamp(0, 1)
         if bool((a <= self.beta.detach()).any()):
             raise ValueError(f"alpha must be greater than beta, got alpha={alpha} and beta={beta}")
         if bool((self.beta.detach() == 1).any()):

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from ..core import DeltaParams, DeltaState, delta_step
-from ._base import as_tensor
+from ._params import as_tensor, param_tensor
 from .leaky import Leaky
 
 
@@ -51,6 +51,7 @@ class DeltaLeaky(Leaky):
                 "DeltaLeaky needs beta, e.g. DeltaLeaky(beta=0.9, delta_threshold=0.1) (the first positional "
                 "argument is delta_threshold)"
             )
+        param_tensor("DeltaLeaky", "delta_threshold", delta_threshold)
         super().__init__(*args, **kwargs)
         self.delta_threshold = delta_threshold
         if isinstance(self.threshold, nn.Parameter) or bool(torch.any(self.threshold != 1.0)):

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 
 from ..core import LapicqueParams, LapicqueState, lapicque_step
-from ._base import as_tensor
+from ._params import param_tensor
 from .lif import LIF
 
 
@@ -65,19 +65,22 @@ class Lapicque(LIF):
         state_quant: Any = False,
         output: bool = False,
     ) -> None:
-        dt = as_tensor(time_step)
+        def checked(name: str, value: Any) -> Tensor:
+            return param_tensor("Lapicque", name, value)
+
+        dt = checked("time_step", time_step)
         derived: str | None = None  # which of R, C follows a learnable beta
         if _given(R) and _given(C):
-            r, c = as_tensor(R), as_tensor(C)
-            b = as_tensor(beta) if _given(beta) else torch.exp(-dt / (r * c)).reshape(1)
+            r, c = checked("R", R), checked("C", C)
+            b = checked("beta", beta) if _given(beta) else torch.exp(-dt / (r * c)).reshape(1)
         elif _given(beta):
-            b = as_tensor(beta)
+            b = checked("beta", beta)
             log_inv = torch.log(1 / b)
             if _given(R):
-                r = as_tensor(R)
+                r = checked("R", R)
                 c, derived = dt / (r * log_inv), "C"
             elif _given(C):
-                c = as_tensor(C)
+                c = checked("C", C)
                 r, derived = dt / (c * log_inv), "R"
             else:
                 r = torch.ones_like(b) if b.dim() else torch.tensor(1.0)

@@ -9,7 +9,8 @@ import torch
 from torch import Tensor, nn
 
 from .. import surrogate
-from ._base import as_tensor, positive_int
+from ._base import positive_int
+from ._params import check_spike_grad, param_tensor
 
 
 def _keep_diagonal(grad: Tensor) -> Tensor:
@@ -71,6 +72,7 @@ class LeakyParallel(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
+        check_spike_grad("LeakyParallel", spike_grad)
         positive_int("LeakyParallel", "input_size", input_size)
         positive_int("LeakyParallel", "hidden_size", hidden_size)
         self.input_size = input_size
@@ -82,7 +84,7 @@ class LeakyParallel(nn.Module):
         )
         b = None
         if beta is not None:
-            b = as_tensor(beta).reshape(-1).clamp(0, 1)
+            b = param_tensor("LeakyParallel", "beta", beta).reshape(-1).clamp(0, 1)
             if b.numel() not in (1, hidden_size):
                 raise ValueError(
                     f"LeakyParallel: beta must have 1 or hidden_size={hidden_size} values, got {b.numel()}"
@@ -107,7 +109,7 @@ class LeakyParallel(nn.Module):
             self.spike_grad = spike_grad if spike_grad is not None else surrogate.atan()
 
     def _register(self, name: str, value: Any, learn: bool) -> None:
-        t = as_tensor(value)
+        t = param_tensor("LeakyParallel", name, value)
         if learn:
             setattr(self, name, nn.Parameter(t))
         else:

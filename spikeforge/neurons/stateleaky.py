@@ -11,7 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._base import SpikingNeuron, as_tensor, positive_int
+from ._base import SpikingNeuron, positive_int
+from ._params import param_tensor
 from .lif import LIF
 
 
@@ -71,7 +72,7 @@ class StateLeaky(LIF):
         positive_int(name, "channels", channels)
         if kernel_truncation_steps is not None:
             positive_int(name, "kernel_truncation_steps", kernel_truncation_steps)
-        b = as_tensor(beta)
+        b = param_tensor(name, "beta", beta)
         if b.shape not in (torch.Size(()), torch.Size((1,)), torch.Size((channels,))):
             raise ValueError(
                 f"{name}: beta must have shape (), (1,) or (channels,)=({channels},), got {tuple(b.shape)}"

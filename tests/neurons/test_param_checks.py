@@ -1,0 +1,141 @@
+"""Constructor arguments that are parameters (beta, alpha, threshold, V, R, C, ...) are checked at
+construction: a clear TypeError/ValueError naming the argument, never a torch internal error or a
+failure at the first forward. Values outside the natural range stay allowed (beta > 1 is clamped at
+use, a negative threshold is a model choice)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+import spikeforge as snn
+
+Build = Callable[[Any], Any]
+
+# name of the checked argument -> a constructor taking that argument's value
+BUILDERS: dict[str, list[tuple[str, Build]]] = {
+    "beta": [
+        ("Leaky", lambda v: snn.Leaky(beta=v)),
+        ("Synaptic", lambda v: snn.Synaptic(alpha=0.5, beta=v)),
+        ("RLeaky", lambda v: snn.RLeaky(beta=v, all_to_all=False)),
+        ("RSynaptic", lambda v: snn.RSynaptic(alpha=0.5, beta=v, all_to_all=False)),
+        ("Lapicque", lambda v: snn.Lapicque(beta=v)),
+        ("StateLeaky", lambda v: snn.StateLeaky(beta=v, channels=2)),
+        ("LeakyParallel", lambda v: snn.LeakyParallel(2, 3, beta=v)),
+        ("DeltaLeaky", lambda v: snn.DeltaLeaky(beta=v, delta_threshold=0.1)),
+    ],
+    "alpha": [
+        ("Synaptic", lambda v: snn.Synaptic(alpha=v, beta=0.5)),
+        ("RSynaptic", lambda v: snn.RSynaptic(alpha=v, beta=0.5, all_to_all=False)),
+        ("Alpha", lambda v: snn.Alpha(alpha=v, beta=0.5)),
+    ],
+    "threshold": [
+        ("Leaky", lambda v: snn.Leaky(beta=0.9, threshold=v)),
+        ("SLSTM", lambda v: snn.SLSTM(2, 3, threshold=v)),
+        ("LeakyParallel", lambda v: snn.LeakyParallel(2, 3, threshold=v)),
+        ("StateLeaky", lambda v: snn.StateLeaky(beta=0.9, channels=2, threshold=v)),
+    ],
+    "graded_spikes_factor": [
+        ("Leaky", lambda v: snn.Leaky(beta=0.9, graded_spikes_factor=v)),
+        ("LeakyParallel", lambda v: snn.LeakyParallel(2, 3, graded_spikes_factor=v)),
+    ],
+    "V": [
+        ("RLeaky", lambda v: snn.RLeaky(beta=0.9, V=v, all_to_all=False)),
+        ("RSynaptic", lambda v: snn.RSynaptic(alpha=0.5, beta=0.9, V=v, all_to_all=False)),
+    ],
+    "R": [("Lapicque", lambda v: snn.Lapicque(R=v, C=1.0))],
+    "C": [("Lapicque", lambda v: snn.Lapicque(R=1.0, C=v))],
+    "time_step": [("Lapicque", lambda v: snn.Lapicque(beta=0.9, time_step=v))],
+    "delta_threshold": [("DeltaLeaky", lambda v: snn.DeltaLeaky(beta=0.9, delta_threshold=v))],
+}
+CASES = [(arg, owner, build) for arg, rows in BUILDERS.items() for owner, build in rows]
+IDS = [f"{owner}-{arg}" for arg, owner, _ in CASES]
+
+
+# None means "not given" for Lapicque's beta/R/C and LeakyParallel's beta (snntorch's defaults)
+OPTIONAL = {("Lapicque", "beta"), ("Lapicque", "R"), ("Lapicque", "C"), ("LeakyParallel", "beta")}
+
+
+@pytest.mark.parametrize(("arg", "owner", "build"), CASES, ids=IDS)
+@pytest.mark.parametrize("bad", ["0.9", None, True, 1 + 2j, [], ["a"], torch.tensor([True])])
+def test_non_numeric_parameter_is_a_type_error(arg: str, owner: str, build: Build, bad: Any) -> None:
+    if bad is None and (owner, arg) in OPTIONAL:
+        return
+    with pytest.raises(TypeError, match=rf"{owner}: {arg} must be a number"):
+        build(bad)
+
+
+@pytest.mark.parametrize(("arg", "owner", "build"), CASES, ids=IDS)
+def test_nan_parameter_is_a_value_error_naming_it(arg: str, owner: str, build: Build) -> None:
+    with pytest.raises(ValueError, match=rf"{owner}: {arg} must not be NaN"):
+        build(float("nan"))
+    with pytest.raises(ValueError, match=rf"{owner}: {arg} must not be NaN"):
+        build(torch.tensor([0.5, float("nan")]))
+
+
+@pytest.mark.parametrize(("arg", "owner", "build"), CASES, ids=IDS)
+def test_infinite_parameter_only_plus_inf_threshold(arg: str, owner: str, build: Build) -> None:
+    with pytest.raises(ValueError, match=rf"{owner}: {arg} must be finite"):
+        build(float("-inf"))
+    if arg in ("threshold", "delta_threshold"):
+        build(float("inf"))  # a neuron that never fires
+    else:
+        with pytest.raises(ValueError, match=rf"{owner}: {arg} must be finite"):
+            build(float("inf"))
+
+
+def test_string_number_gets_a_hint() -> None:
+    with pytest.raises(TypeError, match=r"pass 0\.9, not the string '0\.9'"):
+        snn.Leaky(beta="0.9")
+
+
+@pytest.mark.parametrize(
+    "value", [0.5, 1, np.float32(0.5), np.array([0.5, 0.25], dtype=np.float32), [0.5, 0.25], (0.5,)]
+)
+def test_numbers_sequences_and_arrays_are_accepted(value: Any) -> None:
+    lif = snn.Leaky(beta=value)
+    assert lif.beta.is_floating_point()
+    assert torch.allclose(lif.beta.double(), torch.as_tensor(np.asarray(value, dtype=np.float64)))
+
+
+def test_beta_outside_unit_interval_is_kept_and_clamped_at_use() -> None:
+    """beta = 1.5 is stored as given; the step uses clamp(beta, 0, 1) = 1: U = 1*0.4 + 0.2 = 0.6."""
+    lif = snn.Leaky(beta=1.5)
+    assert lif.beta.item() == 1.5
+    _, mem = lif(torch.tensor([[0.2]]), torch.tensor([[0.4]]))
+    assert mem.item() == pytest.approx(0.6)
+
+
+def test_negative_threshold_is_allowed() -> None:
+    """theta = -0.5: an input of 0 from U = 0 gives U = 0 > -0.5, a spike."""
+    spk, _ = snn.Leaky(beta=0.9, threshold=-0.5)(torch.zeros(1, 1), torch.zeros(1, 1))
+    assert spk.item() == 1.0
+
+
+def test_learnable_tensor_parameter_is_copied_not_shared() -> None:
+    b = torch.tensor(0.8, requires_grad=True)
+    lif = snn.Leaky(beta=b, learn_beta=True)
+    assert isinstance(lif.beta, torch.nn.Parameter)
+    assert lif.beta.data_ptr() != b.data_ptr()
+
+
+@pytest.mark.parametrize(
+    ("owner", "build"),
+    [
+        ("Leaky", lambda g: snn.Leaky(beta=0.9, spike_grad=g)),
+        ("Synaptic", lambda g: snn.Synaptic(alpha=0.5, beta=0.9, spike_grad=g)),
+        ("SLSTM", lambda g: snn.SLSTM(2, 3, spike_grad=g)),
+        ("LeakyParallel", lambda g: snn.LeakyParallel(2, 3, spike_grad=g)),
+        ("StateLeaky", lambda g: snn.StateLeaky(beta=0.9, channels=2, spike_grad=g)),
+    ],
+)
+def test_spike_grad_must_be_callable(owner: str, build: Build) -> None:
+    with pytest.raises(TypeError, match=rf"{owner}: spike_grad must be a callable.*surrogate\.atan\(\), not"):
+        build("atan")
+    with pytest.raises(TypeError, match=rf"{owner}: spike_grad must be a callable"):
+        build(0.5)
+    assert build(snn.surrogate.fast_sigmoid()).spike_grad is not None
