@@ -105,10 +105,33 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "config") -> TrainConfig:
-        """Build from a dict (e.g. TOML); unknown keys raise ValueError naming ``source``."""
+        """Build from a dict (e.g. TOML); an unknown key or a value of the wrong type (a bool is not an
+        integer; a float option takes an integer) raises ValueError naming ``source``."""
         fields = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - fields)
         if unknown:
             allowed = ", ".join(sorted(fields))
             raise ValueError(f"unknown key {unknown[0]!r} in {source}; allowed keys: {allowed}")
-        return cls(**data)
+        return cls(**{key: _checked(key, value, source) for key, value in data.items()})
+
+
+#: the value type of each option (None is allowed where the default is None)
+_KINDS = {f.name: str(f.type).split(" | ")[0] for f in dataclasses.fields(TrainConfig)}
+_KIND_NAMES = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false"}
+
+
+def _checked(key: str, value: Any, source: str) -> Any:
+    """``value`` if it has ``key``'s type (a float option also takes an integer, converted; a bool is
+    not an integer), else ValueError naming the key, ``source``, the value and the type."""
+    if value is None and getattr(TrainConfig, key) is None:
+        return None
+    kind = _KINDS[key]
+    ok = {
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+        "str": isinstance(value, str),
+        "bool": isinstance(value, bool),
+    }[kind]
+    if not ok:
+        raise ValueError(f"{key} = {value!r} in {source} must be {_KIND_NAMES[kind]}")
+    return float(value) if kind == "float" else value

@@ -123,3 +123,61 @@ def test_event_datasets_train_through_the_command(tmp_path: Path, capsys: pytest
     res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     summary = json.loads((out / "summary.json").read_text())
     assert res["samples"] == 1 and res["accuracy"] == summary["test_accuracy"]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ('epochs = "3"', "epochs = '3' in {file} must be an integer"),
+        ("epochs = 2.5", "epochs = 2.5 in {file} must be an integer"),
+        ("epochs = true", "epochs = True in {file} must be an integer"),
+        ('beta = "high"', "beta = 'high' in {file} must be a number"),
+        ('progress = "no"', "progress = 'no' in {file} must be true or false"),
+        ("neuron = 3", "neuron = 3 in {file} must be a string"),
+    ],
+)
+def test_config_values_of_the_wrong_type(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], line: str, expected: str
+) -> None:
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(line + "\n")
+    out = tmp_path / "run"
+    assert expected.format(file=cfg) in _error(capsys, ["train", "--config", str(cfg), "--out", str(out)])
+    assert not out.exists()
+
+
+def test_config_float_option_takes_an_integer(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "ok.toml"
+    cfg.write_text("beta = 1\nlr = 1\n")
+    out = tmp_path / "run"
+    assert main(["train", "--config", str(cfg), "--out", str(out), *TINY]) == 0
+    assert "beta = 1.0" in (out / "config.toml").read_text()
+
+
+@pytest.mark.parametrize("flag", ["--train-limit", "--test-limit"])
+@pytest.mark.parametrize("value", ["0", "-5"])
+def test_sample_limits_must_be_positive(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str, value: str
+) -> None:
+    out = tmp_path / "run"
+    assert f"{flag} must be >= 1, got {value}" in _error(capsys, ["train", "--out", str(out), flag, value])
+    assert not out.exists()
+
+
+def test_out_that_is_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("mine")
+    assert f"--out {afile} is a file" in _error(capsys, ["train", "--out", str(afile), *TINY])
+    assert "is a file" in _error(capsys, ["train", "--out", str(afile / "run"), *TINY])
+    assert afile.read_text() == "mine"
+
+
+def test_not_a_run_directory_message_fits_the_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = str(tmp_path / "nowhere")
+    assert "check the --resume path" in _error(capsys, ["train", "--resume", missing])
+    for command in ("evaluate", "export"):
+        err = _error(capsys, [command, missing])
+        assert "is not a run directory" in err and "--resume" not in err
+        assert f"spikeforge {command} RUN_DIR" in err
