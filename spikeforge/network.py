@@ -32,6 +32,51 @@ def _is_sequence_neuron(layer: nn.Module) -> bool:
     return isinstance(layer, SpikingNeuron) and type(layer)._step_fn is not None
 
 
+def _expected_input(layer: nn.Module, x: Tensor) -> str | None:
+    """What ``[T, B, ...]`` input the first layer needs, when ``x`` does not give it (else None).
+
+    Known for ``nn.Linear`` (last dim ``in_features``) and ``nn.ConvNd`` (``[T, B, C, *spatial]``);
+    other layers (and lazy ones) are not checked here.
+    """
+    if isinstance(layer, nn.modules.lazy.LazyModuleMixin):
+        return None
+    if isinstance(layer, nn.Linear):
+        if x.dim() >= 3 and x.shape[-1] == layer.in_features:
+            return None
+        return f"[T, B, ..., {layer.in_features}] for its first layer {layer!r}"
+    if isinstance(layer, nn.modules.conv._ConvNd):
+        n = len(layer.kernel_size)
+        if x.dim() == 3 + n and x.shape[2] == layer.in_channels:
+            return None
+        spatial = ", ".join(("L",) if n == 1 else ("H", "W") if n == 2 else ("D", "H", "W"))
+        return f"[T, B, {layer.in_channels}, {spatial}] for its first layer {layer!r}"
+    return None
+
+
+def _check_input(net: nn.Sequential, x: object) -> None:
+    """Raise a clear error unless ``x`` is a time-major ``[T, B, ...]`` tensor with T >= 1 that fits
+    the first layer (where that layer's input is known)."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"SequentialSNN: x must be a time-major tensor [T, B, ...], got {type(x).__name__}")
+    if x.dim() < 2:
+        raise ValueError(
+            f"SequentialSNN: x must be a time-major tensor [T, B, ...], got shape {tuple(x.shape)}"
+        )
+    if x.shape[0] == 0:
+        raise ValueError(
+            f"SequentialSNN: x must have T >= 1 time steps (dim 0 of [T, B, ...]), got shape {tuple(x.shape)}"
+        )
+    need = _expected_input(net[0], x) if len(net) else None
+    if need is not None:
+        one_step = _expected_input(net[0], x.unsqueeze(0)) is None
+        hint = " (one time step without the time axis? use x.unsqueeze(0))" if one_step else ""
+        raise ValueError(
+            f"SequentialSNN: x must be time-major [T, B, ...]; got shape {tuple(x.shape)} (read as "
+            f"T={x.shape[0]}, B={x.shape[1]}, per-sample {tuple(x.shape[2:])}) but the network needs "
+            f"{need}{hint}"
+        )
+
+
 class SequentialSNN(nn.Sequential):
     """A ``nn.Sequential`` of stateless layers and spiking neurons over time-major input.
 
@@ -47,7 +92,9 @@ class SequentialSNN(nn.Sequential):
     layer gives its output). dtype and device follow the input.
 
     Raises:
-        ValueError: if the input has fewer than two dimensions (``[T, B, ...]`` is required).
+        TypeError: if the input is not a tensor.
+        ValueError: if the input is not ``[T, B, ...]`` with ``T >= 1``, or (for a first layer that is
+            an ``nn.Linear`` or ``nn.ConvNd``) its per-sample shape does not fit that layer.
 
     Example:
         >>> import torch, spikeforge as snn
@@ -78,9 +125,7 @@ class SequentialSNN(nn.Sequential):
         Returns:
             ``out[T, B, ...]``, or ``(out, traces)`` with ``record=True``.
         """
-        if not isinstance(x, Tensor) or x.dim() < 2:
-            shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
-            raise ValueError(f"x must be a time-major tensor [T, B, ...], got {shape}")
+        _check_input(self, x)
         T, B = x.shape[:2]
         h = x
         traces: list[LayerTrace] = []
