@@ -75,6 +75,10 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "num_steps", "hidden"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        for name in ("train_limit", "test_limit"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)} "
+                                 "(leave it out to use the whole split)")
         if not 0 <= self.beta <= 1:
             raise ValueError(f"--beta must lie in [0, 1], got {self.beta}")
         if not self.lr > 0:
