@@ -18,22 +18,38 @@ from .checkpoint import export_network, read_toml, write_json, write_outputs
 
 def new_run_dir(cfg: TrainConfig) -> Path:
     """Create the run directory: ``cfg.out`` (which must be new or empty), else the first free
-    ``runs/<dataset>-seed<seed>[-N]`` (so repeating the default command never fails)."""
+    ``runs/<dataset>-seed<seed>[-N]`` (so repeating the default command never fails).
+
+    Raises:
+        ValueError: ``cfg.out`` is a non-empty directory, or it (or a folder above it) is a file.
+    """
     if cfg.out is None:
         base = Path(f"runs/{cfg.dataset}-seed{cfg.seed}")
         run_dir, n = base, 1
-        while run_dir.exists() and any(run_dir.iterdir()):
+        while run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
             n += 1
             run_dir = base.with_name(f"{base.name}-{n}")
-        run_dir.mkdir(parents=True, exist_ok=True)
-        return run_dir
+        return _make_dir(run_dir)
     run_dir = Path(cfg.out)
-    if run_dir.exists() and any(run_dir.iterdir()):
+    if run_dir.is_dir() and any(run_dir.iterdir()):
         raise ValueError(
             f"run directory {run_dir} already exists; continue it with --resume {run_dir} "
             "or choose another --out"
         )
-    run_dir.mkdir(parents=True, exist_ok=True)
+    return _make_dir(run_dir)
+
+
+def _make_dir(run_dir: Path) -> Path:
+    blocker = next((p for p in (run_dir, *run_dir.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        what = f"--out {run_dir}" if blocker == run_dir else f"--out {run_dir} lies in {blocker}, which"
+        raise ValueError(f"{what} is a file, not a folder; choose another --out")
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(
+            f"cannot create run directory {run_dir} ({exc.strerror}); choose another --out"
+        ) from exc
     return run_dir
 
 
