@@ -110,7 +110,8 @@ def export_to_nir(
     Args:
         module: the model; its ``forward`` takes one time step ``[B, ...]`` (no loop over time) and must
             be traceable by ``torch.fx``; a :class:`spikeforge.network.SequentialSNN` is exported as the
-            chain of its layers. It is not modified (a copy is traced and run).
+            chain of its layers, and a single layer or neuron (``nn.Linear(4, 4)``, ``Leaky(...)``) as
+            ``input -> "0" -> output``. It is not modified (a copy is traced and run).
         sample_data: one step of input ``[B, ...]`` (the batch dimension is not exported).
         model_name: stored in the graph's metadata.
         model_fwd_args: extra positional arguments of ``forward`` (initial states; not exported).
@@ -145,6 +146,8 @@ def export_to_nir(
     model = copy.deepcopy(module)
     if _is_sequence_container(model):  # its forward runs [T, B, ...]; export the per-step chain
         model = _StepChain(OrderedDict(model.named_children()))
+    elif _Tracer().is_leaf_module(model, ""):  # a lone Linear/Conv/neuron: trace it as a chain of one
+        model = _StepChain(OrderedDict([("0", model)]))
     try:
         gm = fx.GraphModule(model, _Tracer().trace(model))
     except Exception as err:  # noqa: BLE001 - any tracing failure becomes one clear error
