@@ -162,7 +162,7 @@ def _export(args: argparse.Namespace) -> int:
     from .training.checkpoint import export_network, export_nir, load_checkpoint
     from .training.trainer import build_model, load_weights, resume_config
 
-    cfg = resume_config(args.run_dir, {"device": "cpu"})
+    cfg = resume_config(args.run_dir, {"device": "cpu"}, command="export")
     path = _checkpoint_path(args.run_dir, args.checkpoint)
     ckpt = load_checkpoint(path)
     from .data.loaders import open_data

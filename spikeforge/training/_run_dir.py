@@ -53,15 +53,22 @@ def _make_dir(run_dir: Path) -> Path:
     return run_dir
 
 
-def resume_config(run_dir: str | Path, changes: dict[str, Any] | None = None) -> TrainConfig:
+def resume_config(run_dir: str | Path, changes: dict[str, Any] | None = None,
+                  command: str = "train") -> TrainConfig:
     """The config of an existing run with allowed ``changes`` (:data:`RESUMABLE_CHANGES`) applied.
+
+    Args:
+        command: the ``spikeforge`` command reading the run (``train`` for ``--resume``,
+            ``evaluate``, ``export``), for the not-found message.
 
     Raises:
         FileNotFoundError: no ``config.toml`` in ``run_dir``. ValueError: a change that is not allowed.
     """
     run_dir = Path(run_dir)
     if not (run_dir / "config.toml").is_file():
-        raise FileNotFoundError(f"{run_dir} is not a run directory (no config.toml); check the --resume path")
+        hint = ("check the --resume path" if command == "train" else
+                f"give 'spikeforge {command} RUN_DIR' a directory made by 'spikeforge train'")
+        raise FileNotFoundError(f"{run_dir} is not a run directory (no config.toml); {hint}")
     cfg = TrainConfig.from_dict(read_toml(run_dir / "config.toml"), str(run_dir / "config.toml"))
     for key, value in (changes or {}).items():
         if key not in RESUMABLE_CHANGES and value != getattr(cfg, key):

@@ -266,7 +266,7 @@ def evaluate(
     Raises:
         FileNotFoundError: not a run directory / no checkpoint. ValueError: a checkpoint of another model.
     """
-    cfg = resume_config(run_dir, {"device": device} if device else None)
+    cfg = resume_config(run_dir, {"device": device} if device else None, command="evaluate")
     cfg.validate()
     path = Path(checkpoint) if checkpoint else Path(run_dir) / "checkpoints" / "last.pt"
     ckpt = load_checkpoint(path)
