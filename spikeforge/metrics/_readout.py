@@ -19,18 +19,32 @@ def check_outputs(
         ``(out, targets as int64 on out's device)``.
 
     Raises:
-        TypeError: ``out`` is not a tensor. ValueError: wrong rank, batch mismatch, or bad targets.
+        TypeError: ``out`` is not a tensor. ValueError: wrong rank, an empty dimension (see
+            ``check_not_empty``), batch mismatch, or bad targets (fractional floats included;
+            whole-number floats are accepted).
     """
     if not isinstance(out, Tensor):
         raise TypeError(f"{name} must be a tensor [T, B, C], got {type(out).__name__}")
     if out.dim() != 3:
         raise ValueError(f"{name} must be time-major [T, B, C], got shape {tuple(out.shape)}")
+    check_not_empty(out, name)
     y = class_indices(torch.as_tensor(targets, device=out.device), num_classes or out.shape[-1])
     if y.shape[0] != out.shape[1]:
         raise ValueError(
             f"targets hold {y.shape[0]} labels but {name} has batch size {out.shape[1]} (shape [T, B, C])"
         )
     return out, y
+
+
+def check_not_empty(out: Tensor, name: str = "spk_out") -> None:
+    """Raise ``ValueError`` naming the empty dimension if the ``[T, B, C]`` tensor ``out`` has none of
+    time steps, samples or outputs (a mean over it would be a silent NaN)."""
+    for dim, (what, label) in enumerate((("time steps", "T"), ("samples", "B"), ("outputs", "C"))):
+        if out.shape[dim] == 0:
+            raise ValueError(
+                f"{name} is empty: it has no {what} ({label} = 0, dim {dim} of [T, B, C]; shape "
+                f"{tuple(out.shape)})"
+            )
 
 
 def population_sum(x: Tensor, num_classes: Any) -> Tensor:

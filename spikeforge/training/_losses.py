@@ -16,7 +16,7 @@ from torch import Tensor
 
 from ..encoding._checks import class_indices
 from ..encoding._targets import _on_off, to_one_hot
-from ..metrics._readout import check_outputs, population_sum
+from ..metrics._readout import check_not_empty, check_outputs, population_sum
 
 __all__ = [
     "LossFunctions",
@@ -204,6 +204,7 @@ class mse_membrane_loss(LossFunctions):
                 "time_var_targets=True needs mem_out [T, B, C] and per-step labels [T, B]; got "
                 f"{tuple(getattr(mem_out, 'shape', ()))} and {tuple(labels.shape)}"
             )
+        check_not_empty(mem_out, "mem_out")
         y = class_indices(labels.reshape(-1), mem_out.shape[-1]).reshape(labels.shape)
         hot = F.one_hot(y, mem_out.shape[-1]).to(mem_out.dtype)
         sq = (mem_out - _on_off(hot, self.on_target, self.off_target)) ** 2

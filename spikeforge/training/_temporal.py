@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..encoding._targets import _on_off, to_one_hot
-from ..metrics._readout import check_outputs
+from ..metrics._readout import check_not_empty, check_outputs
 from ._losses import REDUCTIONS, apply_reduction
 
 __all__ = ["SpikeTime", "mse_temporal_loss", "ce_temporal_loss"]
@@ -96,6 +96,7 @@ class SpikeTime(nn.Module):
         if self.target_is_time:
             if not isinstance(spk_out, Tensor) or spk_out.dim() != 3:
                 raise ValueError(f"spk_out must be [T, B, C], got {tuple(getattr(spk_out, 'shape', ()))}")
+            check_not_empty(spk_out)
             spk = spk_out
             tgt = torch.as_tensor(targets, device=spk.device).to(spk.dtype)
             want = spk.shape[1:] if not self.multi_spike else (tgt.shape[0], *spk.shape[1:])
