@@ -1,7 +1,7 @@
 """spikeforge: spiking neural networks on PyTorch.
 
 ``import spikeforge as snn`` runs snntorch neuron code unchanged (see ``shared/API.md``); whole
-sequences run through :meth:`forward_sequence` and fused kernels.
+sequences run through `forward_sequence` and fused kernels.
 """
 
 from . import ops, surrogate  # noqa: F401 - importing ops registers the fused kernels

@@ -1,4 +1,4 @@
-"""snntorch's ``backprop`` import path; the loops live in :mod:`spikeforge.training`."""
+"""snntorch's ``backprop`` import path; the loops live in `spikeforge.training`."""
 
 from .training._backprop import BPTT, RTRL, TBPTT
 

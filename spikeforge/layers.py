@@ -50,7 +50,7 @@ def BatchNormTT2d(  # noqa: N802 - snntorch name
 ) -> nn.ModuleList:
     """Batch normalisation through time for feature maps: one ``nn.BatchNorm2d`` per time step (scale,
     no shift). Use ``bntt[t](x_t)`` with ``x_t`` ``[B, input_features, H, W]``. Arguments, return value and
-    errors as :func:`BatchNormTT1d`."""
+    errors as `BatchNormTT1d`."""
     return _bntt(nn.BatchNorm2d, input_features, time_steps, eps, momentum, affine)
 
 

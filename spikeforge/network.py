@@ -1,7 +1,7 @@
 """``SequentialSNN``: a feed-forward spiking network run over whole time-major sequences.
 
 Stateless layers (Linear, Conv, pooling, dropout, flatten, batch norm, ...) are applied once to the
-``T*B`` samples of the sequence; spiking neurons run through :meth:`SpikingNeuron.forward_sequence`
+``T*B`` samples of the sequence; spiking neurons run through `SpikingNeuron.forward_sequence`
 (a fused kernel when one fits, else the step loop). No Python loop per time step is needed.
 """
 
@@ -15,7 +15,7 @@ from .neurons import SpikingNeuron
 
 
 class LayerTrace(NamedTuple):
-    """What one neuron layer of a :class:`SequentialSNN` produced over the sequence.
+    """What one neuron layer of a `SequentialSNN` produced over the sequence.
 
     Attributes:
         index: the layer's position in the container.
@@ -81,11 +81,11 @@ class SequentialSNN(nn.Sequential):
     """A ``nn.Sequential`` of stateless layers and spiking neurons over time-major input.
 
     Args:
-        *layers: modules applied in order. Neurons from :mod:`spikeforge.neurons` that have a step
+        *layers: modules applied in order. Neurons from `spikeforge.neurons` that have a step
             function (``Leaky``, ``Synaptic``, ``Alpha``, ``Lapicque``, ``RLeaky``, ``RSynaptic``) run
             over the sequence; any other module is treated as stateless and applied to ``[T*B, ...]``.
         carry_state: keep each neuron's final state and start the next call from it (for truncated
-            BPTT over consecutive chunks of one stream; call :meth:`reset_state` between streams).
+            BPTT over consecutive chunks of one stream; call `reset_state` between streams).
             Default False: every call starts from zero states, so nothing leaks between batches.
 
     Shapes: input ``[T, B, ...]``; output spikes of the last layer ``[T, B, ...]`` (a stateless last
@@ -109,7 +109,7 @@ class SequentialSNN(nn.Sequential):
         self._carried: dict[int, tuple[Tensor, ...]] = {}
 
     def reset_state(self) -> None:
-        """Forget carried states (called by :func:`spikeforge.utils.reset`)."""
+        """Forget carried states (called by `spikeforge.utils.reset`)."""
         self._carried = {}
 
     def forward(  # type: ignore[override]
@@ -119,7 +119,7 @@ class SequentialSNN(nn.Sequential):
 
         Args:
             x: time-major input ``[T, B, ...]``.
-            record: also return a :class:`LayerTrace` (spikes and every state at every step) per neuron
+            record: also return a `LayerTrace` (spikes and every state at every step) per neuron
                 layer, e.g. for membrane or spike-count losses.
 
         Returns:

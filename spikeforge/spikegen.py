@@ -1,4 +1,4 @@
-"""snntorch's ``spikegen`` import path; the encoders live in :mod:`spikeforge.encoding`."""
+"""snntorch's ``spikegen`` import path; the encoders live in `spikeforge.encoding`."""
 
 import torch
 

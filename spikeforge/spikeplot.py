@@ -1,6 +1,6 @@
 """snntorch's ``spikeplot`` import path: ``import spikeforge.spikeplot as splt``.
 
-The functions live in :mod:`spikeforge.plotting`; see ``docs/differences.md`` ("Plotting") for where
+The functions live in `spikeforge.plotting`; see ``docs/differences.md`` ("Plotting") for where
 they differ from snntorch 1.0.0.
 """
 

@@ -76,7 +76,7 @@ def latency_code_linear(
     """Spike times of the linear code: ``tau * (1 - max(x, threshold)) + first_spike_time``.
 
     With ``normalize``, ``tau = num_steps - 1 - first_spike_time`` (input 0 fires near the last step).
-    Arguments, return value and errors as :func:`latency_code_log`.
+    Arguments, return value and errors as `latency_code_log`.
     """
     x = float_data(data)
     n, fst = _latency_errors(x, num_steps, threshold, tau, first_spike_time, normalize)
@@ -154,11 +154,11 @@ def latency(
     bypass: bool = False,
     epsilon: float = 1e-7,
 ) -> Tensor:
-    """Latency-code ``data``: each element spikes once, at ``round(spike_time)`` (see :func:`latency_code`).
+    """Latency-code ``data``: each element spikes once, at ``round(spike_time)`` (see `latency_code`).
 
     Spiking elements take ``on_target``, all others ``off_target`` (for any sign of either).
     ``clip=True`` silences elements below ``threshold``. ``interpolate=True`` returns the ramps of
-    :func:`latency_interpolate` instead of spikes. ``bypass=True`` without ``num_steps`` sizes the
+    `latency_interpolate` instead of spikes. ``bypass=True`` without ``num_steps`` sizes the
     output to the latest spike; ``bypass=True`` with ``num_steps`` drops spikes that fall beyond it.
 
     Args:
@@ -169,7 +169,7 @@ def latency(
         ``[T, *data.shape]`` with ``data``'s float dtype and device.
 
     Raises:
-        ValueError: as :func:`latency_code`; ``num_steps`` missing without ``bypass``; a spike time beyond
+        ValueError: as `latency_code`; ``num_steps`` missing without ``bypass``; a spike time beyond
             ``num_steps - 1`` without ``bypass`` (lower ``tau`` or use ``normalize=True``).
     """
     x = float_data(data)

@@ -148,7 +148,7 @@ def rate_interpolate(
     ``on_target``. ``epsilon`` is accepted for snntorch compatibility; the ramps are computed exactly.
 
     Args:
-        spike_time: 1-D integer spike steps (e.g. from :func:`target_rate_code`).
+        spike_time: 1-D integer spike steps (e.g. from `target_rate_code`).
         num_steps: length of the result.
 
     Returns:

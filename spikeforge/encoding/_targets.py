@@ -81,8 +81,8 @@ def targets_rate(
 
     Spiking entries take ``on_target`` and silent ones ``off_target``. With the default rates and neither
     ``num_steps`` nor ``first_spike_time``, the result is time-free ``[B, C]``; otherwise it is
-    ``[num_steps, B, C]`` (patterns from :func:`target_rate_code`; ``interpolate`` uses the ramps of
-    :func:`rate_interpolate`).
+    ``[num_steps, B, C]`` (patterns from `target_rate_code`; ``interpolate`` uses the ramps of
+    `rate_interpolate`).
 
     Raises:
         ValueError: rates outside ``[0, 1]`` or ``incorrect_rate > correct_rate``; unknown pattern;
@@ -135,7 +135,7 @@ def targets_latency(
     epsilon: float = 1e-7,
     bypass: bool = False,
 ) -> Tensor:
-    """Latency-coded targets ``latency(to_one_hot(targets))``: ``[T, B, C]`` (see :func:`latency`)."""
+    """Latency-coded targets ``latency(to_one_hot(targets))``: ``[T, B, C]`` (see `latency`)."""
     return latency(
         to_one_hot(targets, num_classes),
         num_steps,
@@ -173,7 +173,7 @@ def targets_convert(
     linear: bool = False,
     bypass: bool = False,
 ) -> Tensor:
-    """Dispatch to :func:`targets_rate` (``code='rate'``) or :func:`targets_latency` (``code='latency'``).
+    """Dispatch to `targets_rate` (``code='rate'``) or `targets_latency` (``code='latency'``).
 
     Every relevant argument is forwarded (the latency branch too gets ``on_target``, ``off_target``,
     ``interpolate`` and ``epsilon``).

@@ -1,4 +1,4 @@
-"""snntorch's ``functional.acc`` path; the code lives in :mod:`spikeforge.metrics`."""
+"""snntorch's ``functional.acc`` path; the code lives in `spikeforge.metrics`."""
 
 from ..metrics._accuracy import accuracy_rate, accuracy_temporal
 

@@ -1,4 +1,4 @@
-"""snntorch's ``functional.loss`` path; the code lives in :mod:`spikeforge.training`."""
+"""snntorch's ``functional.loss`` path; the code lives in `spikeforge.training`."""
 
 from ..training._losses import (
     LossFunctions,

@@ -1,4 +1,4 @@
-"""snntorch's ``functional.probe`` path; the monitors live in :mod:`spikeforge.metrics`."""
+"""snntorch's ``functional.probe`` path; the monitors live in `spikeforge.metrics`."""
 
 from ..metrics._probe import (
     AttributeMonitor,

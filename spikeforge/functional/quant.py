@@ -1,4 +1,4 @@
-"""snntorch's ``functional.quant`` path; the code lives in :mod:`spikeforge.training`."""
+"""snntorch's ``functional.quant`` path; the code lives in `spikeforge.training`."""
 
 from ..training._quant import StateQuant, quant_levels, state_quant
 

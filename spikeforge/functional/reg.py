@@ -1,4 +1,4 @@
-"""snntorch's ``functional.reg`` path; the code lives in :mod:`spikeforge.training`."""
+"""snntorch's ``functional.reg`` path; the code lives in `spikeforge.training`."""
 
 from ..training._reg import l1_rate_sparsity
 

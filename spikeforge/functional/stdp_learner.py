@@ -1,4 +1,4 @@
-"""snntorch's ``functional.stdp_learner`` path; the code lives in :mod:`spikeforge.training`."""
+"""snntorch's ``functional.stdp_learner`` path; the code lives in `spikeforge.training`."""
 
 from ..training._stdp import (
     STDPLearner,

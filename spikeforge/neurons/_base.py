@@ -2,7 +2,7 @@
 
 It owns the parameters (threshold, graded spike factor, reset mechanism), the lazily created hidden
 state, ``init_hidden``, reset/detach, ``state_quant``, inhibition and the output rule. A neuron class
-only declares its state names, its parameters and its pure step function (:mod:`spikeforge.core`).
+only declares its state names, its parameters and its pure step function (`spikeforge.core`).
 """
 
 from __future__ import annotations
@@ -86,14 +86,14 @@ class SpikingNeuron(nn.Module):
 
     Args:
         threshold: firing threshold ``theta`` (scalar or per-neuron tensor, membrane units).
-        spike_grad: surrogate gradient (default :func:`surrogate.atan`); any callable on ``U - theta``.
+        spike_grad: surrogate gradient (default `surrogate.atan`); any callable on ``U - theta``.
         surrogate_disable: use a plain step with no gradient (for export/compile).
         init_hidden: keep the hidden state inside the module and return only spikes.
         inhibition: winner-take-all: only the neuron with the largest ``U - theta`` in each row of a
             ``[B, N]`` input may spike (warns: dense layers only).
         learn_threshold: make ``threshold`` an ``nn.Parameter``.
         reset_mechanism: ``"subtract"``, ``"zero"`` or ``"none"``.
-        state_quant: ``False`` or a callable quantising each state (:func:`functional.quant.state_quant`).
+        state_quant: ``False`` or a callable quantising each state (`functional.quant.state_quant`).
         output: with ``init_hidden=True``, also return the states.
         graded_spikes_factor: spike amplitude ``g``.
         learn_graded_spikes_factor: make ``g`` an ``nn.Parameter``.

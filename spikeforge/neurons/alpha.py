@@ -78,5 +78,5 @@ class Alpha(LIF):
         return self._forward(input_, (syn_exc, syn_inh, mem))
 
     def init_alpha(self) -> tuple[Tensor, Tensor, Tensor]:
-        """Deprecated alias of :meth:`reset_mem`."""
+        """Deprecated alias of `reset_mem`."""
         return self.reset_mem()

@@ -23,7 +23,7 @@ class DeltaLeaky(Leaky):
 
     Args:
         delta_threshold: ``delta``, the change of membrane that triggers a spike (input units).
-        *args, **kwargs: :class:`Leaky`'s arguments; ``beta`` is required (by keyword, or as the second
+        *args, **kwargs: `Leaky`'s arguments; ``beta`` is required (by keyword, or as the second
             positional argument). ``graded_spikes_factor`` scales spikes, ``state_quant`` quantises the
             membrane and ``inhibition`` keeps only the largest change per row; ``threshold`` is not used
             (warns when set), ``reset_mechanism``/``reset_delay`` have no effect (no reset).

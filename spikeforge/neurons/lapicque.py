@@ -116,5 +116,5 @@ class Lapicque(LIF):
         return self._forward(input_, (mem,))
 
     def init_lapicque(self) -> Tensor:
-        """Deprecated alias of :meth:`reset_mem`."""
+        """Deprecated alias of `reset_mem`."""
         return self.reset_mem()

@@ -73,5 +73,5 @@ class Leaky(LIF):
         return self._forward(input_, (mem,))
 
     def init_leaky(self) -> Tensor:
-        """Deprecated alias of :meth:`reset_mem`."""
+        """Deprecated alias of `reset_mem`."""
         return self.reset_mem()

@@ -11,7 +11,7 @@ from ._base import SpikingNeuron
 
 
 class LIF(SpikingNeuron):
-    """Base class of leaky integrate-and-fire neurons: :class:`SpikingNeuron` plus the membrane decay
+    """Base class of leaky integrate-and-fire neurons: `SpikingNeuron` plus the membrane decay
     ``beta`` (dimensionless, per step; a buffer, or an ``nn.Parameter`` with ``learn_beta``).
 
     ``beta`` outside [0, 1] is accepted and clamped to [0, 1] where it is used, as snntorch does (so a

@@ -47,8 +47,8 @@ class SLSTM(_SpikingLSTM):
         hidden_size: neurons, i.e. features of ``mem``/``syn``/``spk`` (positive int).
         bias: give the LSTM cell its two biases.
         threshold, spike_grad, surrogate_disable, init_hidden, inhibition, learn_threshold: as
-            :class:`SpikingNeuron`.
-        reset_mechanism, state_quant, output: as :class:`SpikingNeuron` (default reset ``"none"``).
+            `SpikingNeuron`.
+        reset_mechanism, state_quant, output: as `SpikingNeuron` (default reset ``"none"``).
 
     Shapes: ``input_`` ``[B, input_size]``; ``syn``, ``mem``, ``spk`` ``[B, hidden_size]``. dtype: the
     input's, which must match the cell's weights (float32 by default; ``.double()`` for float64).
@@ -105,7 +105,7 @@ class SLSTM(_SpikingLSTM):
         return (shape, shape)
 
     def init_slstm(self) -> tuple[Tensor, Tensor]:
-        """Deprecated alias of :meth:`reset_mem` (returns ``(syn, mem)``)."""
+        """Deprecated alias of `reset_mem` (returns ``(syn, mem)``)."""
         return self.reset_mem()
 
     def extra_repr(self) -> str:
@@ -118,7 +118,7 @@ class SConv2dLSTM(_SpikingLSTM):
     One ``conv = nn.Conv2d(in_channels + out_channels, 4*out_channels, kernel_size)`` ("same" padding)
     computes all gates from ``[X, mem[t-1]]``; split in the order ``(i, f, o, g)``:
     ``c = sigmoid(f)*syn[t-1] + sigmoid(i)*tanh(g)``, ``h = sigmoid(o)*tanh(c)``; ``mem``/``syn`` and the
-    reset as :class:`SLSTM`. Spikes ``S = H(P(mem) - theta)`` where ``P`` is ``max_pool2d(mem, max_pool)``,
+    reset as `SLSTM`. Spikes ``S = H(P(mem) - theta)`` where ``P`` is ``max_pool2d(mem, max_pool)``,
     ``avg_pool2d(mem, avg_pool)`` or the identity.
 
     The padding equals snntorch's ``kernel_size // 2`` for odd kernels; for even kernels snntorch's
@@ -132,8 +132,8 @@ class SConv2dLSTM(_SpikingLSTM):
         bias: give the gate convolution a bias.
         max_pool: pooling window applied to ``mem`` before firing (0: none).
         avg_pool: average pooling window instead (0: none; at most one of the two).
-        threshold, spike_grad, surrogate_disable, init_hidden, learn_threshold: as :class:`SpikingNeuron`.
-        reset_mechanism, state_quant, output: as :class:`SpikingNeuron` (default reset ``"none"``).
+        threshold, spike_grad, surrogate_disable, init_hidden, learn_threshold: as `SpikingNeuron`.
+        reset_mechanism, state_quant, output: as `SpikingNeuron` (default reset ``"none"``).
         inhibition: must be False (winner-take-all is defined for dense ``[B, N]`` layers only).
 
     Shapes: ``input_`` ``[B, in_channels, H, W]``; ``syn``, ``mem`` ``[B, out_channels, H, W]``; ``spk``
@@ -222,7 +222,7 @@ class SConv2dLSTM(_SpikingLSTM):
         return (shape, shape)
 
     def init_sconv2dlstm(self) -> tuple[Tensor, Tensor]:
-        """Deprecated alias of :meth:`reset_mem` (returns ``(syn, mem)``)."""
+        """Deprecated alias of `reset_mem` (returns ``(syn, mem)``)."""
         return self.reset_mem()
 
     def extra_repr(self) -> str:

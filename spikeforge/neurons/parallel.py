@@ -36,7 +36,7 @@ class LeakyParallel(nn.Module):
         bias: input and recurrent biases of the RNN.
         threshold: firing threshold (buffer, or Parameter with ``learn_threshold``).
         dropout: passed to ``nn.RNN`` (no effect with one layer; torch warns).
-        spike_grad: surrogate (default :func:`surrogate.atan`); ``surrogate_disable`` uses a plain step.
+        spike_grad: surrogate (default `surrogate.atan`); ``surrogate_disable`` uses a plain step.
         learn_beta: train ``weight_hh_l0`` (only its diagonal unless ``weight_hh_enable``); otherwise it
             is frozen (``requires_grad=False``, still listed by ``parameters()``).
         graded_spikes_factor, learn_graded_spikes_factor: spike amplitude ``g``.
@@ -138,7 +138,7 @@ class LeakyParallel(nn.Module):
         return self.spike_grad(mem - self.threshold) * self.graded_spikes_factor
 
     def forward_sequence(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """``(spk, mem)``, both ``[T, B, hidden_size]``: :meth:`forward`'s spikes and the membrane trace."""
+        """``(spk, mem)``, both ``[T, B, hidden_size]``: `forward`'s spikes and the membrane trace."""
         mem = self._membrane(x)
         return self.spike_grad(mem - self.threshold) * self.graded_spikes_factor, mem
 

@@ -119,7 +119,7 @@ class RLeaky(_Recurrent):
     with ``conv2d_channels``/``kernel_size``; the element-wise weight ``V`` with ``all_to_all=False``).
 
     ``B = beta*U[t-1] + X[t] + V(S[t-1])``; subtract ``U = B - R*theta``; zero ``U = (1 - R)*B``; none
-    ``U = B``; ``S = H(U - theta)*g``; ``reset_delay=False`` as in :class:`Leaky`.
+    ``U = B``; ``S = H(U - theta)*g``; ``reset_delay=False`` as in `Leaky`.
 
     Shapes: ``[B, F]`` (linear), ``[B, C, H, W]`` (conv) or any shape (element-wise); ``spk`` and
     ``mem`` have the input's shape and dtype. Forward takes ``(input_, spk, mem)`` and returns
@@ -170,7 +170,7 @@ class RLeaky(_Recurrent):
         return self._forward(input_, (spk, mem))
 
     def init_rleaky(self) -> tuple[Tensor, Tensor]:
-        """Deprecated alias of :meth:`reset_mem` (returns ``(spk, mem)``)."""
+        """Deprecated alias of `reset_mem` (returns ``(spk, mem)``)."""
         return self.reset_mem()
 
 
@@ -179,11 +179,11 @@ class RSynaptic(_Recurrent):
 
     ``I = alpha*I[t-1] + X[t] + V(S[t-1])``, ``B = beta*U[t-1] + I``; subtract ``U = B - R*theta``;
     zero ``U = (1 - R)*B`` (``I`` not reset); none ``U = B``; ``S = H(U - theta)*g``. ``reset_delay=False``
-    resets in the same step as for :class:`RLeaky` (broken in snntorch 1.0.0). ``reset_hidden`` also
+    resets in the same step as for `RLeaky` (broken in snntorch 1.0.0). ``reset_hidden`` also
     clears the stored spike (snntorch leaks it into the next sequence).
 
     Forward takes ``(input_, spk, syn, mem)`` and returns ``(spk, syn, mem)``. Shapes and errors as
-    :class:`RLeaky`.
+    `RLeaky`.
     """
 
     _state_names = ("spk", "syn", "mem")
@@ -237,5 +237,5 @@ class RSynaptic(_Recurrent):
         return self._forward(input_, (spk, syn, mem))
 
     def init_rsynaptic(self) -> tuple[Tensor, Tensor, Tensor]:
-        """Deprecated alias of :meth:`reset_mem` (returns ``(spk, syn, mem)``)."""
+        """Deprecated alias of `reset_mem` (returns ``(spk, syn, mem)``)."""
         return self.reset_mem()

@@ -31,8 +31,8 @@ class StateLeaky(LIF):
             ``tau = 1/(1 - beta + 1e-12)`` (buffer ``tau``, or ``nn.Parameter`` with ``learn_beta``).
             ``self.beta`` is the read-only ``(tau - 1)/tau``.
         channels: number of channels ``C`` (positive int); the input must have exactly ``C`` channels.
-        threshold, spike_grad, surrogate_disable, learn_threshold: as :class:`SpikingNeuron`.
-        state_quant, graded_spikes_factor, learn_graded_spikes_factor: as :class:`SpikingNeuron`
+        threshold, spike_grad, surrogate_disable, learn_threshold: as `SpikingNeuron`.
+        state_quant, graded_spikes_factor, learn_graded_spikes_factor: as `SpikingNeuron`
             (``state_quant`` acts on the whole membrane sequence).
         learn_beta: learn ``tau`` (no separate unused ``beta`` Parameter, unlike snntorch).
         output: True (default) returns ``(spk, mem)``; False returns ``mem`` only (a smoothing filter)
@@ -144,7 +144,7 @@ class StateLeaky(LIF):
 
     def forward_sequence(self, x: Tensor) -> tuple[Tensor, Tensor]:  # type: ignore[override]
         """``(spk[T, B, C], mem[T, B, C])`` for ``x`` ``[T, B, ...]`` (``mem`` is the whole membrane trace;
-        spikes are computed even with ``output=False``). Same numbers as :meth:`forward`."""
+        spikes are computed even with ``output=False``). Same numbers as `forward`."""
         mem = self._membrane(self._prepare(x))
         return self.fire(mem), mem
 
@@ -161,21 +161,21 @@ class StateLeaky(LIF):
 
 
 class LinearLeaky(StateLeaky):
-    r"""``nn.Linear(in_features, out_features)`` applied at every step, followed by :class:`StateLeaky`
+    r"""``nn.Linear(in_features, out_features)`` applied at every step, followed by `StateLeaky`
     with ``channels=out_features`` (snntorch ``LinearLeaky``). The last membrane sequence is kept in
     ``self.mem``.
 
     Args:
-        beta, threshold, spike_grad, surrogate_disable, learn_beta, learn_threshold: as :class:`StateLeaky`.
+        beta, threshold, spike_grad, surrogate_disable, learn_beta, learn_threshold: as `StateLeaky`.
         state_quant, output, graded_spikes_factor, learn_graded_spikes_factor, kernel_truncation_steps: as
-            :class:`StateLeaky`.
+            `StateLeaky`.
         in_features, out_features: sizes of the linear layer (positive ints).
         bias, device, dtype: passed to ``nn.Linear`` (parameters ``linear.weight``, ``linear.bias``).
 
     Shapes: ``input_`` ``[T, B, in_features]``; ``spk``, ``mem`` ``[T, B, out_features]``.
 
     Raises:
-        ValueError: as :class:`StateLeaky`, for an input that is not ``[T, B, in_features]``.
+        ValueError: as `StateLeaky`, for an input that is not ``[T, B, in_features]``.
     """
 
     def __init__(

@@ -20,7 +20,7 @@ class Synaptic(LIF):
     * ``I[t] = alpha*I[t-1] + X[t]`` (never reset)
     * subtract: ``U[t] = beta*U[t-1] + I[t] - R*theta``; zero: ``U[t] = (1 - R)*(beta*U[t-1] + I[t])``;
       none: ``U[t] = beta*U[t-1] + I[t]``
-    * ``S[t] = H(U[t] - theta) * g``; ``reset_delay=False`` as in :class:`Leaky`.
+    * ``S[t] = H(U[t] - theta) * g``; ``reset_delay=False`` as in `Leaky`.
 
     Shapes: ``input_``, ``syn``, ``mem`` all ``[B, ...]``, one dtype (the input's).
 
@@ -68,5 +68,5 @@ class Synaptic(LIF):
         return self._forward(input_, (syn, mem))
 
     def init_synaptic(self) -> tuple[Tensor, Tensor]:
-        """Deprecated alias of :meth:`reset_mem`."""
+        """Deprecated alias of `reset_mem`."""
         return self.reset_mem()

@@ -1,4 +1,4 @@
-"""spikeforge -> NIR: :func:`export_to_nir`.
+"""spikeforge -> NIR: `export_to_nir`.
 
 The model is traced with ``torch.fx`` (neurons and ``torch.nn`` layers are leaves) and run once on
 ``sample_data`` with ``ShapeProp`` to get every layer's width, so scalar parameters can be broadcast
@@ -109,7 +109,7 @@ def export_to_nir(
 
     Args:
         module: the model; its ``forward`` takes one time step ``[B, ...]`` (no loop over time) and must
-            be traceable by ``torch.fx``; a :class:`spikeforge.network.SequentialSNN` is exported as the
+            be traceable by ``torch.fx``; a `spikeforge.network.SequentialSNN` is exported as the
             chain of its layers, and a single layer or neuron (``nn.Linear(4, 4)``, ``Leaky(...)``) as
             ``input -> "0" -> output``. It is not modified (a copy is traced and run).
         sample_data: one step of input ``[B, ...]`` (the batch dimension is not exported).
@@ -120,11 +120,11 @@ def export_to_nir(
         dt: time step in seconds the discrete neurons are assumed to use (default 1e-4, snntorch's).
         lossy: what to do when a neuron uses a feature NIR cannot express (reset by subtraction, no
             reset, ``reset_delay=True`` with a refractory zero reset, graded spikes, inhibition,
-            state quantisation): ``"warn"`` (default: :class:`NIRLossyExportWarning`, and the graph's
-            metadata ``"lossy"`` lists them) or ``"raise"`` (:class:`NIRExportError`).
+            state quantisation): ``"warn"`` (default: `NIRLossyExportWarning`, and the graph's
+            metadata ``"lossy"`` lists them) or ``"raise"`` (`NIRExportError`).
 
     Returns:
-        A type-checked :class:`nir.NIRGraph`; ``nir.write`` it and ``nir.read(type_check=True)`` reads it.
+        A type-checked `nir.NIRGraph`; ``nir.write`` it and ``nir.read(type_check=True)`` reads it.
 
     Raises:
         NIRExportError: a module or operation NIR cannot express (named), ``Alpha``, a ``beta`` of 1 in

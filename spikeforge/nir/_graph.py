@@ -1,4 +1,4 @@
-"""Run a NIR graph step by step: :class:`NIRGraphModule`.
+"""Run a NIR graph step by step: `NIRGraphModule`.
 
 Semantics (``shared/NIR.md`` section 0, item 6): per time step every node runs once in topological
 order; several edges into a node are summed; a feed-forward edge carries the value of the same step;
@@ -92,8 +92,8 @@ class NIRGraphModule(nn.Module):
 
     Call ``out, state = model(x_t, state)`` with ``x_t`` of shape ``[B, *input_shape]`` (snntorch's
     calling convention); ``state`` is a dict keyed by node name (``None``: the state stored by the
-    previous call, or zeros after :meth:`reset_state`, construction, or a change of batch size, dtype
-    or device). :meth:`forward_sequence` runs ``[T, B, ...]``.
+    previous call, or zeros after `reset_state`, construction, or a change of batch size, dtype
+    or device). `forward_sequence` runs ``[T, B, ...]``.
 
     Args:
         graph: the NIR graph.
@@ -235,7 +235,7 @@ class NIRGraphModule(nn.Module):
 
         Args:
             x: the input sequence.
-            state: the initial state (default as in :meth:`forward`).
+            state: the initial state (default as in `forward`).
             record: node names whose outputs to return for every step.
 
         Returns:

@@ -1,6 +1,6 @@
-"""NIR -> spikeforge: :func:`import_from_nir`.
+"""NIR -> spikeforge: `import_from_nir`.
 
-Every node type of nir 1.0.8 maps to a module of :mod:`spikeforge.nir._modules` or ``torch.nn``;
+Every node type of nir 1.0.8 maps to a module of `spikeforge.nir._modules` or ``torch.nn``;
 nirtorch's default maps are not used where ``shared/NIR.md`` section 2.4 shows them wrong (Affine
 bias, Conv channel order, Flatten batch shift, SumPool2d padding).
 """
@@ -142,7 +142,7 @@ def import_from_nir(
     """Build a runnable spikeforge module from a NIR graph (snntorch ``import_from_nir`` + ``dt``).
 
     Args:
-        graph: a :class:`nir.NIRGraph` (or a single node), or the path of a ``.nir`` file (read
+        graph: a `nir.NIRGraph` (or a single node), or the path of a ``.nir`` file (read
             leniently: older files with 0-d parameters, no ``v_reset``/``input_shape``, nested graphs).
         dt: the time step in seconds used to discretise the neuron ODEs by forward Euler (NIR stores
             no time step; ``1e-4`` is the snntorch convention and the NIR paper's). IF and I nodes
@@ -151,7 +151,7 @@ def import_from_nir(
         device: where to put the module.
 
     Returns:
-        :class:`NIRGraphModule`: ``out, state = model(x_t, state)`` steps a ``[B, ...]`` input;
+        `NIRGraphModule`: ``out, state = model(x_t, state)`` steps a ``[B, ...]`` input;
         ``model.forward_sequence(x)`` runs ``[T, B, ...]``; ``model.reset_state()`` restarts.
 
     Raises:

@@ -9,7 +9,7 @@ Time discretisation (``docs/nir.md``): forward Euler with step ``dt`` (seconds),
 (Pedersen et al., *Nat. Commun.* 15, 8122, 2024) and snntorch/norse. For LIF,
 ``v[t] = v[t-1] + dt/tau*(v_leak - v[t-1] + r*x[t])``; spike ``v > v_threshold`` (strict); on a spike
 ``v <- v_reset`` in the same step. The state is stored in per-step input units ``mem = v/g`` with
-``g = r*dt/tau`` (``g = 1`` gives snntorch's ``mem = beta*mem + x`` bit for bit); :meth:`voltage`
+``g = r*dt/tau`` (``g = 1`` gives snntorch's ``mem = beta*mem + x`` bit for bit); `voltage`
 returns ``v`` in NIR units. IF and I integrate ``v += r*x`` per step (the convention of the paper's
 CNN, sinabs and norse; independent of ``dt``).
 """

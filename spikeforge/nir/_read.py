@@ -3,7 +3,7 @@
 ``nir.read(type_check=False)`` still type-checks nested graphs and rejects files written before
 ``v_reset``/``input_shape`` existed or with 0-d parameters (``shared/NIR.md`` section 1.4). This
 reader builds every node, nested ones included, without type checking, fills the fields added in
-later NIR versions with their defaults, and raises :class:`NIRReadError` naming the node otherwise.
+later NIR versions with their defaults, and raises `NIRReadError` naming the node otherwise.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def read_lenient(path: str | os.PathLike[str]) -> nir.NIRNode:
         path: the ``.nir`` (HDF5) file.
 
     Returns:
-        The graph (or the single node a file may hold); nested graphs are :class:`nir.NIRGraph`
+        The graph (or the single node a file may hold); nested graphs are `nir.NIRGraph`
         nodes too. Parameters keep the file's shapes (0-d arrays included; the importer broadcasts them).
 
     Raises:

@@ -1,6 +1,6 @@
 """Plots of spiking activity (matplotlib only; works headless).
 
-``spikeforge.spikeplot`` re-exports the snntorch-compatible names; :mod:`spikeforge.plotting.figures`
+``spikeforge.spikeplot`` re-exports the snntorch-compatible names; `spikeforge.plotting.figures`
 holds the figures of a training run.
 """
 

@@ -19,7 +19,7 @@ __all__ = ["Camera", "animator", "save_animation"]
 
 
 class Camera:
-    """Record frames of a figure: draw, call :meth:`snap`, draw again, ... then :meth:`animate`.
+    """Record frames of a figure: draw, call `snap`, draw again, ... then `animate`.
 
     Each snap collects the artists added to the figure's axes since the previous snap (lines,
     collections, patches, images, texts), so every frame is what was drawn in between.
@@ -79,7 +79,7 @@ def animator(
         num_steps: number of leading steps to animate (default ``False``: all ``T``).
         interval: delay between frames in milliseconds.
         cmap: matplotlib colour map name.
-        path: if given, the animation is also saved there (see :func:`save_animation`).
+        path: if given, the animation is also saved there (see `save_animation`).
         fps: frames per second when saving (default ``1000 / interval``).
 
     Returns:
@@ -87,7 +87,7 @@ def animator(
 
     Raises:
         ValueError: data not 2-D or 3-D, or ``num_steps`` outside ``1 .. T``.
-        RuntimeError: see :func:`save_animation`.
+        RuntimeError: see `save_animation`.
     """
     arr = to_numpy(data, "data")
     if arr.ndim == 2:
@@ -117,7 +117,7 @@ def save_animation(
     """Save an animation: ``.gif`` through pillow, ``.mp4`` through ffmpeg.
 
     Args:
-        anim: the animation (e.g. from :func:`animator` or ``spike_count(animate=True)``).
+        anim: the animation (e.g. from `animator` or ``spike_count(animate=True)``).
         path: output file; its suffix chooses the writer. Parent folders are created.
         fps: frames per second.
         dpi: resolution (default the figure's).

@@ -86,7 +86,7 @@ def plot_cur_mem_spk(
         The figure, with three axes: current, membrane, spikes. The x axis spans ``0 .. T-1``.
 
     Raises:
-        ValueError: see :func:`spikeforge.spikeplot.raster`.
+        ValueError: see `spikeforge.spikeplot.raster`.
     """
     fig, axs = _stack([1, 1, 0.4], title)
     if cur is not None:

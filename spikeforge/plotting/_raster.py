@@ -42,7 +42,7 @@ def raster(
         ax: the axes to draw on.
         batch: the sample to draw from a ``[T, B, ...]`` recording; may be omitted when ``B == 1``.
         neurons: indices of the neurons to draw (default all); y stays the original neuron index.
-        **kwargs: passed to :meth:`matplotlib.axes.Axes.scatter`. Defaults: ``marker="|"`` and
+        **kwargs: passed to `matplotlib.axes.Axes.scatter`. Defaults: ``marker="|"`` and
             black markers (``c``/``color`` override it).
 
     Returns:
@@ -50,7 +50,7 @@ def raster(
 
     Raises:
         ValueError: empty or NaN data, ``batch`` or ``neurons`` out of range or missing (see
-            :func:`spikeforge.plotting.time_by_neuron`).
+            `spikeforge.plotting.time_by_neuron`).
         TypeError: non-numeric data or non-integer indices.
     """
     arr = time_by_neuron(data, "data", batch)

@@ -74,7 +74,7 @@ def training_curves_figure(history: Sequence[Mapping[str, Any]]) -> Figure:
 
 
 def plot_training_curves(history: Sequence[Mapping[str, Any]], path: PathArg) -> Path:
-    """Save :func:`training_curves_figure` to ``path``; returns the path."""
+    """Save `training_curves_figure` to ``path``; returns the path."""
     return _save(training_curves_figure(history), path)
 
 
@@ -140,7 +140,7 @@ def output_raster_figure(
 def plot_output_raster(
     spk: ArrayLike, predicted: int, target: int, path: PathArg, class_names: Sequence[str] | None = None
 ) -> Path:
-    """Save :func:`output_raster_figure` to ``path``; returns the path."""
+    """Save `output_raster_figure` to ``path``; returns the path."""
     return _save(output_raster_figure(spk, predicted, target, class_names), path)
 
 
@@ -206,7 +206,7 @@ def plot_membrane_traces(
     spk: ArrayLike | None = None,
     neurons: Sequence[int] | None = None,
 ) -> Path:
-    """Save :func:`membrane_traces_figure` to ``path``; returns the path."""
+    """Save `membrane_traces_figure` to ``path``; returns the path."""
     return _save(membrane_traces_figure(mem, threshold, spk, neurons), path)
 
 
@@ -238,5 +238,5 @@ def spike_counts_figure(counts: Mapping[str, float]) -> Figure:
 
 
 def plot_spike_counts(counts: Mapping[str, float], path: PathArg) -> Path:
-    """Save :func:`spike_counts_figure` to ``path``; returns the path."""
+    """Save `spike_counts_figure` to ``path``; returns the path."""
     return _save(spike_counts_figure(counts), path)

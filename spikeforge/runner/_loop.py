@@ -14,7 +14,7 @@ Step = Callable[[Tensor, Any, Any, Firing], tuple[Tensor, Any]]
 
 
 class SequenceResult(NamedTuple):
-    """Output of :func:`run`.
+    """Output of `run`.
 
     Attributes:
         spk: spikes ``[T, B, ...]``.
@@ -77,7 +77,7 @@ def run(
     """Run ``step`` over a time-major sequence.
 
     Args:
-        step: a pure step function from :mod:`spikeforge.core`.
+        step: a pure step function from `spikeforge.core`.
         xs: input ``[T, B, ...]`` (T >= 1).
         state: the initial state (the step's State NamedTuple, each field ``[B, ...]``).
         params: the step's Params NamedTuple.
@@ -86,7 +86,7 @@ def run(
         fused: allow a registered fused kernel (False forces the reference loop).
 
     Returns:
-        :class:`SequenceResult` ``(spk[T, B, ...], final_state, trace or None)``.
+        `SequenceResult` ``(spk[T, B, ...], final_state, trace or None)``.
 
     Raises:
         ValueError: if ``xs`` has no time dimension or ``T == 0``.

@@ -1,7 +1,7 @@
-"""snntorch's deprecated ``spikevision`` import path, kept working on top of :mod:`spikeforge.data`.
+"""snntorch's deprecated ``spikevision`` import path, kept working on top of `spikeforge.data`.
 
 Importing it warns (``DeprecationWarning``), as snntorch does; new code should use
-:mod:`spikeforge.data` (or tonic) directly.
+`spikeforge.data` (or tonic) directly.
 """
 
 import warnings

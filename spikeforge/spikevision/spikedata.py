@@ -1,8 +1,8 @@
 """snntorch's ``spikevision.spikedata`` classes (NMNIST, DVSGesture, SHD) with their signatures.
 
-They read the local files of :mod:`spikeforge.data` (``root`` is the data folder holding ``NMNIST/``,
+They read the local files of `spikeforge.data` (``root`` is the data folder holding ``NMNIST/``,
 ``SHD/`` or ``DVSGesture/``) and never download: when the files are absent,
-:class:`~spikeforge.data.DatasetNotFoundError` says where to place them, whatever
+`DatasetNotFoundError` says where to place them, whatever
 ``download_and_create`` says. Samples are count frames of ``dt`` microseconds from ``t = 0``,
 ``num_steps`` of them (later events dropped), with the shapes of snntorch's classes. A given
 ``target_transform`` is applied to the integer label (snntorch replaced it by a one-hot repeat).
@@ -60,7 +60,7 @@ class SHD(_SHD):
 
     Args:
         root: data folder with ``SHD/shd_train.h5`` and ``SHD/shd_test.h5``.
-        train, transform, target_transform, download_and_create: as :class:`NMNIST`.
+        train, transform, target_transform, download_and_create: as `NMNIST`.
         num_steps: number of frames. ds: channel downsampling factor. dt: frame width in microseconds.
     """
 
@@ -83,8 +83,8 @@ class DVSGesture(_DVSGesture):
     """DVS Gesture as ``[num_steps, 2, 128 // ds, 128 // ds]`` count frames.
 
     Args:
-        root: data folder with ``DVSGesture/DvsGesture`` (see :class:`spikeforge.data.DVSGesture`).
-        train, transform, target_transform, download_and_create: as :class:`NMNIST`.
+        root: data folder with ``DVSGesture/DvsGesture`` (see `spikeforge.data.DVSGesture`).
+        train, transform, target_transform, download_and_create: as `NMNIST`.
         num_steps: number of frames (default 500 for training, 1800 for test). dt: frame width in us.
         ds: spatial downsampling factor. return_meta: items are ``(frames, target, lighting, user)``.
         time_shuffle: start each sample at a random offset (uniform, from numpy's global generator)

@@ -1,7 +1,7 @@
 """Surrogate gradients as small frozen, picklable values.
 
 Each class gives ``grad(U)``, the surrogate derivative ``dS/dU`` of the spike ``S = H(U)`` with
-``U = mem - threshold``. Calling an instance applies :class:`SpikeFn`: spikes forward (strict
+``U = mem - threshold``. Calling an instance applies `SpikeFn`: spikes forward (strict
 ``U > 0``, in the dtype of ``U``), ``grad_out * grad(U)`` backward. ``Cls.apply(x, *hyper)`` also
 works, with the hyper-parameters optional (snntorch's ``Class.apply(x, alpha)`` idiom).
 
@@ -23,7 +23,7 @@ from ._spike_fn import SpikeFn
 
 
 class Surrogate:
-    """Base of every surrogate value. Subclasses are frozen dataclasses that define :meth:`grad`."""
+    """Base of every surrogate value. Subclasses are frozen dataclasses that define `grad`."""
 
     #: stable small integer used by fused kernels to pick the formula (None: no kernel)
     kernel_id: ClassVar[int | None] = None

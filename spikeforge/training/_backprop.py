@@ -161,7 +161,7 @@ def BPTT(
     regularization: Callable[[Tensor], Tensor] | bool = False,
     device: str | torch.device = "cpu",
 ) -> Tensor:
-    """One epoch of full backpropagation through time: :func:`TBPTT` with one window per sequence."""
+    """One epoch of full backpropagation through time: `TBPTT` with one window per sequence."""
     return TBPTT(
         net,
         dataloader,
@@ -187,7 +187,7 @@ def RTRL(
     regularization: Callable[[Tensor], Tensor] | bool = False,
     device: str | torch.device = "cpu",
 ) -> Tensor:
-    """One epoch of online learning with an update every step: :func:`TBPTT` with ``K=1``.
+    """One epoch of online learning with an update every step: `TBPTT` with ``K=1``.
 
     As in snntorch, this is truncated BPTT with a window of one step (the gradient does not flow
     through the detached hidden state), not exact real-time recurrent learning.

@@ -50,7 +50,7 @@ def quant_levels(
     upper_limit: float = 0.2,
     multiplier: float | None = None,
 ) -> Tensor:
-    """The ``2**num_bits`` ascending levels (float64) used by :func:`state_quant`."""
+    """The ``2**num_bits`` ascending levels (float64) used by `state_quant`."""
     if isinstance(num_bits, bool) or int(num_bits) != num_bits or num_bits < 1:
         raise ValueError(f"num_bits must be a positive int, got {num_bits!r}")
     if threshold <= 0:

@@ -182,7 +182,7 @@ def stdp_conv1d_single_step(
     f_pre: Fn = _identity,
     f_post: Fn = _identity,
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """STDP step for a ``Conv1d`` (``[B, C, L]`` spikes); as :func:`stdp_conv2d_single_step`."""
+    """STDP step for a ``Conv1d`` (``[B, C, L]`` spikes); as `stdp_conv2d_single_step`."""
     return _conv_step(conv, in_spike, out_spike, trace_pre, trace_post, tau_pre, tau_post, f_pre, f_post, 1)
 
 

@@ -121,7 +121,7 @@ class SpikeTime(nn.Module):
 class mse_temporal_loss:
     """Squared error of spike times and target times, both divided by ``T``.
 
-    See :class:`SpikeTime` for the arguments. Defaults (``on_target=0, off_target=-1``): the true class
+    See `SpikeTime` for the arguments. Defaults (``on_target=0, off_target=-1``): the true class
     should fire at step 0 and the others at the last step. ``weight`` scales each sample by
     ``weight[label]`` (needs labels); ``'mean'`` is then the plain mean of the weighted terms.
     """

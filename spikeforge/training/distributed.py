@@ -6,7 +6,7 @@ is a no-op, so one training loop serves 1 and N processes.
 
 Batches. ``--batch-size`` is the *global* batch: every rank draws the same global batch (same order
 and spike encoding, a function of ``(seed, epoch)`` only) and keeps a contiguous slice of it
-(:func:`shard_bounds`). Each rank's mean loss is scaled by ``weight = n_rank * world / n_global``
+(`shard_bounds`). Each rank's mean loss is scaled by ``weight = n_rank * world / n_global``
 before ``backward``; DDP then averages the gradients over ranks, which gives exactly the gradient of
 the mean loss over the whole global batch, also when the batch does not split evenly (a rank whose
 slice is empty runs one placeholder sample with weight 0, so that every rank takes part in the
@@ -16,7 +16,7 @@ with any number of processes.
 Buffers. Spiking neurons keep their hidden state in non-persistent buffers whose shape follows the
 local batch. DDP's default broadcasts every buffer from rank 0 before each forward, which would
 overwrite each rank's state with rank 0's (or fail when the local batches differ in size).
-:func:`wrap_model` therefore tells DDP to ignore exactly the hidden-state buffers; the other buffers
+`wrap_model` therefore tells DDP to ignore exactly the hidden-state buffers; the other buffers
 (thresholds, decay constants, BatchNorm statistics) are still synchronised from rank 0 as in plain
 DDP.
 """
@@ -154,14 +154,14 @@ def distributed_session(device: str, env: DistEnv | None = None) -> Iterator[tup
     used as it is and left open; one created here is destroyed on exit.
 
     Args:
-        device: ``auto``, ``cpu`` or ``cuda`` (see :func:`rank_device`).
-        env: the process's place (default :func:`detect_env`).
+        device: ``auto``, ``cpu`` or ``cuda`` (see `rank_device`).
+        env: the process's place (default `detect_env`).
 
     Yields:
         ``(env, device)`` of this process.
 
     Raises:
-        ValueError: see :func:`detect_env` and :func:`rank_device`; an initialised group whose size is
+        ValueError: see `detect_env` and `rank_device`; an initialised group whose size is
             not ``WORLD_SIZE``.
     """
     env = detect_env() if env is None else env
@@ -209,7 +209,7 @@ def wrap_model(model: nn.Module, env: DistEnv, device: torch.device) -> nn.Modul
     Args:
         model: a module already on ``device``; keep a reference to it for saving (the wrapper's
             state dict has ``module.`` prefixes).
-        env, device: from :func:`distributed_session`.
+        env, device: from `distributed_session`.
     """
     if not env.enabled:
         return model
