@@ -207,7 +207,7 @@ def _train(
     if not resume:
         checkpoint("last.pt", 0)
     t0 = time.perf_counter()
-    epoch = start
+    saved = start  # the epoch checkpoints/last.pt holds
     try:
         for epoch in range(start + 1, cfg.epochs + 1):
             torch.manual_seed(data.stream_seed(epoch, 0))
@@ -217,22 +217,26 @@ def _train(
             history.append({"epoch": epoch, "train_loss": tr["loss"], "train_acc": tr["acc"],
                             "test_loss": te["loss"], "test_acc": te["acc"],
                             "spikes_per_sample": tr["spikes_per_sample"]})
-            if progress:
-                print(f"epoch {epoch}: train acc {tr['acc']:.4f}  test acc {te['acc']:.4f}  "
-                      f"loss {tr['loss']:.4f}  spikes/sample {tr['spikes_per_sample']:.0f}", flush=True)
             if te["acc"] > best["acc"]:
                 best = {"acc": te["acc"], "epoch": epoch}
                 checkpoint("best.pt", epoch)
             checkpoint("last.pt", epoch)
+            saved = epoch
             if env.is_main:
                 write_metrics(run_dir, history)
+            if progress:  # printed once the epoch is saved
+                print(f"epoch {epoch}: train acc {tr['acc']:.4f}  test acc {te['acc']:.4f}  "
+                      f"loss {tr['loss']:.4f}  spikes/sample {tr['spikes_per_sample']:.0f}", flush=True)
         elapsed = time.perf_counter() - t0
         summary = on_main(lambda: finish_run(cfg, model, data, device, history, best, run_dir, elapsed), env)
     except KeyboardInterrupt:
+        saved = _saved_epoch(run_dir / "checkpoints" / "last.pt", saved)
+        when = (f"during epoch {saved + 1}" if saved < cfg.epochs else
+                f"after the last epoch ({saved}), while writing the final outputs")
         if env.is_main:
-            write_status(run_dir, "interrupted", epoch=epoch - 1)
-            append_log(run_dir, f"interrupted during epoch {epoch}; last.pt holds epoch {epoch - 1}")
-        raise TrainingInterrupted(f"interrupted during epoch {epoch}; continue with: spikeforge train "
+            write_status(run_dir, "interrupted", epoch=saved)
+            append_log(run_dir, f"interrupted {when}; last.pt holds epoch {saved}")
+        raise TrainingInterrupted(f"interrupted {when}; continue with: spikeforge train "
                                   f"--resume {run_dir}") from None
     except BaseException as exc:
         if env.is_main:
@@ -242,6 +246,15 @@ def _train(
     if env.is_main:
         write_status(run_dir, "complete", epoch=cfg.epochs)
     return summary
+
+def _saved_epoch(path: Path, expected: int) -> int:
+    """The epoch stored in ``path`` (a Ctrl-C may fall between saving it and noting it), else
+    ``expected``."""
+    try:
+        return int(load_checkpoint(path)["epoch"])
+    except (OSError, ValueError, KeyError):
+        return expected
+
 
 def evaluate_model(
     model: SequentialSNN, data: DataSource, device: torch.device, progress: bool, env: DistEnv | None = None
