@@ -96,7 +96,7 @@ def _checkpoint_path(run_dir: str, which: str) -> Path:
 def _train(args: argparse.Namespace) -> int:
     from .training.checkpoint import read_toml
     from .training.distributed import is_main_process
-    from .training.trainer import TrainConfig, resume_config, train
+    from .training.trainer import TrainConfig, completed_summary, resume_config, train
 
     given = {name: getattr(args, name) for name, _, _ in _TRAIN_OPTIONS if getattr(args, name) is not None}
     if args.progress is not None:
@@ -107,6 +107,12 @@ def _train(args: argparse.Namespace) -> int:
         if "out" in given and Path(given["out"]).resolve() != Path(args.resume).resolve():
             raise ValueError("--resume RUN_DIR continues that directory; drop --out")
         cfg = resume_config(args.resume, given)
+        finished = completed_summary(args.resume)
+        if finished is not None and finished.get("epochs") == cfg.epochs:
+            print(f"run {args.resume} is already complete ({cfg.epochs} epochs, test accuracy "
+                  f"{finished['test_accuracy']:.4f}); nothing to do (pass --epochs N with N > {cfg.epochs} "
+                  "to train longer)")
+            return 0
     else:
         base = read_toml(args.config) if args.config else {}
         cfg = TrainConfig.from_dict({**base, **given}, args.config or "options")

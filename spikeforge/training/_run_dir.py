@@ -4,6 +4,7 @@ the final outputs (figures, NIR model, ``summary.json``); re-exported by
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,17 @@ def resume_config(run_dir: str | Path, changes: dict[str, Any] | None = None,
         setattr(cfg, key, value)
     cfg.out = str(run_dir)
     return cfg
+
+
+def completed_summary(run_dir: str | Path) -> dict[str, Any] | None:
+    """The ``summary.json`` of a finished run (``status.json`` says complete), else None."""
+    run_dir = Path(run_dir)
+    try:
+        status = json.loads((run_dir / "status.json").read_text())
+        summary = json.loads((run_dir / "summary.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return summary if status.get("state") == "complete" and isinstance(summary, dict) else None
 
 
 def finish_run(cfg: TrainConfig, model: SequentialSNN, data: DataSource, device: torch.device,

@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from ..data.loaders import DataSource, open_data
 from ..network import SequentialSNN
-from ._run_dir import finish_run, new_run_dir, resume_config
+from ._run_dir import completed_summary, finish_run, new_run_dir, resume_config
 from ._train_config import DEVICES, ENCODINGS, NEURONS, RESUMABLE_CHANGES, TrainConfig
 from ._train_model import build_model, build_network, load_weights, make_neuron, resolve_device, run_network
 from .checkpoint import (
@@ -63,6 +63,7 @@ __all__ = [
     "TrainingInterrupted",
     "build_model",
     "build_network",
+    "completed_summary",
     "evaluate",
     "evaluate_model",
     "load_weights",
@@ -171,6 +172,13 @@ def _train(
         path = run_dir / "checkpoints" / "last.pt"
         ckpt = on_main(lambda: load_checkpoint(path), env)
         check_checkpoint_config(ckpt["config"], cfg.to_dict(), RESUMABLE_CHANGES, str(path))
+        done = int(ckpt["epoch"])
+        if cfg.epochs < done:
+            raise ValueError(f"--epochs {cfg.epochs} is fewer than the {done} epochs already done in "
+                             f"{run_dir}; pass --epochs N with N > {done} to train longer")
+        finished = completed_summary(run_dir) if cfg.epochs == done else None
+        if finished is not None:  # nothing to do: leave every file as it is
+            return finished
         load_weights(model, ckpt["model"], path)
         optimizer.load_state_dict(ckpt["optimizer"])
         history, best, start = list(ckpt["history"]), dict(ckpt["best"]), int(ckpt["epoch"])
