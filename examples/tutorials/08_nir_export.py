@@ -67,11 +67,12 @@ def main(small: bool = False, out_dir: Path | str = "tutorial_out/08_nir_export"
         imported.reset_state()
         spk_imported = imported.forward_sequence(test_spikes)
 
-    fig, axs = plt.subplots(1, 2, figsize=(10, 3), sharey=True)
+    # constrained layout keeps the axis labels inside the saved figure
+    fig, axs = plt.subplots(1, 2, figsize=(10, 3), sharey=True, layout="constrained")
     splt.raster(spk_original[:, 0], axs[0], s=15, c="black")
     axs[0].set(title="spikeforge model", xlabel="time step", ylabel="output neuron")
     splt.raster(spk_imported[:, 0], axs[1], s=15, c="tab:blue")
-    axs[1].set(title="imported from digits.nir", xlabel="time step")
+    axs[1].set(title="imported from digits.nir", xlabel="time step", ylabel="")
     fig.savefig(out / "nir_roundtrip.png", dpi=80)
     plt.close(fig)
     return {

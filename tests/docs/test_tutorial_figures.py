@@ -1,0 +1,45 @@
+"""The committed tutorial figures keep everything inside the image: no axis label or tick text touches
+an edge (a label cut off by the figure border leaves dark pixels in the last row)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import numpy as np
+import pytest
+
+IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images" / "tutorials"
+FIGURES = sorted(IMAGES.glob("*/*.png"))
+# known: the spike-count plot of tutorial 5 cuts its "Time step" label (to be fixed in that tutorial)
+KNOWN_CUT = {"05_convolutional_snn/output_counts.png"}
+
+
+def _dark_edges(path: Path) -> dict[str, int]:
+    rgb = np.asarray(mpimg.imread(path))[..., :3]
+    dark = (rgb < 0.9).any(-1)
+    return {
+        "top": int(dark[0].sum()),
+        "bottom": int(dark[-1].sum()),
+        "left": int(dark[:, 0].sum()),
+        "right": int(dark[:, -1].sum()),
+    }
+
+
+def test_the_nir_roundtrip_figure_is_present() -> None:
+    assert (IMAGES / "08_nir_export" / "nir_roundtrip.png") in FIGURES
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="label cut off; not regenerated yet"))
+        if p.relative_to(IMAGES).as_posix() in KNOWN_CUT
+        else p
+        for p in FIGURES
+    ],
+    ids=[p.relative_to(IMAGES).as_posix() for p in FIGURES],
+)
+def test_nothing_touches_the_border(path: Path) -> None:
+    edges = _dark_edges(path)
+    assert not any(edges.values()), f"dark pixels on the border (cut-off text?): {edges}"
