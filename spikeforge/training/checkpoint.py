@@ -139,8 +139,9 @@ def _toml_value(value: Any) -> str:
 
 
 def write_config_toml(path: Path, config: Mapping[str, Any]) -> None:
-    """Write a flat config as TOML (keys with value None are left out: they mean 'default')."""
-    lines = [f"{k} = {_toml_value(v)}" for k, v in config.items() if v is not None]
+    """Write a flat config as TOML, one line per key; a key whose value is None (TOML has no null)
+    is written as the comment ``# key: not set``, so the file names every option."""
+    lines = [f"# {k}: not set" if v is None else f"{k} = {_toml_value(v)}" for k, v in config.items()]
     text = "# spikeforge train: resolved configuration\n" + "\n".join(lines) + "\n"
     _atomic_write(Path(path), lambda f: f.write(text))
 

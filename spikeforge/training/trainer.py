@@ -152,6 +152,8 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
             created. TrainingInterrupted: on Ctrl-C, after marking the run interrupted.
     """
     cfg.validate()
+    if cfg.dataset == "digits" and cfg.encoding is None:
+        cfg.encoding = "rate"  # written out, so config.toml names the encoding used
     data = open_data(cfg)
     env = detect_env()
     check_world_size(env.world_size, data.size(True), cfg.batch_size)
