@@ -102,7 +102,8 @@ def finish_run(cfg: TrainConfig, model: SequentialSNN, data: DataSource, device:
         "dataset": cfg.dataset, "epochs": cfg.epochs, "seed": cfg.seed, "device": str(device),
         "test_accuracy": final.get("test_acc"), "test_loss": final.get("test_loss"),
         "best_test_accuracy": best["acc"], "best_epoch": best["epoch"],
-        "spikes_per_sample": final.get("spikes_per_sample"), "train_samples": data.size(True),
+        "train_spikes_per_sample": final.get("train_spikes_per_sample"),
+        "test_spikes_per_sample": final.get("test_spikes_per_sample"), "train_samples": data.size(True),
         "test_samples": data.size(False), "train_seconds_this_session": round(elapsed, 2),
         "outputs": _outputs(model, data, device, history, run_dir),
     }

@@ -226,7 +226,8 @@ def _train(
             te = evaluate_model(model, data, device, progress=False, env=env)
             history.append({"epoch": epoch, "train_loss": tr["loss"], "train_acc": tr["acc"],
                             "test_loss": te["loss"], "test_acc": te["acc"],
-                            "spikes_per_sample": tr["spikes_per_sample"]})
+                            "train_spikes_per_sample": tr["spikes_per_sample"],
+                            "test_spikes_per_sample": te["spikes_per_sample"]})
             if te["acc"] > best["acc"]:
                 best = {"acc": te["acc"], "epoch": epoch}
                 checkpoint("best.pt", epoch)
@@ -236,7 +237,7 @@ def _train(
                 write_metrics(run_dir, history)
             if progress:  # printed once the epoch is saved
                 print(f"epoch {epoch}: train acc {tr['acc']:.4f}  test acc {te['acc']:.4f}  "
-                      f"loss {tr['loss']:.4f}  spikes/sample {tr['spikes_per_sample']:.0f}", flush=True)
+                      f"loss {tr['loss']:.4f}  train spikes/sample {tr['spikes_per_sample']:.0f}", flush=True)
         elapsed = time.perf_counter() - t0
         summary = on_main(lambda: finish_run(cfg, model, data, device, history, best, run_dir, elapsed), env)
     except KeyboardInterrupt:
