@@ -235,7 +235,8 @@ def write_outputs(nir_net: torch.nn.Module, sample: torch.Tensor, spk: torch.Ten
     jobs = {
         "figures/training_curves.png": lambda p: figures.plot_training_curves(list(history), p),
         "figures/output_raster.png": lambda p: figures.plot_output_raster(spk, predicted, target, p),
-        "figures/membrane_trace.png": lambda p: figures.plot_membrane_traces(mem, threshold, p, spk=spk),
+        "figures/membrane_trace.png": lambda p: figures.plot_membrane_traces(
+            mem, threshold, p, spk=spk, neurons=list(range(mem.shape[-1]))),  # every output neuron
     }
     for name, job in jobs.items():
         if figures is None:
