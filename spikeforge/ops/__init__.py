@@ -1,8 +1,8 @@
-"""Fused whole-sequence kernels, registered with :func:`spikeforge.runner.register_kernel`.
+"""Fused whole-sequence kernels, registered with `spikeforge.runner.register_kernel`.
 
 Importing this package registers a kernel for ``leaky_step``, ``synaptic_step``, ``lapicque_step``,
 ``alpha_step``, and ``rleaky_step``/``rsynaptic_step`` with the element-wise recurrence
-(:class:`spikeforge.core.OneToOne`, ``all_to_all=False``; a Linear/Conv2d recurrence keeps the step
+(`spikeforge.core.OneToOne`, ``all_to_all=False``; a Linear/Conv2d recurrence keeps the step
 loop). A kernel fits when the surrogate has a ``kernel_id`` (or is ``heaviside_no_grad``), no
 ``state_quant`` or ``inhibition`` is set, states and parameters share the input's dtype and device
 (float32 parameters under a float64 input are promoted, as the step functions do) and a backend exists:

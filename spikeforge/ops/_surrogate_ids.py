@@ -1,6 +1,6 @@
 """How fused kernels see a firing configuration: surrogate id and hyper-parameters, and whether they fit.
 
-Surrogate ids are the ``kernel_id`` of :mod:`spikeforge.surrogate` classes; ``NO_GRAD`` (-1) stands for
+Surrogate ids are the ``kernel_id`` of `spikeforge.surrogate` classes; ``NO_GRAD`` (-1) stands for
 ``surrogate.heaviside_no_grad`` (``surrogate_disable=True``): spikes with a zero gradient.
 """
 

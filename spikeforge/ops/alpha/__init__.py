@@ -1,5 +1,5 @@
 """Fused sequence kernels (numba on CPU, triton on CUDA) of the alpha neuron
-(:func:`spikeforge.core.alpha_step`), exact BPTT.
+(`spikeforge.core.alpha_step`), exact BPTT.
 
 Per step (``r = [U[t-1] > theta]`` detached): ``E' = alpha*E + X``, ``N' = beta*N - X``,
 ``U' = tau*(E' + N')``; subtract: ``E = E' - r*theta``, ``U = U' + r*N[t-1]``, ``N = (1 - r)*N'``; zero:
@@ -12,7 +12,7 @@ the new states (after the spike's ``dL/dz`` is added to ``G_U``)::
 
 The initial membrane gets no gradient: it only enters through the detached reset mask. The alpha
 neuron has no ``reset_delay`` (snntorch's ``Alpha`` takes none): resets always apply at the next step,
-as in :func:`spikeforge.core.alpha_step`, whatever ``Firing.reset_delay`` says.
+as in `spikeforge.core.alpha_step`, whatever ``Firing.reset_delay`` says.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ class AlphaSequence(torch.autograd.Function):
 
 
 def run_alpha(xs: Tensor, state: AlphaState, p: AlphaParams, f: Firing, record: bool) -> SequenceResult:
-    """Fused :func:`spikeforge.core.alpha_step` over ``xs[T, B, ...]`` (``f.reset_delay`` is ignored)."""
+    """Fused `spikeforge.core.alpha_step` over ``xs[T, B, ...]`` (``f.reset_delay`` is ignored)."""
     from .. import backend_for
 
     T, shape = xs.shape[0], xs.shape[1:]

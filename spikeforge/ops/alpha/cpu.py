@@ -1,4 +1,4 @@
-"""CPU kernels (numba) of the alpha neuron (:func:`spikeforge.core.alpha_step`), ``[T, N]`` layout.
+"""CPU kernels (numba) of the alpha neuron (`spikeforge.core.alpha_step`), ``[T, N]`` layout.
 
 The forward repeats the step function's operations in its order (bit-identical states); ``reset`` is
 0 subtract, 1 zero, 2 none. The membrane has no self-recurrence (``U' = tau*(E' + N')``), so the
@@ -55,7 +55,7 @@ def _alpha_backward(  # noqa: ANN201
     e, n, u, gs, ge, gn, gu, has_ge, has_gn, has_gu,  # noqa: ANN001
     gx, ge0, gn0, galpha, gbeta, gtau, gtheta, gg,  # noqa: ANN001
 ):
-    """BPTT of :func:`alpha_forward` (``ge0``/``gn0`` double as the carried current gradients)."""
+    """BPTT of `alpha_forward` (``ge0``/``gn0`` double as the carried current gradients)."""
     T, N = x.shape
     for c in prange(nb):
         lo, hi = np.uint64(c * N // nb), np.uint64((c + 1) * N // nb)

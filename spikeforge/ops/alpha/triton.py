@@ -1,6 +1,6 @@
 """Triton kernels of the alpha neuron (same contract as ``ops/alpha/cpu.py``): one program per block of
 neurons, looping over ``T`` with the three states in registers. FMA contraction is turned off at launch
-so the forward rounds exactly as :func:`spikeforge.core.alpha_step` does. Tested on CPU with
+so the forward rounds exactly as `spikeforge.core.alpha_step` does. Tested on CPU with
 ``TRITON_INTERPRET=1``.
 """
 

@@ -147,7 +147,7 @@ def _config(firing: Firing, syn: bool, rec: bool, reset: int, immediate: bool, x
 def _run(xs: Tensor, mem0: Tensor, syn0: Tensor | None, alpha: Tensor | None, beta: Tensor,
          theta: Tensor, graded: Tensor, c: LifConfig, spk0: Tensor | None = None,
          vrec: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
-    """Flatten to ``[T, N]``, run :class:`LifSequence` (every tensor but ``xs`` per neuron, ``[N]``),
+    """Flatten to ``[T, N]``, run `LifSequence` (every tensor but ``xs`` per neuron, ``[N]``),
     and give back ``(spk, mem, syn)`` traces ``[T, B, ...]`` (``syn`` empty without a current)."""
     T, shape = xs.shape[0], xs.shape[1:]
     n, dt = shape.numel(), xs.dtype
@@ -165,7 +165,7 @@ def _run(xs: Tensor, mem0: Tensor, syn0: Tensor | None, alpha: Tensor | None, be
 
 
 def run_leaky(xs: Tensor, state: LeakyState, p: LeakyParams, f: Firing, record: bool) -> SequenceResult:
-    """Fused :func:`spikeforge.core.leaky_step` over ``xs[T, B, ...]``."""
+    """Fused `spikeforge.core.leaky_step` over ``xs[T, B, ...]``."""
     reset = (0, 1, 2)[f.reset]
     c = _config(f, False, False, reset, not f.reset_delay and f.reset != NONE, xs)
     spk, mem, _ = _run(xs, state.mem, None, None, p.beta.clamp(0, 1), p.threshold, p.graded, c)
@@ -174,7 +174,7 @@ def run_leaky(xs: Tensor, state: LeakyState, p: LeakyParams, f: Firing, record: 
 
 def run_synaptic(xs: Tensor, state: SynapticState, p: SynapticParams, f: Firing,
                  record: bool) -> SequenceResult:
-    """Fused :func:`spikeforge.core.synaptic_step` over ``xs[T, B, ...]``."""
+    """Fused `spikeforge.core.synaptic_step` over ``xs[T, B, ...]``."""
     reset = (0, 3, 2)[f.reset]
     c = _config(f, True, False, reset, not f.reset_delay and f.reset != NONE, xs)
     spk, mem, syn = _run(xs, state.mem, state.syn, p.alpha.clamp(0, 1), p.beta.clamp(0, 1),
@@ -185,7 +185,7 @@ def run_synaptic(xs: Tensor, state: SynapticState, p: SynapticParams, f: Firing,
 
 def run_lapicque(xs: Tensor, state: LapicqueState, p: LapicqueParams, f: Firing,
                  record: bool) -> SequenceResult:
-    """Fused :func:`spikeforge.core.lapicque_step`: the input term ``X*R/tau*dt`` is formed over the
+    """Fused `spikeforge.core.lapicque_step`: the input term ``X*R/tau*dt`` is formed over the
     whole sequence with the step function's operations, then the leak ``1 - dt/tau`` plays beta."""
     tau = p.R * p.C
     drive = xs * p.R * (1 / tau) * p.time_step
@@ -201,7 +201,7 @@ def _recurrence(p: RLeakyParams | RSynapticParams) -> Tensor:
 
 
 def run_rleaky(xs: Tensor, state: RLeakyState, p: RLeakyParams, f: Firing, record: bool) -> SequenceResult:
-    """Fused :func:`spikeforge.core.rleaky_step` over ``xs[T, B, ...]`` (one-to-one recurrence only)."""
+    """Fused `spikeforge.core.rleaky_step` over ``xs[T, B, ...]`` (one-to-one recurrence only)."""
     c = _config(f, False, True, (0, 3, 2)[f.reset], not f.reset_delay and f.reset != NONE, xs)
     spk, mem, _ = _run(xs, state.mem, None, None, p.beta.clamp(0, 1), p.threshold, p.graded, c,
                        state.spk, _recurrence(p))
@@ -210,7 +210,7 @@ def run_rleaky(xs: Tensor, state: RLeakyState, p: RLeakyParams, f: Firing, recor
 
 def run_rsynaptic(xs: Tensor, state: RSynapticState, p: RSynapticParams, f: Firing,
                   record: bool) -> SequenceResult:
-    """Fused :func:`spikeforge.core.rsynaptic_step` over ``xs[T, B, ...]`` (one-to-one recurrence only)."""
+    """Fused `spikeforge.core.rsynaptic_step` over ``xs[T, B, ...]`` (one-to-one recurrence only)."""
     c = _config(f, True, True, (0, 3, 2)[f.reset], not f.reset_delay and f.reset != NONE, xs)
     spk, mem, syn = _run(xs, state.mem, state.syn, p.alpha.clamp(0, 1), p.beta.clamp(0, 1), p.threshold,
                          p.graded, c, state.spk, _recurrence(p))

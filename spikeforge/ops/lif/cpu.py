@@ -7,7 +7,7 @@ branches on ``t``, so that it vectorises; block bounds are unsigned so that inde
 negative-index checks, and the carried state is kept in vectors of its own (reading back the rows just
 written, or signed bounds, made these loops 10-20 times slower). Small blocks walking ``T`` are slow too:
 their rows are ``N`` apart, which for a power-of-two ``N`` maps them all onto the same cache sets.
-The forward reproduces :mod:`spikeforge.core` operation by operation (same rounding, no FMA: numba's
+The forward reproduces `spikeforge.core` operation by operation (same rounding, no FMA: numba's
 default is strict IEEE), so spikes and states are bit-identical to the step loop. The backward is the
 hand-derived BPTT of the same equations (``ops/lif/__init__.py`` has the derivation).
 
@@ -119,7 +119,7 @@ def _lif_backward(  # noqa: ANN201
     nb, spk, u, itr, v, gs, gu, gi, has_gu, has_gi,  # noqa: ANN001
     gx, gu0, gi0, gs0, galpha, gbeta, gtheta, gg, gvrec,  # noqa: ANN001
 ):
-    """BPTT of :func:`lif_forward`: ``gx`` per step, gradients of the initial states and, per neuron
+    """BPTT of `lif_forward`: ``gx`` per step, gradients of the initial states and, per neuron
     summed over time, of alpha, beta, threshold, the graded factor and ``V`` (``gu0``, ``gi0`` and
     ``gs0`` carry the state gradients backwards in time)."""
     T, N = u.shape
