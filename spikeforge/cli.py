@@ -182,6 +182,8 @@ def _export(args: argparse.Namespace) -> int:
     if not state.startswith("written"):
         raise ValueError(f"NIR export {state}")
     print(f"wrote {out}")
+    if state != "written":  # "written (what the export could not express)", as train logs it
+        print(f"note: {state.removeprefix('written (').removesuffix(')')}")
     return 0
 
 
