@@ -104,7 +104,7 @@ def main(small: bool = False, out_dir: Path | str = "tutorial_out/05_convolution
     fig.savefig(out / "feature_maps.png", dpi=80)
     plt.close(fig)
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
     splt.spike_count(spk_test[:, :1], fig, ax, labels=[str(d) for d in range(10)], num_steps=num_steps,
                      batch=0)
     ax.set_title(f"Output spike counts, test digit '{int(y_test[0])}'")

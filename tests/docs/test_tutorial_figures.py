@@ -11,8 +11,6 @@ import pytest
 
 IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images" / "tutorials"
 FIGURES = sorted(IMAGES.glob("*/*.png"))
-# known: the spike-count plot of tutorial 5 cuts its "Time step" label (to be fixed in that tutorial)
-KNOWN_CUT = {"05_convolutional_snn/output_counts.png"}
 
 
 def _dark_edges(path: Path) -> dict[str, int]:
@@ -32,12 +30,7 @@ def test_the_nir_roundtrip_figure_is_present() -> None:
 
 @pytest.mark.parametrize(
     "path",
-    [
-        pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="label cut off; not regenerated yet"))
-        if p.relative_to(IMAGES).as_posix() in KNOWN_CUT
-        else p
-        for p in FIGURES
-    ],
+    FIGURES,
     ids=[p.relative_to(IMAGES).as_posix() for p in FIGURES],
 )
 def test_nothing_touches_the_border(path: Path) -> None:
