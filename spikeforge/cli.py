@@ -1,6 +1,6 @@
 """The ``spikeforge`` command: ``train``, ``evaluate`` and ``export`` (also ``python -m spikeforge``).
 
-Options come from the defaults of :class:`~spikeforge.training.trainer.TrainConfig`, then a TOML file
+Options come from the defaults of `TrainConfig`, then a TOML file
 (``--config``), then the flags given. Every error is one line ``spikeforge: error: ...`` that says what
 to do; the exit status is 2 for an error and 130 after Ctrl-C.
 """

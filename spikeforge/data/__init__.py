@@ -1,7 +1,7 @@
 """Data sets: the bundled digits (default, no download) and event data sets read from a local folder.
 
 ``get_dataset(name, ...)`` builds a train or test split by name; event data sets yield frames
-``[T, ...]`` that :func:`collate_time_major` batches into ``[T, B, ...]``.
+``[T, ...]`` that `collate_time_major` batches into ``[T, B, ...]``.
 """
 
 from __future__ import annotations

@@ -47,5 +47,5 @@ def digits_arrays(train: bool = True) -> tuple[Tensor, Tensor]:
 
 
 def digits_dataset(train: bool = True) -> TensorDataset:
-    """The fixed digits split as a ``TensorDataset`` of ``(x[64], y)`` pairs (see :func:`digits_arrays`)."""
+    """The fixed digits split as a ``TensorDataset`` of ``(x[64], y)`` pairs (see `digits_arrays`)."""
     return TensorDataset(*digits_arrays(train))

@@ -7,7 +7,7 @@ microseconds, in tonic's field conventions: ``x, y, t, p`` for cameras (N-MNIST,
 Formats:
     * N-MNIST ``.bin`` (Orchard et al., 2015): 5 bytes per event, ``x`` (8 bit), ``y`` (8 bit), then
       one bit polarity and 23 bits timestamp (big-endian); ``y == 240`` marks a timestamp overflow
-      of 2**13 us. Read with :func:`tonic.io.read_mnist_file` after a size check.
+      of 2**13 us. Read with `tonic.io.read_mnist_file` after a size check.
     * SHD ``.h5`` (Cramer et al., 2020): ``spikes/times`` (ragged float seconds), ``spikes/units``
       (ragged channel indices 0..699), ``labels``, ``extra/keys``, ``extra/speaker``.
     * DVS Gesture AEDAT 3.1 (Amir et al., 2017; iniVation AEDAT 3.1 spec): ``#`` header lines up to
@@ -70,7 +70,7 @@ def read_nmnist(path: str | Path) -> np.ndarray:
 
 
 def shd_length(path: str | Path) -> int:
-    """The number of samples in an SHD ``.h5`` file (raises :class:`CorruptDataError` if unreadable)."""
+    """The number of samples in an SHD ``.h5`` file (raises `CorruptDataError` if unreadable)."""
     import h5py
 
     try:

@@ -2,7 +2,7 @@
 
 A frame is the count of events per (time bin, polarity, pixel): ``[T, P, H, W]`` for a camera,
 ``[T, C]`` for a cochlea (SHD). Denoising and downsampling use tonic's transforms
-(:class:`tonic.transforms.Denoise`, :class:`tonic.transforms.Downsample`) on the events first.
+(`tonic.transforms.Denoise`, `tonic.transforms.Downsample`) on the events first.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def events_to_frames(events: np.ndarray, sensor_size: tuple[int, int, int], spec
     Args:
         events: structured array with ``x``, ``t`` (microseconds) and, for cameras, ``y`` and ``p``.
         sensor_size: tonic-style ``(W, H, P)``; ``H == 1`` and ``P == 1`` means a 1-D sensor (SHD).
-        spec: the binning (see :class:`FrameSpec`).
+        spec: the binning (see `FrameSpec`).
 
     Returns:
         float32 ``[T, P, H, W]`` (cameras) or ``[T, W]`` (1-D sensors) of event counts.
@@ -124,7 +124,7 @@ class FrameCache:
     """Frames stored once per sample under ``folder`` (sparse ``.npz``: flat indices, counts, shape).
 
     Entries are named by a key the caller derives from the sample's source (see
-    :func:`source_key`), so a changed, moved or deleted source file never serves old frames. Writes
+    `source_key`), so a changed, moved or deleted source file never serves old frames. Writes
     are atomic (temporary file, then rename), so an interrupted conversion never leaves a
     half-written entry; an unreadable entry is converted again.
     """

@@ -44,7 +44,7 @@ def subset_indices(total: int, limit: int) -> list[int]:
 
 
 class DataSource:
-    """Batches of one data set for a config (see :func:`open_data`)."""
+    """Batches of one data set for a config (see `open_data`)."""
 
     in_features: int
     num_classes: int

@@ -1,10 +1,10 @@
 """N-MNIST, SHD and DVS Gesture read from a local folder in their published on-disk layouts.
 
-Nothing is downloaded: when the files are missing, :class:`DatasetNotFoundError` says which files
-are expected where and where to get them. Each sample becomes frames (see :class:`FrameSpec`),
+Nothing is downloaded: when the files are missing, `DatasetNotFoundError` says which files
+are expected where and where to get them. Each sample becomes frames (see `FrameSpec`),
 converted once and cached under ``<root>/.spikeforge_cache/`` (an entry per sample, keyed by its
 file's relative path, size and modification time: a file that was deleted, replaced or edited (new
-size or mtime) is converted again); batches are time-major with :func:`collate_time_major`.
+size or mtime) is converted again); batches are time-major with `collate_time_major`.
 
 Layouts under ``root`` (the ``--data-dir``), the same folders tonic uses:
 

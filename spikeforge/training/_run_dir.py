@@ -1,6 +1,6 @@
 """The run directory of ``spikeforge train``: creating it, reading its config back for a resume, and
 the final outputs (figures, NIR model, ``summary.json``); re-exported by
-:mod:`spikeforge.training.trainer`."""
+`spikeforge.training.trainer`."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def _make_dir(run_dir: Path) -> Path:
 
 def resume_config(run_dir: str | Path, changes: dict[str, Any] | None = None,
                   command: str = "train") -> TrainConfig:
-    """The config of an existing run with allowed ``changes`` (:data:`RESUMABLE_CHANGES`) applied.
+    """The config of an existing run with allowed ``changes`` (`RESUMABLE_CHANGES`) applied.
 
     Args:
         command: the ``spikeforge`` command reading the run (``train`` for ``--resume``,
@@ -113,7 +113,7 @@ def finish_run(cfg: TrainConfig, model: SequentialSNN, data: DataSource, device:
 
 def _outputs(model: SequentialSNN, data: DataSource, device: torch.device, history: list[dict[str, Any]],
              run_dir: Path) -> dict[str, str]:
-    """Figures of the first test sample and the NIR file (see :func:`write_outputs`)."""
+    """Figures of the first test sample and the NIR file (see `write_outputs`)."""
     x, y = next(iter(data.batches(False, None)))
     model.eval()
     with torch.no_grad():

@@ -1,5 +1,5 @@
-"""The options of ``spikeforge train`` (:class:`TrainConfig`) and the names they accept; re-exported by
-:mod:`spikeforge.training.trainer`."""
+"""The options of ``spikeforge train`` (`TrainConfig`) and the names they accept; re-exported by
+`spikeforge.training.trainer`."""
 
 from __future__ import annotations
 
@@ -26,12 +26,12 @@ class TrainConfig:
         epochs, batch_size: training length and mini-batch size.
         num_steps: time steps ``T`` (digits: encoding length; event data: number of time bins).
         encoding: ``rate`` (default) or ``latency``; digits only (event data are already spikes).
-        neuron: one of :data:`NEURONS`. hidden: hidden layer width. beta: membrane decay per step.
+        neuron: one of `NEURONS`. hidden: hidden layer width. beta: membrane decay per step.
         lr: Adam learning rate. seed: seeds weights, data order and encoding.
         device: ``auto`` (CUDA if available), ``cpu`` or ``cuda``.
         out: the run directory (default: the first free ``runs/<dataset>-seed<seed>[-N]``).
         train_limit, test_limit: use only N samples of each split (quick runs; see ``--train-limit``).
-        time_window_us, denoise_us, downsample: event data framing (see :class:`~spikeforge.data.FrameSpec`).
+        time_window_us, denoise_us, downsample: event data framing (see `FrameSpec`).
         progress: show progress bars.
     """
 

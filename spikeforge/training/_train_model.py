@@ -1,5 +1,5 @@
 """The model that ``spikeforge train`` trains: neuron choice, network, device and weight loading;
-re-exported by :mod:`spikeforge.training.trainer`."""
+re-exported by `spikeforge.training.trainer`."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def make_neuron(name: str, beta: float, features: int) -> nn.Module:
 
 
 def build_network(in_features: int, hidden: int, num_classes: int, neuron: str, beta: float) -> SequentialSNN:
-    """``Flatten -> Linear -> neuron -> Linear -> neuron`` as a :class:`~spikeforge.SequentialSNN`.
+    """``Flatten -> Linear -> neuron -> Linear -> neuron`` as a `SequentialSNN`.
 
     Input ``[T, B, ...]`` (flattened per step to ``in_features``); output spikes ``[T, B, num_classes]``.
     """
@@ -49,7 +49,7 @@ def build_network(in_features: int, hidden: int, num_classes: int, neuron: str, 
 
 
 def run_network(model: SequentialSNN, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """``(spk_out[T, B, C], mem_out[T, B, C], spk_hidden[T, B, H])`` of :func:`build_network`'s model."""
+    """``(spk_out[T, B, C], mem_out[T, B, C], spk_hidden[T, B, H])`` of `build_network`'s model."""
     spk, traces = model(x, record=True)
     return spk, traces[-1].states["mem"], traces[0].spk
 

@@ -66,7 +66,7 @@ def rng_state() -> dict[str, Any]:
 
 
 def set_rng_state(state: Mapping[str, Any]) -> None:
-    """Restore what :func:`rng_state` returned."""
+    """Restore what `rng_state` returned."""
     torch.set_rng_state(state["torch"])
     n = state["numpy"]
     np.random.set_state(
@@ -173,7 +173,7 @@ def append_log(run_dir: Path, line: str) -> None:
 
 
 def export_network(model: torch.nn.Module) -> torch.nn.Sequential:
-    """A copy of a :class:`~spikeforge.SequentialSNN` as the one-step ``nn.Sequential`` NIR export takes:
+    """A copy of a `SequentialSNN` as the one-step ``nn.Sequential`` NIR export takes:
     ``Flatten`` dropped (inputs are given flat) and neurons set to ``init_hidden=True`` (spikes out)."""
     from ..neurons import SpikingNeuron
 
@@ -185,7 +185,7 @@ def export_network(model: torch.nn.Module) -> torch.nn.Sequential:
 
 
 def export_nir(net: torch.nn.Module, sample: torch.Tensor, path: Path) -> str:
-    """Write ``net`` (from :func:`export_network`) to ``path`` as NIR, with one input sample ``[1, F]``.
+    """Write ``net`` (from `export_network`) to ``path`` as NIR, with one input sample ``[1, F]``.
 
     Returns:
         ``"written"`` (plus any lossy-export warning), ``"not available: ..."`` when this spikeforge has
@@ -218,7 +218,7 @@ def write_outputs(nir_net: torch.nn.Module, sample: torch.Tensor, spk: torch.Ten
     """The NIR model and the figures of a finished run; what could not be made is noted in ``log.txt``.
 
     Args:
-        nir_net: the network to export (see :func:`export_network`); sample: one flat input ``[1, F]``.
+        nir_net: the network to export (see `export_network`); sample: one flat input ``[1, F]``.
         spk, mem: output spikes and membrane ``[T, C]`` of one test sample; threshold: the output
             neurons' threshold; target: that sample's label. history: the per-epoch metrics.
 

@@ -13,14 +13,14 @@ from ..data.loaders import open_data
 def evaluate_nir(path: str | Path, cfg: Any, dt: float = 1e-4) -> dict[str, Any]:
     """Test accuracy of the NIR graph in ``path`` on ``cfg``'s test split.
 
-    The graph is imported with :func:`spikeforge.import_from_nir` and run on the same spike-encoded
+    The graph is imported with `spikeforge.import_from_nir` and run on the same spike-encoded
     test batches ``spikeforge evaluate RUN_DIR`` uses (``[T, B, features]``, flattened per step); the
     predicted class is the output with the most spikes (ties: the lowest index, as
     ``functional.accuracy_rate``).
 
     Args:
         path: a ``.nir`` file.
-        cfg: a :class:`~spikeforge.training.trainer.TrainConfig` giving the data set and its encoding
+        cfg: a `TrainConfig` giving the data set and its encoding
             (the run's ``config.toml`` when the file lies in a run directory).
         dt: the time step in seconds used to discretise the NIR neurons (spikeforge exports with 1e-4).
 

@@ -9,7 +9,7 @@ reproduces the accuracy reported for it.
 
 Under ``torchrun`` (``RANK``/``WORLD_SIZE`` set) the same loop runs data-parallel with DDP: every rank
 takes a slice of each global batch (``batch_size`` is the global batch), metrics are summed over ranks,
-and only rank 0 writes files and prints; see :mod:`spikeforge.training.distributed`.
+and only rank 0 writes files and prints; see `spikeforge.training.distributed`.
 
 Example::
 
@@ -164,7 +164,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
 def _train(
     cfg: TrainConfig, data: DataSource, resume: bool, env: DistEnv, device: torch.device
 ) -> dict[str, Any]:
-    """:func:`train` in one process of the job (rank 0 alone writes files and prints)."""
+    """`train` in one process of the job (rank 0 alone writes files and prints)."""
     model = build_model(cfg, data).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     history: list[dict[str, Any]] = []
