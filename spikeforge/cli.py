@@ -133,7 +133,10 @@ def _evaluate_nir(args: argparse.Namespace) -> int:
     source = args.config or (str(beside) if beside.is_file() else None)
     values = read_toml(source) if source else {}
     values.pop("out", None)
+    if args.device:
+        values["device"] = args.device
     cfg = TrainConfig.from_dict(values, source or "defaults")
+    cfg.validate()
     res = evaluate_nir(args.run_dir, cfg, dt=args.dt)
     if args.json:
         print(json.dumps(res))

@@ -61,7 +61,14 @@ def latency_code_log(
     x = x.clamp(min=threshold + epsilon)
     t = tau * torch.log(x / (x - threshold))
     if normalize:
-        t = t * (n - fst - 1) / t.max()
+        latest = t.max()
+        if not latest > 0:
+            raise ValueError(
+                f"normalize=True cannot stretch the spike times: with threshold={threshold} and tau={tau} "
+                f"every input spikes at time 0 (in {x.dtype}, x - threshold rounds to x); use a larger "
+                "threshold, or normalize=False"
+            )
+        t = t * (n - fst - 1) / latest
     return t + fst
 
 

@@ -66,9 +66,11 @@ def resume_config(run_dir: str | Path, changes: dict[str, Any] | None = None,
         FileNotFoundError: no ``config.toml`` in ``run_dir``. ValueError: a change that is not allowed.
     """
     run_dir = Path(run_dir)
+    hint = ("check the --resume path" if command == "train" else
+            f"give 'spikeforge {command} RUN_DIR' a directory made by 'spikeforge train'")
+    if not run_dir.exists():
+        raise FileNotFoundError(f"{run_dir} does not exist; {hint}")
     if not (run_dir / "config.toml").is_file():
-        hint = ("check the --resume path" if command == "train" else
-                f"give 'spikeforge {command} RUN_DIR' a directory made by 'spikeforge train'")
         raise FileNotFoundError(f"{run_dir} is not a run directory (no config.toml); {hint}")
     cfg = TrainConfig.from_dict(read_toml(run_dir / "config.toml"), str(run_dir / "config.toml"))
     for key, value in (changes or {}).items():

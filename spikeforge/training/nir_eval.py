@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from ..data.loaders import open_data
+from ._train_model import resolve_device
 
 
 def evaluate_nir(path: str | Path, cfg: Any, dt: float = 1e-4) -> dict[str, Any]:
@@ -40,7 +41,8 @@ def evaluate_nir(path: str | Path, cfg: Any, dt: float = 1e-4) -> dict[str, Any]
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist; give a .nir file written by 'spikeforge export'")
-    model = import_from_nir(path, dt=dt)
+    device = resolve_device(cfg.device)
+    model = import_from_nir(path, dt=dt, device=device)
     lossy = _lossy(nir_lib, path)
     data = open_data(cfg)
     correct = total = spikes = 0
@@ -48,7 +50,7 @@ def evaluate_nir(path: str | Path, cfg: Any, dt: float = 1e-4) -> dict[str, Any]
         for x, y in data.batches(False, None):
             model.reset_state()
             try:
-                out = model.forward_sequence(x.flatten(2).to(torch.float32))
+                out = model.forward_sequence(x.flatten(2).to(device, torch.float32))
             except RuntimeError as exc:
                 raise ValueError(
                     f"{path} does not fit the {cfg.dataset} data (input {tuple(x.shape[2:])} per step): "
@@ -59,7 +61,7 @@ def evaluate_nir(path: str | Path, cfg: Any, dt: float = 1e-4) -> dict[str, Any]
                     f"{path} outputs {tuple(out.shape[2:])} per step but {cfg.dataset} has "
                     f"{data.num_classes} classes"
                 )
-            correct += int((out.sum(0).argmax(-1) == y).sum())
+            correct += int((out.sum(0).argmax(-1).cpu() == y).sum())
             total += int(y.numel())
             spikes += float(out.sum())
     return {"accuracy": correct / total, "samples": total, "output_spikes_per_sample": spikes / total,

@@ -211,6 +211,7 @@ def _train(
                 "history": history,
                 "best": best,
                 "rng": rng_state(),
+                "data_sizes": [data.size(True), data.size(False)],
             },
         )
 
@@ -295,6 +296,13 @@ def evaluate(
     path = Path(checkpoint) if checkpoint else Path(run_dir) / "checkpoints" / "last.pt"
     ckpt = load_checkpoint(path)
     data = open_data(cfg)
+    sizes = ckpt.get("data_sizes")
+    if sizes is not None and int(sizes[1]) != data.size(False):
+        raise ValueError(
+            f"the test split now has {data.size(False)} samples but this run was trained and tested on "
+            f"{int(sizes[1])}: the data set's files changed since training, so its accuracy cannot be "
+            "reproduced; restore the files or train again"
+        )
     dev = resolve_device(cfg.device)
     model = build_model(cfg, data)
     load_weights(model, ckpt["model"], path)

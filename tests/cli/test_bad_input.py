@@ -123,6 +123,10 @@ def test_event_datasets_train_through_the_command(tmp_path: Path, capsys: pytest
     res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     summary = json.loads((out / "summary.json").read_text())
     assert res["samples"] == 1 and res["accuracy"] == summary["test_accuracy"]
+    # the files changed after training: evaluate refuses instead of reporting another number
+    write_nmnist(tmp_path / "NMNIST/Test/3/c.bin", [(4, 4, 0, 7)])
+    err = _error(capsys, ["evaluate", str(out)])
+    assert "the test split now has 2 samples but this run was trained and tested on 1" in err
 
 
 @pytest.mark.parametrize(
@@ -177,7 +181,11 @@ def test_not_a_run_directory_message_fits_the_command(
 ) -> None:
     missing = str(tmp_path / "nowhere")
     assert "check the --resume path" in _error(capsys, ["train", "--resume", missing])
+    not_a_run = tmp_path / "empty"
+    not_a_run.mkdir()
     for command in ("evaluate", "export"):
         err = _error(capsys, [command, missing])
-        assert "is not a run directory" in err and "--resume" not in err
+        assert f"{missing} does not exist" in err and "--resume" not in err
         assert f"spikeforge {command} RUN_DIR" in err
+        err = _error(capsys, [command, str(not_a_run)])
+        assert "is not a run directory" in err and f"spikeforge {command} RUN_DIR" in err

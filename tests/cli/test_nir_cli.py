@@ -55,3 +55,5 @@ def test_bad_nir_inputs_give_one_line_errors(run_dir: Path, tmp_path: Path,
     assert "invalid choice: 'onnx'" in capsys.readouterr().err
     assert main(["evaluate", str(run_dir), "--config", str(run_dir / "config.toml")]) == 2
     assert "only for evaluating a .nir file" in capsys.readouterr().err
+    assert main(["evaluate", str(run_dir / "model.nir"), "--device", "tpu"]) == 2
+    assert "unknown device 'tpu'" in capsys.readouterr().err

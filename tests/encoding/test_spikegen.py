@@ -195,3 +195,10 @@ def test_cpu_equals_cuda() -> None:
         sg.targets_rate(y, 3, num_steps=4, correct_rate=0.5),
         sg.targets_rate(y.cuda(), 3, num_steps=4, correct_rate=0.5).cpu(),
     )
+
+
+def test_latency_normalize_with_a_vanishing_threshold_says_why() -> None:
+    # threshold 1e-9 vanishes against x in float32: t = tau*ln(x/(x - thr)) = ln(1) = 0 for every x,
+    # so there is no latest spike to stretch to num_steps - 1
+    with pytest.raises(ValueError, match="every input spikes at time 0"):
+        sg.latency(torch.tensor([0.1, 0.9]), num_steps=5, normalize=True, threshold=1e-9)
