@@ -22,6 +22,8 @@ _TRAIN_OPTIONS: list[tuple[str, type, str]] = [
     ("num_steps", int, "time steps: encoding length for digits, time bins for event data (default 25)"),
     ("encoding", str, "digits only: rate (default) or latency spike coding (spikegen)"),
     ("neuron", str, "neuron model: leaky (default), synaptic, alpha, lapicque, rleaky, rsynaptic"),
+    ("reset", str, "reset mechanism of the neurons: subtract, zero or none (default: the neuron's own, "
+                   "subtract for leaky); zero exports to NIR exactly"),
     ("hidden", int, "hidden layer width (default 128)"),
     ("beta", float, "membrane decay per step in [0, 1] (default 0.9)"),
     ("lr", float, "Adam learning rate (default 5e-3)"),

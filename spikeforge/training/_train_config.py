@@ -11,6 +11,7 @@ import torch
 
 NEURONS = ("leaky", "synaptic", "alpha", "lapicque", "rleaky", "rsynaptic")
 ENCODINGS = ("rate", "latency")
+RESETS = ("subtract", "zero", "none")
 DEVICES = ("auto", "cpu", "cuda")
 #: fields that may change when a run is resumed (the rest must match the checkpoint)
 RESUMABLE_CHANGES = ("epochs", "device", "progress", "out")
@@ -27,6 +28,9 @@ class TrainConfig:
         num_steps: time steps ``T`` (digits: encoding length; event data: number of time bins).
         encoding: ``rate`` (default) or ``latency``; digits only (event data are already spikes).
         neuron: one of `NEURONS`. hidden: hidden layer width. beta: membrane decay per step.
+        reset: the neurons' reset mechanism, ``subtract``, ``zero`` or ``none`` (default: the neuron's
+            own, e.g. ``subtract`` for Leaky). NIR expresses only ``zero`` exactly, so a model trained
+            with ``--reset zero`` exports to NIR without loss.
         lr: Adam learning rate. seed: seeds weights, data order and encoding.
         device: ``auto`` (CUDA if available), ``cpu`` or ``cuda``.
         out: the run directory (default: the first free ``runs/<dataset>-seed<seed>[-N]``).
@@ -42,6 +46,7 @@ class TrainConfig:
     num_steps: int = 25
     encoding: str | None = None
     neuron: str = "leaky"
+    reset: str | None = None
     hidden: int = 128
     beta: float = 0.9
     lr: float = 5e-3
@@ -68,6 +73,8 @@ class TrainConfig:
             raise ValueError(f"unknown data set {self.dataset!r}; choose --dataset from {names}")
         if self.neuron not in NEURONS:
             raise ValueError(f"unknown neuron {self.neuron!r}; choose --neuron from {', '.join(NEURONS)}")
+        if self.reset is not None and self.reset not in RESETS:
+            raise ValueError(f"unknown reset {self.reset!r}; choose --reset from {', '.join(RESETS)}")
         if self.encoding is not None and self.encoding not in ENCODINGS:
             raise ValueError(f"unknown encoding {self.encoding!r}; choose --encoding rate or latency")
         if self.device not in DEVICES:

@@ -57,3 +57,25 @@ def test_bad_nir_inputs_give_one_line_errors(run_dir: Path, tmp_path: Path,
     assert "only for evaluating a .nir file" in capsys.readouterr().err
     assert main(["evaluate", str(run_dir / "model.nir"), "--device", "tpu"]) == 2
     assert "unknown device 'tpu'" in capsys.readouterr().err
+
+
+def test_zero_reset_run_exports_to_nir_without_loss(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Leaky with reset to zero is exactly NIR's LIF (NIR.md 2.3), so the file scores what the checkpoint does
+    out = tmp_path / "zero"
+    assert main(["train", "--out", str(out), "--reset", "zero", *QUICK]) == 0
+    assert 'reset = "zero"' in (out / "config.toml").read_text()
+    capsys.readouterr()
+    assert main(["evaluate", str(out), "--json"]) == 0
+    checkpoint = json.loads(capsys.readouterr().out)
+    assert main(["evaluate", str(out / "model.nir"), "--json"]) == 0
+    nir_res = json.loads(capsys.readouterr().out)
+    assert nir_res["lossy"] == ""
+    assert nir_res["accuracy"] == checkpoint["accuracy"] and nir_res["samples"] == checkpoint["samples"]
+
+
+def test_unknown_reset_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--out", str(tmp_path / "r"), "--reset", "hard", *QUICK]) == 2
+    assert "unknown reset 'hard'; choose --reset from subtract, zero, none" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
