@@ -8,12 +8,21 @@ from pathlib import Path
 import matplotlib
 import pytest
 import torch
+from hypothesis import settings
 
 matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 # the project's shared/ folder (NIR reference graphs): beside the checkout, as in CI, or $SPIKEFORGE_SHARED
 SHARED = Path(os.environ.get("SPIKEFORGE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+
+
+# Property tests draw the same examples on every run, so CI on main never passes or fails by chance; a
+# failure is reproduced by running the suite again. HYPOTHESIS_PROFILE=explore draws fresh examples (use
+# it, with --hypothesis-seed to repeat a run, when changing a kernel or a tolerance).
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)

@@ -20,38 +20,52 @@ TOL = {torch.float32: 1e-6, torch.float64: 1e-12}
 
 
 def assert_parity(got: list[torch.Tensor], want: list[torch.Tensor], tol: float, terms: int,
-                  exact: Callable[[], list[torch.Tensor] | None] | None = None) -> None:
+                  exact: Callable[[], tuple[list[torch.Tensor], list[float]] | None] | None = None) -> None:
     """Max error within ``tol`` times the tensor's scale; a gradient that is a sum of ``k`` per-element
     terms (a scalar or per-neuron parameter) gets ``sqrt(k)`` more, for the summation order.
 
-    A float32 sum whose terms cancel can lose more than that in either implementation; ``exact`` gives
-    the reference run in float64 on the same numbers (None if it spikes differently), and such a
-    gradient passes when the fused one is no further from it than twice the float32 reference's error.
+    A float32 sum whose terms cancel can lose more than that in either implementation. ``exact`` gives
+    the reference run in float64 on the same numbers (None if it spikes differently) and, for each
+    gradient, the largest of its per-element terms; such a gradient passes when the fused one is no
+    further from the float64 value than twice the float32 reference's error plus ``tol`` times that
+    term scale (float32 rounding is relative to the terms summed, not to what is left after they cancel).
     """
     for i, (a, b) in enumerate(zip(got, want)):
         assert a.shape == b.shape and a.dtype == b.dtype, i
-        scale = max(1.0, b.abs().max().item()) if b.numel() else 1.0
-        scale *= max(1.0, terms / max(1, b.numel())) ** 0.5
+        spread = max(1.0, terms / max(1, b.numel())) ** 0.5
+        scale = (max(1.0, b.abs().max().item()) if b.numel() else 1.0) * spread
         err = (a - b).abs().max().item() if b.numel() else 0.0
-        truth = exact() if err > tol * scale and exact is not None else None
-        if truth is not None:
+        found = exact() if err > tol * scale and exact is not None else None
+        if found is not None:
+            truth, term_scale = found
             ref_err = (b.double() - truth[i]).abs().max().item()
             err = (a.double() - truth[i]).abs().max().item() - 2 * ref_err
+            scale = max(scale, max(1.0, term_scale[i]) * spread)
         assert err <= tol * scale, f"output/grad #{i}: max error {err} (scale {scale})"
 
 
 def float64_reference(step, xs, states, spec, firing, seed: int,  # noqa: ANN001
-                      spk: torch.Tensor) -> Callable[[], list[torch.Tensor] | None]:
-    """The reference loop in float64 on a float32 case's own numbers, computed when called; None when
-    its spikes differ from ``spk``."""
+                      spk: torch.Tensor) -> Callable[[], tuple[list[torch.Tensor], list[float]] | None]:
+    """The reference loop in float64 on a float32 case's own numbers, computed when called: every output
+    and gradient, and each gradient's term scale (for a broadcast parameter, the largest gradient of its
+    copy at one element, found by running again with the parameters expanded to the neurons' shape).
+    None when its spikes differ from ``spk``."""
 
-    def compute() -> list[torch.Tensor] | None:
+    def compute() -> tuple[list[torch.Tensor], list[float]] | None:
         st_, params, prm = spec
         up = [t.detach().double().requires_grad_() for t in (xs, *states, *prm)]
         n = len(states)
         out = run_and_grad(step, up[0], tuple(up[1:1 + n]), (st_, params, tuple(up[1 + n:])), firing, False,
                            seed)
-        return out if torch.equal(out[0].float(), spk) else None
+        if not torch.equal(out[0].float(), spk):
+            return None
+        shape = xs.shape[1:]
+        wide = [t.detach().double().expand(shape).clone().requires_grad_() for t in prm]
+        per_elem = run_and_grad(step, up[0].detach().requires_grad_(),
+                                tuple(t.detach().requires_grad_() for t in up[1:1 + n]),
+                                (st_, params, tuple(wide)), firing, False, seed)
+        term_scale = [g.abs().max().item() if g.numel() else 0.0 for g in per_elem]
+        return out, term_scale
 
     return compute
 
