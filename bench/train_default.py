@@ -2,7 +2,8 @@
 
 Runs the installed command once in a fresh temporary run directory, as a user would, and prints one
 JSON line: wall seconds (process start to exit, including imports, figures and NIR export), the
-final and best test accuracy, and the torch thread count. Not a test: timings depend on the machine.
+final test accuracy, the epoch chosen on the validation split as best.pt with its validation and test
+accuracy, and the torch thread count. Not a test: timings depend on the machine.
 
     python bench/train_default.py            # uses .venv/bin/spikeforge when present
 """
@@ -32,6 +33,7 @@ def main() -> None:
     import torch
 
     print(json.dumps({"wall_s": round(wall, 2), "test_accuracy": summary["test_accuracy"],
+                      "best_epoch": summary["best_epoch"], "best_val_accuracy": summary["best_val_accuracy"],
                       "best_test_accuracy": summary["best_test_accuracy"], "epochs": summary["epochs"],
                       "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads()}))
 

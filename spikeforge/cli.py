@@ -30,6 +30,8 @@ _TRAIN_OPTIONS: list[tuple[str, type, str]] = [
     ("seed", int, "seed of weights, data order and spike encoding (default 0)"),
     ("device", str, "auto (CUDA if available, default), cpu or cuda"),
     ("out", str, "run directory to create (default: the first free runs/<dataset>-seed<seed>[-N])"),
+    ("val_fraction", float, "part of the training split held out to choose checkpoints/best.pt by "
+                            "validation accuracy (default 0.1; 0: no validation split, no best.pt)"),
     ("train_limit", int, "use only N training samples (quick runs; digits: the first N of the fixed "
                           "split, event data: a fixed random N)"),
     ("test_limit", int, "use only N test samples (quick runs; chosen as for --train-limit)"),
@@ -91,7 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _checkpoint_path(run_dir: str, which: str) -> Path:
     if which in ("last", "best"):
-        return Path(run_dir) / "checkpoints" / f"{which}.pt"
+        path = Path(run_dir) / "checkpoints" / f"{which}.pt"
+        if which == "best" and not path.exists() and (Path(run_dir) / "checkpoints" / "last.pt").exists():
+            raise FileNotFoundError(
+                f"{path} does not exist: best.pt is chosen on the validation split and this run held "
+                "none out (--val-fraction 0) or has not finished an epoch; use --checkpoint last"
+            )
+        return path
     return Path(which)
 
 
@@ -121,8 +129,10 @@ def _train(args: argparse.Namespace) -> int:
     summary = train(cfg, resume=bool(args.resume))
     if not is_main_process():  # under torchrun only rank 0 reports
         return 0
-    print(f"test accuracy {summary['test_accuracy']:.4f} (best {summary['best_test_accuracy']:.4f} at epoch "
-          f"{summary['best_epoch']}); run directory: {cfg.out}")
+    best = (f" (best.pt: epoch {summary['best_epoch']}, validation accuracy "
+            f"{summary['best_val_accuracy']:.4f}, test accuracy {summary['best_test_accuracy']:.4f})"
+            if summary.get("best_epoch") else "")
+    print(f"test accuracy {summary['test_accuracy']:.4f}{best}; run directory: {cfg.out}")
     return 0
 
 

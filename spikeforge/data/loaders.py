@@ -1,9 +1,11 @@
 """Training batches for ``spikeforge train``: one interface over the digits and the event data sets.
 
-Every batch is time-major ``x[T, B, ...]`` spikes (or event counts) and ``y[B]`` labels. The order
-and the spike encoding of training epoch ``e`` come from a generator seeded with
-``stream_seed(e, 1)``; the test split keeps its order and is encoded from ``stream_seed(0, 2)``,
-so both depend only on ``(seed, epoch)`` and never on what ran before.
+Every batch is time-major ``x[T, B, ...]`` spikes (or event counts) and ``y[B]`` labels. There are
+three splits: ``train``, ``val`` (a fixed part of the data set's training split held out for choosing
+the best epoch, see `holdout_indices`) and ``test`` (the data set's own test split). The order and
+the spike encoding of training epoch ``e`` come from a generator seeded with ``stream_seed(e, 1)``;
+the test and validation splits keep their order and are encoded from ``stream_seed(0, 2)`` and
+``stream_seed(0, 3)``, so all depend only on ``(seed, epoch)`` and never on what ran before.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class _Config(Protocol):
     num_steps: int
     encoding: str | None
     seed: int
+    val_fraction: float
     train_limit: int | None
     test_limit: int | None
     time_window_us: float | None
@@ -43,8 +46,45 @@ def subset_indices(total: int, limit: int) -> list[int]:
     return sorted(torch.randperm(total, generator=torch.Generator().manual_seed(0))[:limit].tolist())
 
 
+def holdout_indices(total: int, fraction: float) -> tuple[list[int], list[int]]:
+    """Split ``range(total)`` into ``(train, val)`` index lists, ``val`` holding ``fraction * total``
+    indices rounded half up (at least one when ``fraction > 0``), chosen at random by a fixed generator (the
+    same for every training seed, so runs with different seeds are validated on the same samples), both
+    in increasing order.
+
+    Raises:
+        ValueError: ``fraction`` outside [0, 1), or no training sample would be left.
+    """
+    if not 0 <= fraction < 1:
+        raise ValueError(f"--val-fraction must lie in [0, 1), got {fraction}")
+    n_val = max(1, int(fraction * total + 0.5)) if fraction > 0 else 0
+    if n_val >= total:
+        raise ValueError(f"--val-fraction {fraction} of {total} training samples leaves none to train on; "
+                         "use a smaller --val-fraction (or 0) or a larger --train-limit")
+    order = torch.randperm(total, generator=torch.Generator().manual_seed(1)).tolist()
+    return sorted(order[n_val:]), sorted(order[:n_val])
+
+
+#: the stream of `DataSource.stream_seed` each split is encoded from (the training split: per epoch)
+_STREAMS = {"train": 1, "test": 2, "val": 3}
+
+
+def split_name(split: str | bool) -> str:
+    """``"train"``, ``"val"`` or ``"test"``; ``True`` means ``"train"`` and ``False`` ``"test"``.
+
+    Raises:
+        ValueError: any other value.
+    """
+    if split is True or split is False:
+        return "train" if split else "test"
+    if split not in _STREAMS:
+        raise ValueError(f"unknown split {split!r}; use 'train', 'val' or 'test'")
+    return str(split)
+
+
 class DataSource:
-    """Batches of one data set for a config (see `open_data`)."""
+    """Batches of one data set for a config (see `open_data`): splits ``train``, ``val`` and ``test``
+    (the methods also take ``True`` for ``train`` and ``False`` for ``test``)."""
 
     in_features: int
     num_classes: int
@@ -56,20 +96,21 @@ class DataSource:
         """A seed that depends only on ``(cfg.seed, epoch, stream)``."""
         return (int(self.cfg.seed) * 1_000_003 + epoch * 101 + stream) % (2**63 - 1)
 
-    def _generator(self, train: bool, epoch: int | None) -> torch.Generator:
-        return torch.Generator().manual_seed(self.stream_seed(epoch or 0, 1 if train else 2))
+    def _generator(self, split: str, epoch: int | None) -> torch.Generator:
+        return torch.Generator().manual_seed(self.stream_seed(epoch or 0, _STREAMS[split]))
 
-    def size(self, train: bool) -> int:
+    def size(self, split: str | bool) -> int:
         raise NotImplementedError
 
-    def num_batches(self, train: bool) -> int:
-        return math.ceil(self.size(train) / self.cfg.batch_size)
+    def num_batches(self, split: str | bool) -> int:
+        return math.ceil(self.size(split) / self.cfg.batch_size)
 
-    def batches(self, train: bool, epoch: int | None) -> Iterator[tuple[Tensor, Tensor]]:
+    def batches(self, split: str | bool, epoch: int | None) -> Iterator[tuple[Tensor, Tensor]]:
         raise NotImplementedError
 
     def describe(self) -> str:
-        return f"{self.cfg.dataset}: {self.size(True)} train / {self.size(False)} test samples"
+        val = f" / {self.size('val')} validation" if self.size("val") else ""
+        return f"{self.cfg.dataset}: {self.size('train')} train{val} / {self.size('test')} test samples"
 
 
 class DigitsSource(DataSource):
@@ -80,13 +121,16 @@ class DigitsSource(DataSource):
 
     def __init__(self, cfg: _Config) -> None:
         super().__init__(cfg)
-        self._splits = {}
+        self._splits: dict[str, tuple[Tensor, Tensor]] = {}
         for train, limit in ((True, cfg.train_limit), (False, cfg.test_limit)):
             x, y = digits_arrays(train)
-            self._splits[train] = (x[:limit], y[:limit]) if limit else (x, y)
+            self._splits["train" if train else "test"] = (x[:limit], y[:limit]) if limit else (x, y)
+        x, y = self._splits["train"]
+        keep, held = holdout_indices(len(y), cfg.val_fraction)
+        self._splits["train"], self._splits["val"] = (x[keep], y[keep]), (x[held], y[held])
 
-    def size(self, train: bool) -> int:
-        return int(self._splits[train][1].shape[0])
+    def size(self, split: str | bool) -> int:
+        return int(self._splits[split_name(split)][1].shape[0])
 
     def encode(self, x: Tensor, generator: torch.Generator) -> Tensor:
         """``x[B, 64]`` in [0, 1] -> spikes ``[T, B, 64]``."""
@@ -96,10 +140,11 @@ class DigitsSource(DataSource):
             return spikegen.rate(x, num_steps=self.cfg.num_steps, generator=generator)
         return spikegen.latency(x, num_steps=self.cfg.num_steps, normalize=True, linear=True, clip=True)
 
-    def batches(self, train: bool, epoch: int | None) -> Iterator[tuple[Tensor, Tensor]]:
-        x, y = self._splits[train]
-        g = self._generator(train, epoch)
-        order = torch.randperm(len(y), generator=g) if train else torch.arange(len(y))
+    def batches(self, split: str | bool, epoch: int | None) -> Iterator[tuple[Tensor, Tensor]]:
+        split = split_name(split)
+        x, y = self._splits[split]
+        g = self._generator(split, epoch)
+        order = torch.randperm(len(y), generator=g) if split == "train" else torch.arange(len(y))
         for i in range(0, len(y), self.cfg.batch_size):
             idx = order[i: i + self.cfg.batch_size]
             yield self.encode(x[idx], g), y[idx]
@@ -114,20 +159,28 @@ class EventSource(DataSource):
         super().__init__(cfg)
         spec = FrameSpec(n_time_bins=cfg.num_steps, time_window_us=cfg.time_window_us,
                          denoise_us=cfg.denoise_us, spatial_factor=cfg.downsample)
-        self._splits: dict[bool, Any] = {}
+        self._splits: dict[str, Any] = {}
         for train, limit in ((False, cfg.test_limit), (True, cfg.train_limit)):
             ds = get_event_dataset(cfg.dataset, cfg.data_dir or ".", train, spec)
-            self._splits[train] = Subset(ds, subset_indices(len(ds), limit)) if limit else ds
-            self._splits[train][0]  # read one sample now: a corrupt file fails before the run starts
+            indices = subset_indices(len(ds), limit) if limit else list(range(len(ds)))
+            if train:
+                keep, held = holdout_indices(len(indices), cfg.val_fraction)
+                self._splits["train"] = Subset(ds, [indices[i] for i in keep])
+                self._splits["val"] = Subset(ds, [indices[i] for i in held])
+            else:
+                self._splits["test"] = Subset(ds, indices)
+            ds[indices[0]]  # read one sample now: a corrupt file fails before the run starts
         self.in_features = math.prod(ds.frame_shape)
         self.num_classes = ds.num_classes
 
-    def size(self, train: bool) -> int:
-        return len(self._splits[train])
+    def size(self, split: str | bool) -> int:
+        return len(self._splits[split_name(split)])
 
-    def batches(self, train: bool, epoch: int | None) -> Iterator[tuple[Tensor, Tensor]]:
-        ds = self._splits[train]
-        order = torch.randperm(len(ds), generator=self._generator(train, epoch)).tolist() if train else None
+    def batches(self, split: str | bool, epoch: int | None) -> Iterator[tuple[Tensor, Tensor]]:
+        split = split_name(split)
+        ds = self._splits[split]
+        train = split == "train"
+        order = torch.randperm(len(ds), generator=self._generator(split, epoch)).tolist() if train else None
         loader = DataLoader(ds, batch_size=self.cfg.batch_size, sampler=order, collate_fn=collate_time_major)
         for x, y in loader:
             yield x.float(), y

@@ -30,7 +30,8 @@ __all__ = [
 
 PathArg = str | PathLike[str]
 MAX_DEFAULT_TRACES = 8
-_CURVES = (("train_loss", "test_loss", "Loss"), ("train_acc", "test_acc", "Accuracy"))
+_CURVES = (("loss", "Loss"), ("acc", "Accuracy"))
+_SPLITS = (("train", "-o"), ("val", ":^"), ("test", "--s"))
 
 
 def _save(fig: Figure, path: PathArg) -> Path:
@@ -41,12 +42,13 @@ def _save(fig: Figure, path: PathArg) -> Path:
 
 
 def training_curves_figure(history: Sequence[Mapping[str, Any]]) -> Figure:
-    """Loss (left) and accuracy (right) per epoch, train and test.
+    """Loss (left) and accuracy (right) per epoch: train, validation and test.
 
     Args:
         history: one dict per epoch with keys ``epoch``, ``train_loss``, ``train_acc`` and
-            optionally ``test_loss``, ``test_acc`` (a missing or ``None`` value leaves a gap; a test
-            curve with no value at all is not drawn). Accuracy is a fraction in [0, 1].
+            optionally ``val_loss``, ``val_acc``, ``test_loss``, ``test_acc`` (a missing or ``None``
+            value leaves a gap; a validation or test curve with no value at all is not drawn).
+            Accuracy is a fraction in [0, 1].
 
     Raises:
         ValueError: empty history, or an entry without ``epoch``/``train_loss``/``train_acc``.
@@ -59,8 +61,9 @@ def training_curves_figure(history: Sequence[Mapping[str, Any]]) -> Figure:
             raise ValueError(f"history[{i}] lacks {missing}; it has {sorted(row)}")
     epochs = np.array([float(row["epoch"]) for row in history])
     fig = Figure(figsize=(9, 3.6), layout="constrained")
-    for ax, (train, test, name) in zip(fig.subplots(1, 2), _CURVES):
-        for key, label, style in ((train, "train", "-o"), (test, "test", "--s")):
+    for ax, (metric, name) in zip(fig.subplots(1, 2), _CURVES):
+        for split, style in _SPLITS:
+            key, label = f"{split}_{metric}", {"val": "validation"}.get(split, split)
             values = np.array([np.nan if row.get(key) is None else float(row[key]) for row in history])
             if not np.isnan(values).all():
                 ax.plot(epochs, values, style, label=label, markersize=4)

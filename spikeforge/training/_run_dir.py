@@ -72,7 +72,9 @@ def resume_config(run_dir: str | Path, changes: dict[str, Any] | None = None,
         raise FileNotFoundError(f"{run_dir} does not exist; {hint}")
     if not (run_dir / "config.toml").is_file():
         raise FileNotFoundError(f"{run_dir} is not a run directory (no config.toml); {hint}")
-    cfg = TrainConfig.from_dict(read_toml(run_dir / "config.toml"), str(run_dir / "config.toml"))
+    stored = read_toml(run_dir / "config.toml")
+    stored.setdefault("val_fraction", 0.0)  # runs made before the validation split held nothing out
+    cfg = TrainConfig.from_dict(stored, str(run_dir / "config.toml"))
     for key, value in (changes or {}).items():
         if key not in RESUMABLE_CHANGES and value != getattr(cfg, key):
             raise ValueError(
@@ -100,13 +102,18 @@ def finish_run(cfg: TrainConfig, model: SequentialSNN, data: DataSource, device:
                elapsed: float) -> dict[str, Any]:
     """Write the figures, the NIR model and (last) ``summary.json``; returns the summary."""
     final = history[-1] if history else {}
+    chosen = data.size("val") > 0 and best["epoch"] > 0
     summary = {
         "dataset": cfg.dataset, "epochs": cfg.epochs, "seed": cfg.seed, "device": str(device),
         "test_accuracy": final.get("test_acc"), "test_loss": final.get("test_loss"),
-        "best_test_accuracy": best["acc"], "best_epoch": best["epoch"],
+        "val_accuracy": final.get("val_acc"),
+        # best.pt: chosen on the validation split (none without one)
+        "best_epoch": best["epoch"] if chosen else None, "best_val_accuracy": best["acc"] if chosen else None,
+        "best_test_accuracy": best.get("test_acc") if chosen else None,
         "train_spikes_per_sample": final.get("train_spikes_per_sample"),
-        "test_spikes_per_sample": final.get("test_spikes_per_sample"), "train_samples": data.size(True),
-        "test_samples": data.size(False), "train_seconds_this_session": round(elapsed, 2),
+        "test_spikes_per_sample": final.get("test_spikes_per_sample"), "train_samples": data.size("train"),
+        "val_samples": data.size("val"), "test_samples": data.size("test"),
+        "train_seconds_this_session": round(elapsed, 2),
         "outputs": _outputs(model, data, device, history, run_dir),
     }
     write_json(run_dir / "summary.json", summary)
@@ -116,7 +123,7 @@ def finish_run(cfg: TrainConfig, model: SequentialSNN, data: DataSource, device:
 def _outputs(model: SequentialSNN, data: DataSource, device: torch.device, history: list[dict[str, Any]],
              run_dir: Path) -> dict[str, str]:
     """Figures of the first test sample and the NIR file (see `write_outputs`)."""
-    x, y = next(iter(data.batches(False, None)))
+    x, y = next(iter(data.batches("test", None)))
     model.eval()
     with torch.no_grad():
         spk, mem, _ = run_network(model, x[:, :1].to(device))

@@ -34,7 +34,11 @@ class TrainConfig:
         lr: Adam learning rate. seed: seeds weights, data order and encoding.
         device: ``auto`` (CUDA if available), ``cpu`` or ``cuda``.
         out: the run directory (default: the first free ``runs/<dataset>-seed<seed>[-N]``).
-        train_limit, test_limit: use only N samples of each split (quick runs; see ``--train-limit``).
+        val_fraction: the part of the training split held out (a fixed random subset) to choose the best
+            epoch, ``checkpoints/best.pt``, by validation accuracy; 0 holds nothing out and writes no
+            ``best.pt``. The test split is never used for a choice.
+        train_limit, test_limit: use only N samples of each split (quick runs; see ``--train-limit``);
+            the validation samples are held out of the ``train_limit`` ones.
         time_window_us, denoise_us, downsample: event data framing (see `FrameSpec`).
         progress: show progress bars.
     """
@@ -53,6 +57,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     out: str | None = None
+    val_fraction: float = 0.1
     train_limit: int | None = None
     test_limit: int | None = None
     time_window_us: float | None = None
@@ -86,6 +91,9 @@ class TrainConfig:
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)} "
                                  "(leave it out to use the whole split)")
+        if not 0 <= self.val_fraction < 1:
+            raise ValueError(f"--val-fraction must lie in [0, 1), got {self.val_fraction} (0 holds out no "
+                             "validation samples and writes no best.pt)")
         if not 0 <= self.beta <= 1:
             raise ValueError(f"--beta must lie in [0, 1], got {self.beta}")
         if not self.lr > 0:

@@ -7,7 +7,7 @@ reads it. A run directory holds::
     RUN_DIR/status.json          {"state": "running" | "interrupted" | "failed" | "complete", ...}
     RUN_DIR/metrics.csv, .json   one row per finished epoch
     RUN_DIR/checkpoints/last.pt  after every epoch (and before the first), for --resume
-    RUN_DIR/checkpoints/best.pt  the epoch with the highest test accuracy
+    RUN_DIR/checkpoints/best.pt  the epoch with the highest validation accuracy (if a split is held out)
     RUN_DIR/model.nir            the last model in NIR (when NIR export is available)
     RUN_DIR/figures/*.png        curves, output raster, membrane trace (when plotting is available)
     RUN_DIR/log.txt              notes, e.g. which optional outputs were not available

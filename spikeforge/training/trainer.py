@@ -5,7 +5,9 @@ Linear, neuron; the neurons run through ``forward_sequence``), Adam, and snntorc
 (``SF.ce_rate_loss``). Reproducibility: the data order and the spike encoding of epoch ``e`` depend
 only on ``(seed, e)``, so a run resumed from any epoch's checkpoint ends with the same numbers as an
 uninterrupted one; the test set's encoding depends only on ``seed``, so evaluating a checkpoint
-reproduces the accuracy reported for it.
+reproduces the accuracy reported for it. ``checkpoints/best.pt`` is the epoch with the highest accuracy
+on the validation split (``val_fraction`` of the training data, held out); the test split is only
+measured, never used to choose.
 
 Under ``torchrun`` (``RANK``/``WORLD_SIZE`` set) the same loop runs data-parallel with DDP: every rank
 takes a slice of each global batch (``batch_size`` is the global batch), metrics are summed over ranks,
@@ -173,7 +175,8 @@ def _train(
         run_dir = Path(cfg.out)  # type: ignore[arg-type]
         path = run_dir / "checkpoints" / "last.pt"
         ckpt = on_main(lambda: load_checkpoint(path), env)
-        check_checkpoint_config(ckpt["config"], cfg.to_dict(), RESUMABLE_CHANGES, str(path))
+        saved_cfg = {"val_fraction": 0.0, **ckpt["config"]}  # made before the validation split
+        check_checkpoint_config(saved_cfg, cfg.to_dict(), RESUMABLE_CHANGES, str(path))
         done = int(ckpt["epoch"])
         if cfg.epochs < done:
             raise ValueError(f"--epochs {cfg.epochs} is fewer than the {done} epochs already done in "
@@ -211,7 +214,7 @@ def _train(
                 "history": history,
                 "best": best,
                 "rng": rng_state(),
-                "data_sizes": [data.size(True), data.size(False)],
+                "data_sizes": [data.size("train"), data.size("val"), data.size("test")],
             },
         )
 
@@ -224,20 +227,24 @@ def _train(
             torch.manual_seed(data.stream_seed(epoch, 0))
             tr = run_epoch(net, data.batches(True, epoch), data.num_batches(True), device, optimizer,
                            f"epoch {epoch}/{cfg.epochs}", progress, env)
+            va = evaluate_model(model, data, device, progress=False, env=env, split="val") \
+                if data.size("val") else None
             te = evaluate_model(model, data, device, progress=False, env=env)
             history.append({"epoch": epoch, "train_loss": tr["loss"], "train_acc": tr["acc"],
+                            "val_loss": va["loss"] if va else None, "val_acc": va["acc"] if va else None,
                             "test_loss": te["loss"], "test_acc": te["acc"],
                             "train_spikes_per_sample": tr["spikes_per_sample"],
                             "test_spikes_per_sample": te["spikes_per_sample"]})
-            if te["acc"] > best["acc"]:
-                best = {"acc": te["acc"], "epoch": epoch}
+            if va is not None and va["acc"] > best["acc"]:
+                best = {"acc": va["acc"], "epoch": epoch, "test_acc": te["acc"]}
                 checkpoint("best.pt", epoch)
             checkpoint("last.pt", epoch)
             saved = epoch
             if env.is_main:
                 write_metrics(run_dir, history)
             if progress:  # printed once the epoch is saved
-                print(f"epoch {epoch}: train acc {tr['acc']:.4f}  test acc {te['acc']:.4f}  "
+                val = f"val acc {va['acc']:.4f}  " if va is not None else ""
+                print(f"epoch {epoch}: train acc {tr['acc']:.4f}  {val}test acc {te['acc']:.4f}  "
                       f"loss {tr['loss']:.4f}  train spikes/sample {tr['spikes_per_sample']:.0f}", flush=True)
         elapsed = time.perf_counter() - t0
         summary = on_main(lambda: finish_run(cfg, model, data, device, history, best, run_dir, elapsed), env)
@@ -269,12 +276,14 @@ def _saved_epoch(path: Path, expected: int) -> int:
 
 
 def evaluate_model(
-    model: SequentialSNN, data: DataSource, device: torch.device, progress: bool, env: DistEnv | None = None
+    model: SequentialSNN, data: DataSource, device: torch.device, progress: bool, env: DistEnv | None = None,
+    split: str = "test",
 ) -> dict[str, float]:
-    """Test-split loss, accuracy and spikes per sample (the encoding depends only on the seed); with
-    several processes each evaluates a slice and the numbers are summed over ranks."""
-    batches = data.batches(False, None)
-    return run_epoch(model, batches, data.num_batches(False), device, None, "test", progress, env)
+    """Loss, accuracy and spikes per sample on ``split`` (``"test"`` or ``"val"``; the encoding depends
+    only on the seed); with several processes each evaluates a slice and the numbers are summed over
+    ranks."""
+    batches = data.batches(split, None)
+    return run_epoch(model, batches, data.num_batches(split), device, None, split, progress, env)
 
 
 def evaluate(
@@ -297,10 +306,10 @@ def evaluate(
     ckpt = load_checkpoint(path)
     data = open_data(cfg)
     sizes = ckpt.get("data_sizes")
-    if sizes is not None and int(sizes[1]) != data.size(False):
+    if sizes is not None and int(sizes[-1]) != data.size("test"):
         raise ValueError(
-            f"the test split now has {data.size(False)} samples but this run was trained and tested on "
-            f"{int(sizes[1])}: the data set's files changed since training, so its accuracy cannot be "
+            f"the test split now has {data.size('test')} samples but this run was trained and tested on "
+            f"{int(sizes[-1])}: the data set's files changed since training, so its accuracy cannot be "
             "reproduced; restore the files or train again"
         )
     dev = resolve_device(cfg.device)

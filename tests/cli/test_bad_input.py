@@ -35,6 +35,9 @@ def _error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
         (["--beta", "1.5"], "--beta must lie in [0, 1]"),
         (["--device", "tpu"], "choose --device auto, cpu or cuda"),
         (["--epochs", "ten"], "argument --epochs: invalid int value"),
+        (["--val-fraction", "1"], "--val-fraction must lie in [0, 1), got 1.0"),
+        (["--val-fraction", "-0.1"], "--val-fraction must lie in [0, 1), got -0.1"),
+        (["--train-limit", "1"], "--val-fraction 0.1 of 1 training samples leaves none to train on"),
     ],
 )
 def test_bad_options(
@@ -112,13 +115,14 @@ def test_event_datasets_train_through_the_command(tmp_path: Path, capsys: pytest
     assert main(["train", "--dataset", "shd", "--data-dir", str(tmp_path), "--out", str(out),
                  "--time-window-us", "1000", *TINY]) == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["train_samples"] == 4 and summary["test_samples"] == 4
+    # 10 % of 4 rounds to 0, but a validation split holds at least one sample
+    assert (summary["train_samples"], summary["val_samples"], summary["test_samples"]) == (3, 1, 4)
     assert (tmp_path / ".spikeforge_cache").is_dir()
     write_nmnist(tmp_path / "NMNIST/Train/2/a.bin", [(1, 1, 1, 5), (2, 2, 0, 600)])
     write_nmnist(tmp_path / "NMNIST/Test/2/b.bin", [(3, 3, 1, 5)])
     out = tmp_path / "nm"
     assert main(["train", "--dataset", "nmnist", "--data-dir", str(tmp_path), "--out", str(out),
-                 "--downsample", "0.5", *TINY]) == 0
+                 "--downsample", "0.5", "--val-fraction", "0", *TINY]) == 0
     assert main(["evaluate", str(out), "--json"]) == 0
     res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     summary = json.loads((out / "summary.json").read_text())

@@ -38,10 +38,11 @@ def test_torchrun_resumes_a_single_process_run_with_two_processes(tmp_path: Path
     assert main(["train", "--out", str(b), "--epochs", "2", *TINY]) == 0  # uninterrupted reference
     done = _torchrun("train", "--resume", str(a), "--epochs", "2", "--no-progress")
     assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.count("test accuracy") == 1, done.stdout  # rank 0 reports, once
+    assert done.stdout.count("run directory") == 1, done.stdout  # rank 0 reports, once
     log = (a / "log.txt").read_text().splitlines()
     assert [line for line in log if line.startswith("resume at epoch 1")] == [
-        "resume at epoch 1: digits: 15 train / 20 test samples on cpu x 2 processes"
+        # 10 % of the 15 training samples, 1.5, rounds to 2 held out for validation
+        "resume at epoch 1: digits: 13 train / 2 validation / 20 test samples on cpu x 2 processes"
     ]
     assert json.loads((a / "status.json").read_text()) == {"state": "complete", "epoch": 2}
     assert (a / "summary.json").is_file() and (a / "model.nir").is_file()
@@ -66,8 +67,8 @@ def test_more_processes_than_data_is_refused_before_joining(
 ) -> None:
     monkeypatch.setenv("WORLD_SIZE", "4")
     monkeypatch.setenv("RANK", "0")
-    err = _error(capsys, ["train", "--out", str(tmp_path / "r"), *TINY, "--train-limit", "3"])
-    assert "4 processes but the training set has only 3 samples" in err
+    err = _error(capsys, ["train", "--out", str(tmp_path / "r"), *TINY, "--train-limit", "4"])
+    assert "4 processes but the training set has only 3 samples" in err  # 1 of 4 held out for validation
     err = _error(capsys, ["train", "--out", str(tmp_path / "r"), *TINY, "--batch-size", "2"])
     assert "--batch-size 2 is the global batch shared by 4 processes" in err
     assert not (tmp_path / "r").exists()

@@ -49,6 +49,15 @@ def test_training_curves_without_test_values() -> None:
     assert [ln.get_label() for ln in fig.axes[0].lines] == ["train"]
 
 
+def test_training_curves_draw_the_validation_split() -> None:
+    history = [{**row, "val_loss": 2.1 - k / 2, "val_acc": None if k == 1 else 0.2 + k / 5}
+               for k, row in enumerate(HISTORY)]
+    loss_ax, acc_ax = figures.training_curves_figure(history).axes
+    assert [ln.get_label() for ln in loss_ax.lines] == ["train", "validation", "test"]
+    assert np.allclose(_line(loss_ax, "validation").get_ydata(), [2.1, 1.6, 1.1])
+    assert np.allclose(_line(acc_ax, "validation").get_ydata(), [0.2, np.nan, 0.6], equal_nan=True)
+
+
 def test_training_curves_errors() -> None:
     with pytest.raises(ValueError, match="empty"):
         figures.plot_training_curves([], "x.png")

@@ -1,0 +1,130 @@
+"""The validation split of ``spikeforge train``: held out of the training data, disjoint from it, and
+the only split that chooses ``checkpoints/best.pt`` (the test split is measured, never used to choose)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from spikeforge.cli import main
+from spikeforge.data.digits import digits_arrays
+from spikeforge.data.loaders import DigitsSource, holdout_indices
+from spikeforge.training import trainer
+from spikeforge.training.trainer import TrainConfig, resume_config
+
+TINY = ["--epochs", "3", "--train-limit", "60", "--test-limit", "20", "--num-steps", "4", "--hidden", "8",
+        "--no-progress"]
+
+
+@pytest.mark.parametrize(("total", "fraction", "n_val"), [
+    (1347, 0.1, 135),  # 134.7 rounds to 135
+    (15, 0.1, 2),      # 1.5 rounds half up
+    (4, 0.1, 1),       # 0.4 rounds to 0, but a split holds at least one sample
+    (10, 0.25, 3),     # 2.5 rounds half up (not to the even 2)
+    (7, 0.0, 0),
+])
+def test_holdout_sizes_and_disjoint(total: int, fraction: float, n_val: int) -> None:
+    train, val = holdout_indices(total, fraction)
+    assert len(val) == n_val and len(train) == total - n_val
+    assert sorted(train + val) == list(range(total)) and train == sorted(train) and val == sorted(val)
+    assert holdout_indices(total, fraction) == (train, val)  # fixed: not drawn from the global RNG
+
+
+def test_holdout_does_not_depend_on_the_global_seed() -> None:
+    torch.manual_seed(1)
+    first = holdout_indices(100, 0.2)
+    torch.manual_seed(2)
+    assert holdout_indices(100, 0.2) == first
+
+
+@pytest.mark.parametrize(("total", "fraction", "message"), [
+    (10, 1.0, r"must lie in \[0, 1\), got 1.0"),
+    (10, -0.5, r"must lie in \[0, 1\), got -0.5"),
+    (1, 0.1, "leaves none to train on"),
+])
+def test_holdout_refuses(total: int, fraction: float, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        holdout_indices(total, fraction)
+
+
+def test_digits_validation_is_part_of_the_training_split() -> None:
+    src = DigitsSource(TrainConfig())
+    assert (src.size("train"), src.size("val"), src.size("test")) == (1212, 135, 450)
+    x_tr, y_tr = digits_arrays(True)
+    x = torch.cat([src._splits["train"][0], src._splits["val"][0]])
+    y = torch.cat([src._splits["train"][1], src._splits["val"][1]])
+    # the two parts together are the whole fixed training split, row for row (as multisets)
+    key = lambda a, b: sorted(map(tuple, torch.cat([a, b[:, None].float()], 1).tolist()))  # noqa: E731
+    assert key(x, y) == key(x_tr, y_tr)
+    assert src.size(True) == 1212 and src.size(False) == 450  # the boolean spelling still works
+
+
+def _fake_evaluations(monkeypatch: pytest.MonkeyPatch, val: list[float], test: list[float]) -> None:
+    """Replace the evaluation by scripted accuracies per epoch (the training itself is real)."""
+    calls = {"val": 0, "test": 0}
+
+    def fake(model, data, device, progress, env=None, split="test"):  # noqa: ANN001, ANN202
+        seq = val if split == "val" else test
+        acc = seq[min(calls[split], len(seq) - 1)]
+        calls[split] += 1
+        return {"loss": 1.0 - acc, "acc": acc, "spikes_per_sample": 1.0, "n": 20}
+
+    monkeypatch.setattr(trainer, "evaluate_model", fake)
+
+
+def test_best_checkpoint_follows_validation_not_test(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # validation peaks at epoch 2, test at epoch 3: best.pt must be epoch 2
+    _fake_evaluations(monkeypatch, val=[0.3, 0.8, 0.5], test=[0.2, 0.4, 0.9])
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), *TINY]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    best = (summary["best_epoch"], summary["best_val_accuracy"], summary["best_test_accuracy"])
+    assert best == (2, 0.8, 0.4)
+    assert summary["test_accuracy"] == 0.9 and summary["val_accuracy"] == 0.5
+    assert (summary["train_samples"], summary["val_samples"]) == (54, 6)
+    assert torch.load(out / "checkpoints/best.pt", weights_only=True)["epoch"] == 2
+    history = json.loads((out / "metrics.json").read_text())
+    assert [h["val_acc"] for h in history] == [0.3, 0.8, 0.5]
+
+
+def test_ties_keep_the_earlier_epoch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_evaluations(monkeypatch, val=[0.5, 0.7, 0.7], test=[0.1, 0.2, 0.3])
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), *TINY]) == 0
+    assert json.loads((out / "summary.json").read_text())["best_epoch"] == 2
+
+
+def test_without_a_validation_split_there_is_no_best(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), "--val-fraction", "0", *TINY]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["best_epoch"] is None and summary["best_test_accuracy"] is None
+    assert (summary["train_samples"], summary["val_samples"]) == (60, 0)
+    assert not (out / "checkpoints/best.pt").exists()
+    assert all(h["val_acc"] is None for h in json.loads((out / "metrics.json").read_text()))
+    capsys.readouterr()
+    assert main(["evaluate", str(out), "--checkpoint", "best"]) == 2
+    err = capsys.readouterr().err
+    assert "held none out (--val-fraction 0)" in err and "use --checkpoint last" in err
+
+
+def test_runs_made_before_the_split_resume_without_one(tmp_path: Path) -> None:
+    """A config.toml without ``val_fraction`` held nothing out, and is read back that way."""
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), "--val-fraction", "0", *TINY]) == 0
+    path = out / "config.toml"
+    path.write_text("".join(line + "\n" for line in path.read_text().splitlines()
+                            if not line.startswith("val_fraction")))
+    assert resume_config(out).val_fraction == 0.0
+    assert TrainConfig().val_fraction == 0.1
+    last = out / "checkpoints/last.pt"
+    ckpt = torch.load(last, weights_only=True)
+    del ckpt["config"]["val_fraction"]
+    torch.save(ckpt, last)
+    assert main(["train", "--resume", str(out), "--epochs", "4", "--no-progress"]) == 0
+    assert json.loads((out / "summary.json").read_text())["epochs"] == 4
