@@ -62,3 +62,30 @@ def test_absent_files_say_where_to_put_them(tmp_path: Path) -> None:
     for cls in (sd.NMNIST, sd.SHD, sd.DVSGesture):
         with pytest.raises(DatasetNotFoundError, match="cannot download, so place the files there"):
             cls(str(tmp_path), download_and_create=True)
+
+
+def test_gesture_time_shuffle_starts_at_a_random_offset(tmp_path: Path) -> None:
+    """``time_shuffle``: the sample starts ``randint(0, span + 1)`` us into its recording (numpy's global
+    generator), ``span = last event time - num_steps * dt``; earlier events are dropped, later ones shift."""
+    import numpy as np
+
+    sd = _spikedata()
+    rel = [0, 1200, 2400, 3600, 4800]  # event times within the labelled segment, one per column x = 10 * k
+    events = [(10 * k, 5, 1, 1000 + t) for k, t in enumerate(rel)]
+    write_gesture(tmp_path, "user01_fluorescent", True, [events], [(4, 1000, 6000)])
+    g = sd.DVSGesture(str(tmp_path), num_steps=2, dt=1000, time_shuffle=True)
+    seen = set()
+    for seed in range(8):
+        np.random.seed(seed)
+        offset = np.random.randint(0, 4800 - 2 * 1000 + 1)
+        want = np.zeros((2, 2, 128, 128), dtype=np.float32)
+        for k, t in enumerate(rel):
+            if offset <= t < offset + 2000:  # lands in one of the 2 frames of 1000 us
+                want[(t - offset) // 1000, 1, 5, 10 * k] += 1
+        np.random.seed(seed)
+        x, y = g[0]
+        assert y == 3 and np.array_equal(x.numpy(), want), (seed, offset)
+        seen.add(offset)
+    assert len(seen) > 1  # the start really moves from draw to draw
+    still = sd.DVSGesture(str(tmp_path), num_steps=2, dt=1000)[0][0]
+    assert [int(still[b].sum()) for b in range(2)] == [1, 1]  # no shuffle: t = 0 and 1200 us
