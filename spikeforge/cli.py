@@ -30,10 +30,11 @@ _TRAIN_OPTIONS: list[tuple[str, type, str]] = [
     ("seed", int, "seed of weights, data order and spike encoding (default 0)"),
     ("device", str, "auto (CUDA if available, default), cpu or cuda"),
     ("out", str, "run directory to create (default: the first free runs/<dataset>-seed<seed>[-N])"),
-    ("val_fraction", float, "part of the training split held out to choose checkpoints/best.pt by "
-                            "validation accuracy (default 0.1; 0: no validation split, no best.pt)"),
+    ("val_fraction", float, "part of the training split, in [0, 1), held out (a fixed random choice, at "
+                            "least one sample) to choose checkpoints/best.pt by validation accuracy "
+                            "(default 0.1; 0: no validation split, no best.pt)"),
     ("train_limit", int, "use only N training samples (quick runs; digits: the first N of the fixed "
-                          "split, event data: a fixed random N)"),
+                          "split, event data: a fixed random N); the validation samples come out of the N"),
     ("test_limit", int, "use only N test samples (quick runs; chosen as for --train-limit)"),
     ("time_window_us", float, "event data: time bin width in microseconds (default: split each sample "
                               "into --num-steps equal bins)"),
@@ -129,9 +130,13 @@ def _train(args: argparse.Namespace) -> int:
     summary = train(cfg, resume=bool(args.resume))
     if not is_main_process():  # under torchrun only rank 0 reports
         return 0
-    best = (f" (best.pt: epoch {summary['best_epoch']}, validation accuracy "
-            f"{summary['best_val_accuracy']:.4f}, test accuracy {summary['best_test_accuracy']:.4f})"
-            if summary.get("best_epoch") else "")
+    best = ""
+    if summary.get("best_chosen_on") == "validation":
+        best = (f" (best.pt: epoch {summary['best_epoch']}, validation accuracy "
+                f"{summary['best_val_accuracy']:.4f}, test accuracy {summary['best_test_accuracy']:.4f})")
+    elif summary.get("best_chosen_on") == "test":  # a run made before the validation split
+        best = (f" (best.pt: epoch {summary['best_epoch']}, chosen on the test split by an older spikeforge, "
+                f"test accuracy {summary['best_test_accuracy']:.4f})")
     print(f"test accuracy {summary['test_accuracy']:.4f}{best}; run directory: {cfg.out}")
     return 0
 

@@ -18,11 +18,17 @@ SHARED = Path(os.environ.get("SPIKEFORGE_SHARED", Path(__file__).resolve().paren
 
 
 # Property tests draw the same examples on every run, so CI on main never passes or fails by chance; a
-# failure is reproduced by running the suite again. HYPOTHESIS_PROFILE=explore draws fresh examples (use
-# it, with --hypothesis-seed to repeat a run, when changing a kernel or a tolerance).
+# failure is reproduced by running the suite again. HYPOTHESIS_PROFILE=explore, or --hypothesis-seed N
+# (which a derandomized profile would ignore), draws fresh examples: use it when changing a kernel or a
+# tolerance.
 settings.register_profile("ci", derandomize=True, print_blob=True)
 settings.register_profile("explore", derandomize=False, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("hypothesis_seed", None) is not None and "HYPOTHESIS_PROFILE" not in os.environ:
+        settings.load_profile("explore")
 
 
 @pytest.fixture(autouse=True)

@@ -31,7 +31,8 @@ __all__ = [
 PathArg = str | PathLike[str]
 MAX_DEFAULT_TRACES = 8
 _CURVES = (("loss", "Loss"), ("acc", "Accuracy"))
-_SPLITS = (("train", "-o"), ("val", ":^"), ("test", "--s"))
+#: each split's line style and colour, the same whichever splits a history has
+_SPLITS = (("train", "-o", "C0"), ("val", ":^", "C1"), ("test", "--s", "C2"))
 
 
 def _save(fig: Figure, path: PathArg) -> Path:
@@ -62,11 +63,11 @@ def training_curves_figure(history: Sequence[Mapping[str, Any]]) -> Figure:
     epochs = np.array([float(row["epoch"]) for row in history])
     fig = Figure(figsize=(9, 3.6), layout="constrained")
     for ax, (metric, name) in zip(fig.subplots(1, 2), _CURVES):
-        for split, style in _SPLITS:
+        for split, style, colour in _SPLITS:
             key, label = f"{split}_{metric}", {"val": "validation"}.get(split, split)
             values = np.array([np.nan if row.get(key) is None else float(row[key]) for row in history])
             if not np.isnan(values).all():
-                ax.plot(epochs, values, style, label=label, markersize=4)
+                ax.plot(epochs, values, style, label=label, markersize=4, color=colour)
         ax.set_xlabel("Epoch")
         ax.set_ylabel(name)
         ax.set_title(name)

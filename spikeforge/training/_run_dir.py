@@ -102,14 +102,17 @@ def finish_run(cfg: TrainConfig, model: SequentialSNN, data: DataSource, device:
                elapsed: float) -> dict[str, Any]:
     """Write the figures, the NIR model and (last) ``summary.json``; returns the summary."""
     final = history[-1] if history else {}
-    chosen = data.size("val") > 0 and best["epoch"] > 0
+    # best.pt is chosen on the validation split; a run made by a spikeforge before it (resumed with no
+    # validation split) may hold a best.pt chosen on the test split, named as such
+    on_val, chosen = data.size("val") > 0, best["epoch"] > 0
     summary = {
         "dataset": cfg.dataset, "epochs": cfg.epochs, "seed": cfg.seed, "device": str(device),
         "test_accuracy": final.get("test_acc"), "test_loss": final.get("test_loss"),
         "val_accuracy": final.get("val_acc"),
-        # best.pt: chosen on the validation split (none without one)
-        "best_epoch": best["epoch"] if chosen else None, "best_val_accuracy": best["acc"] if chosen else None,
-        "best_test_accuracy": best.get("test_acc") if chosen else None,
+        "best_epoch": best["epoch"] if chosen else None,
+        "best_chosen_on": ("validation" if on_val else "test") if chosen else None,
+        "best_val_accuracy": best["acc"] if chosen and on_val else None,
+        "best_test_accuracy": (best.get("test_acc") if on_val else best["acc"]) if chosen else None,
         "train_spikes_per_sample": final.get("train_spikes_per_sample"),
         "test_spikes_per_sample": final.get("test_spikes_per_sample"), "train_samples": data.size("train"),
         "val_samples": data.size("val"), "test_samples": data.size("test"),

@@ -39,9 +39,13 @@ def _atomic_write(path: Path, write: Any, binary: bool = False) -> None:
     """Write through a temporary file and rename, so a crash never leaves half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "wb" if binary else "w") as f:
-        write(f)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "wb" if binary else "w") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def rng_state() -> dict[str, Any]:
@@ -114,11 +118,13 @@ def write_status(run_dir: Path, state: str, **extra: Any) -> None:
 
 
 def write_metrics(run_dir: Path, history: Sequence[Mapping[str, Any]]) -> None:
-    """Write the per-epoch metrics as ``metrics.csv`` and ``metrics.json``."""
+    """Write the per-epoch metrics as ``metrics.csv`` and ``metrics.json``; the CSV's columns are every
+    key of any row, in first-seen order (rows of a run made by an older spikeforge, resumed, may lack
+    newer columns such as ``val_acc``: their cells are left empty)."""
     write_json(run_dir / "metrics.json", list(history))
     if not history:
         return
-    fields = list(history[0])
+    fields = list(dict.fromkeys(key for row in history for key in row))
 
     def write(f: Any) -> None:
         w = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")

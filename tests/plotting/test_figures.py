@@ -56,6 +56,10 @@ def test_training_curves_draw_the_validation_split() -> None:
     assert [ln.get_label() for ln in loss_ax.lines] == ["train", "validation", "test"]
     assert np.allclose(_line(loss_ax, "validation").get_ydata(), [2.1, 1.6, 1.1])
     assert np.allclose(_line(acc_ax, "validation").get_ydata(), [0.2, np.nan, 0.6], equal_nan=True)
+    # each split keeps its colour whether or not the history has a validation split
+    plain = figures.training_curves_figure(HISTORY).axes[0]
+    assert _line(plain, "test").get_color() == _line(loss_ax, "test").get_color() != _line(
+        loss_ax, "validation").get_color()
 
 
 def test_training_curves_errors() -> None:

@@ -3,6 +3,7 @@ the only split that chooses ``checkpoints/best.pt`` (the test split is measured,
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -86,6 +87,7 @@ def test_best_checkpoint_follows_validation_not_test(tmp_path: Path, monkeypatch
     assert summary["test_accuracy"] == 0.9 and summary["val_accuracy"] == 0.5
     assert (summary["train_samples"], summary["val_samples"]) == (54, 6)
     assert torch.load(out / "checkpoints/best.pt", weights_only=True)["epoch"] == 2
+    assert summary["best_chosen_on"] == "validation"
     history = json.loads((out / "metrics.json").read_text())
     assert [h["val_acc"] for h in history] == [0.3, 0.8, 0.5]
 
@@ -114,7 +116,9 @@ def test_without_a_validation_split_there_is_no_best(
 
 
 def test_runs_made_before_the_split_resume_without_one(tmp_path: Path) -> None:
-    """A config.toml without ``val_fraction`` held nothing out, and is read back that way."""
+    """A run made before the validation split: no ``val_fraction`` in config.toml or the checkpoint, no
+    ``val_*`` keys in its history, and a best.pt chosen on the test split. It resumes with no validation
+    split, the CSV keeps every row, and the summary says on which split its best.pt was chosen."""
     out = tmp_path / "run"
     assert main(["train", "--out", str(out), "--val-fraction", "0", *TINY]) == 0
     path = out / "config.toml"
@@ -125,6 +129,41 @@ def test_runs_made_before_the_split_resume_without_one(tmp_path: Path) -> None:
     last = out / "checkpoints/last.pt"
     ckpt = torch.load(last, weights_only=True)
     del ckpt["config"]["val_fraction"]
+    ckpt["history"] = [{k: v for k, v in row.items() if not k.startswith("val_")} for row in ckpt["history"]]
+    old_best = {"acc": ckpt["history"][1]["test_acc"], "epoch": 2}  # the old rule: highest test accuracy
+    ckpt["best"] = old_best
     torch.save(ckpt, last)
+    torch.save({**ckpt, "epoch": 2}, out / "checkpoints/best.pt")
     assert main(["train", "--resume", str(out), "--epochs", "4", "--no-progress"]) == 0
-    assert json.loads((out / "summary.json").read_text())["epochs"] == 4
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["epochs"] == 4 and summary["best_chosen_on"] == "test"
+    assert (summary["best_epoch"], summary["best_test_accuracy"]) == (2, old_best["acc"])
+    assert summary["best_val_accuracy"] is None
+    with (out / "metrics.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [r["epoch"] for r in rows] == ["1", "2", "3", "4"] and all(r["val_acc"] == "" for r in rows)
+    assert not list(out.glob("*.tmp"))
+
+
+def test_metrics_csv_has_every_column_of_any_row(tmp_path: Path) -> None:
+    from spikeforge.training.checkpoint import write_metrics
+
+    history = [{"epoch": 1, "train_acc": 0.5}, {"epoch": 2, "train_acc": 0.6, "val_acc": 0.55}]
+    write_metrics(tmp_path, history)
+    assert (tmp_path / "metrics.csv").read_text() == "epoch,train_acc,val_acc\n1,0.5,\n2,0.6,0.55\n"
+    assert json.loads((tmp_path / "metrics.json").read_text()) == history
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:
+    from spikeforge.training.checkpoint import _atomic_write
+
+    target = tmp_path / "metrics.csv"
+    target.write_text("old\n")
+
+    def broken(f) -> None:  # noqa: ANN001
+        f.write("half")
+        raise ValueError("disk full")
+
+    with pytest.raises(ValueError, match="disk full"):
+        _atomic_write(target, broken)
+    assert target.read_text() == "old\n" and sorted(p.name for p in tmp_path.iterdir()) == ["metrics.csv"]
