@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -127,6 +128,14 @@ def _train(args: argparse.Namespace) -> int:
     else:
         base = read_toml(args.config) if args.config else {}
         cfg = TrainConfig.from_dict({**base, **given}, args.config or "options")
+        try:
+            cfg.validate()
+        except ValueError as exc:  # a value from the config file: say where it came from
+            named = re.search(r"--([a-z][a-z-]*)", str(exc))
+            key = named.group(1).replace("-", "_") if named else ""
+            if key in base and key not in given:
+                raise ValueError(f"{exc} (set by {key} = {base[key]!r} in {args.config})") from None
+            raise
     summary = train(cfg, resume=bool(args.resume))
     if not is_main_process():  # under torchrun only rank 0 reports
         return 0

@@ -193,3 +193,19 @@ def test_not_a_run_directory_message_fits_the_command(
         assert f"spikeforge {command} RUN_DIR" in err
         err = _error(capsys, [command, str(not_a_run)])
         assert "is not a run directory" in err and f"spikeforge {command} RUN_DIR" in err
+
+
+def test_a_bad_value_from_the_config_file_names_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "my_run.toml"
+    cfg.write_text('val_fraction = 1\nneuron = "izh"\n')
+    out = tmp_path / "run"
+    err = _error(capsys, ["train", "--config", str(cfg), "--neuron", "leaky", "--out", str(out)])
+    assert "--val-fraction must lie in [0, 1)" in err and f"(set by val_fraction = 1 in {cfg})" in err
+    err = _error(capsys, ["train", "--config", str(cfg), "--val-fraction", "0.2", "--out", str(out)])
+    assert "unknown neuron 'izh'" in err and f"(set by neuron = 'izh' in {cfg})" in err
+    # a flag's own value is the flag's: no file named
+    err = _error(capsys, ["train", "--config", str(cfg), "--neuron", "bad", "--val-fraction", "0.2"])
+    assert "unknown neuron 'bad'" in err and "set by" not in err
+    assert not out.exists()
