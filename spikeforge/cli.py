@@ -22,6 +22,9 @@ _TRAIN_OPTIONS: list[tuple[str, type, str]] = [
     ("batch_size", int, "mini-batch size (default 64)"),
     ("num_steps", int, "time steps: encoding length for digits, time bins for event data (default 25)"),
     ("encoding", str, "digits only: rate (default) or latency spike coding (spikegen)"),
+    ("model", str, "network: mlp (default: Linear, neuron, Linear, neuron) or conv (two blocks of 5x5 "
+                   "convolution, 2x2 average pooling and neuron, then Linear, neuron, Linear, neuron; "
+                   "digits, nmnist, dvsgesture)"),
     ("neuron", str, "neuron model: leaky (default), synaptic, alpha, lapicque, rleaky, rsynaptic"),
     ("reset", str, "reset mechanism of the neurons: subtract, zero or none (default: the neuron's own, "
                    "subtract for leaky); zero exports to NIR exactly"),
@@ -194,7 +197,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     import torch
 
-    from .training.checkpoint import export_network, export_nir, load_checkpoint
+    from .training.checkpoint import export_network, export_nir, load_checkpoint, nir_sample
     from .training.trainer import build_model, load_weights, resume_config
 
     cfg = resume_config(args.run_dir, {"device": "cpu"}, command="export")
@@ -207,7 +210,7 @@ def _export(args: argparse.Namespace) -> int:
     load_weights(model, ckpt["model"], path)
     out = Path(args.out) if args.out else Path(args.run_dir) / "model.nir"
     x, _ = next(iter(data.batches(False, None)))
-    state = export_nir(export_network(model), x[0, :1].flatten(1).to(torch.get_default_dtype()), out)
+    state = export_nir(export_network(model), nir_sample(model, x).to(torch.get_default_dtype()), out)
     if not state.startswith("written"):
         raise ValueError(f"NIR export {state}")
     print(f"wrote {out}")

@@ -30,6 +30,7 @@ class _Config(Protocol):
     encoding: str | None
     seed: int
     val_fraction: float
+    model: str
     train_limit: int | None
     test_limit: int | None
     time_window_us: float | None
@@ -88,6 +89,8 @@ class DataSource:
 
     in_features: int
     num_classes: int
+    #: the per-step shape of ``x`` in `batches`: ``x[T, B, *input_shape]``
+    input_shape: tuple[int, ...]
 
     def __init__(self, cfg: _Config) -> None:
         self.cfg = cfg
@@ -114,13 +117,15 @@ class DataSource:
 
 
 class DigitsSource(DataSource):
-    """The bundled digits, rate- or latency-coded over ``num_steps`` steps by spikegen."""
+    """The bundled digits, rate- or latency-coded over ``num_steps`` steps by spikegen: ``[T, B, 64]``,
+    or ``[T, B, 1, 8, 8]`` images for the ``conv`` model."""
 
     in_features = DIGITS_FEATURES
     num_classes = DIGITS_CLASSES
 
     def __init__(self, cfg: _Config) -> None:
         super().__init__(cfg)
+        self.input_shape = (1, 8, 8) if getattr(cfg, "model", "mlp") == "conv" else (DIGITS_FEATURES,)
         self._splits: dict[str, tuple[Tensor, Tensor]] = {}
         for train, limit in ((True, cfg.train_limit), (False, cfg.test_limit)):
             x, y = digits_arrays(train)
@@ -147,7 +152,8 @@ class DigitsSource(DataSource):
         order = torch.randperm(len(y), generator=g) if split == "train" else torch.arange(len(y))
         for i in range(0, len(y), self.cfg.batch_size):
             idx = order[i: i + self.cfg.batch_size]
-            yield self.encode(x[idx], g), y[idx]
+            spk = self.encode(x[idx], g)
+            yield spk.reshape(*spk.shape[:2], *self.input_shape), y[idx]
 
 
 class EventSource(DataSource):
@@ -170,6 +176,7 @@ class EventSource(DataSource):
             else:
                 self._splits["test"] = Subset(ds, indices)
             ds[indices[0]]  # read one sample now: a corrupt file fails before the run starts
+        self.input_shape = tuple(ds.frame_shape)
         self.in_features = math.prod(ds.frame_shape)
         self.num_classes = ds.num_classes
 

@@ -14,7 +14,7 @@ from ..data.loaders import DataSource
 from ..network import SequentialSNN
 from ._train_config import RESUMABLE_CHANGES, TrainConfig
 from ._train_model import run_network
-from .checkpoint import export_network, read_toml, write_json, write_outputs
+from .checkpoint import export_network, nir_sample, read_toml, write_json, write_outputs
 
 
 def new_run_dir(cfg: TrainConfig) -> Path:
@@ -130,5 +130,5 @@ def _outputs(model: SequentialSNN, data: DataSource, device: torch.device, histo
     model.eval()
     with torch.no_grad():
         spk, mem, _ = run_network(model, x[:, :1].to(device))
-    return write_outputs(export_network(model), x[0, :1].flatten(1), spk[:, 0].cpu(), mem[:, 0].cpu(),
+    return write_outputs(export_network(model), nir_sample(model, x), spk[:, 0].cpu(), mem[:, 0].cpu(),
                          float(model[-1].threshold.reshape(-1)[0]), int(y[0]), history, run_dir)

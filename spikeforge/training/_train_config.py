@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+ARCHITECTURES = ("mlp", "conv")
 NEURONS = ("leaky", "synaptic", "alpha", "lapicque", "rleaky", "rsynaptic")
 ENCODINGS = ("rate", "latency")
 RESETS = ("subtract", "zero", "none")
@@ -27,7 +28,11 @@ class TrainConfig:
         epochs, batch_size: training length and mini-batch size.
         num_steps: time steps ``T`` (digits: encoding length; event data: number of time bins).
         encoding: ``rate`` (default) or ``latency``; digits only (event data are already spikes).
-        neuron: one of `NEURONS`. hidden: hidden layer width. beta: membrane decay per step.
+        model: ``mlp`` (default: Linear, neuron, Linear, neuron) or ``conv`` (two convolution, pooling
+            and neuron blocks, then Linear and neuron; for image-like data: digits as 1x8x8, N-MNIST,
+            DVS Gesture). See `spikeforge.training.trainer.build_network`.
+        neuron: one of `NEURONS`. hidden: hidden layer width (``mlp``) or the second convolution's
+            channels (``conv``). beta: membrane decay per step.
         reset: the neurons' reset mechanism, ``subtract``, ``zero`` or ``none`` (default: the neuron's
             own, e.g. ``subtract`` for Leaky). NIR expresses only ``zero`` exactly, so a model trained
             with ``--reset zero`` exports to NIR without loss.
@@ -49,6 +54,7 @@ class TrainConfig:
     batch_size: int = 64
     num_steps: int = 25
     encoding: str | None = None
+    model: str = "mlp"
     neuron: str = "leaky"
     reset: str | None = None
     hidden: int = 128
@@ -78,6 +84,11 @@ class TrainConfig:
             raise ValueError(f"unknown data set {self.dataset!r}; choose --dataset from {names}")
         if self.neuron not in NEURONS:
             raise ValueError(f"unknown neuron {self.neuron!r}; choose --neuron from {', '.join(NEURONS)}")
+        if self.model not in ARCHITECTURES:
+            raise ValueError(f"unknown model {self.model!r}; choose --model mlp or conv")
+        if self.model == "conv" and self.dataset == "shd":
+            raise ValueError("--model conv needs image-like frames but shd gives one channel axis per step; "
+                             "use --model mlp for shd")
         if self.reset is not None and self.reset not in RESETS:
             raise ValueError(f"unknown reset {self.reset!r}; choose --reset from {', '.join(RESETS)}")
         if self.encoding is not None and self.encoding not in ENCODINGS:

@@ -179,19 +179,29 @@ def append_log(run_dir: Path, line: str) -> None:
 
 
 def export_network(model: torch.nn.Module) -> torch.nn.Sequential:
-    """A copy of a `SequentialSNN` as the one-step ``nn.Sequential`` NIR export takes:
-    ``Flatten`` dropped (inputs are given flat) and neurons set to ``init_hidden=True`` (spikes out)."""
+    """A copy of a `SequentialSNN` as the one-step ``nn.Sequential`` NIR export takes: a leading
+    ``Flatten`` dropped (inputs are then given flat, see `nir_sample`) and neurons set to
+    ``init_hidden=True`` (spikes out)."""
     from ..neurons import SpikingNeuron
 
-    layers = [copy.deepcopy(m).cpu() for m in model if not isinstance(m, torch.nn.Flatten)]  # type: ignore[attr-defined]
+    layers = [copy.deepcopy(m).cpu() for m in model]  # type: ignore[attr-defined]
+    if layers and isinstance(layers[0], torch.nn.Flatten):
+        layers = layers[1:]
     for m in layers:
         if isinstance(m, SpikingNeuron):
             m.init_hidden = True
     return torch.nn.Sequential(*layers)
 
 
+def nir_sample(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """One step of one sample of ``x[T, B, ...]`` as `export_network`'s copy of ``model`` takes it:
+    ``[1, F]`` flat when the model starts with ``Flatten``, else ``[1, ...]`` as it comes."""
+    first = next(iter(model), None)  # type: ignore[call-overload]
+    return x[0, :1].flatten(1) if isinstance(first, torch.nn.Flatten) else x[0, :1]
+
+
 def export_nir(net: torch.nn.Module, sample: torch.Tensor, path: Path) -> str:
-    """Write ``net`` (from `export_network`) to ``path`` as NIR, with one input sample ``[1, F]``.
+    """Write ``net`` (from `export_network`) to ``path`` as NIR, with one input step (`nir_sample`).
 
     Returns:
         ``"written"`` (plus any lossy-export warning), ``"not available: ..."`` when this spikeforge has
@@ -224,7 +234,7 @@ def write_outputs(nir_net: torch.nn.Module, sample: torch.Tensor, spk: torch.Ten
     """The NIR model and the figures of a finished run; what could not be made is noted in ``log.txt``.
 
     Args:
-        nir_net: the network to export (see `export_network`); sample: one flat input ``[1, F]``.
+        nir_net: the network to export (see `export_network`); sample: one input step (`nir_sample`).
         spk, mem: output spikes and membrane ``[T, C]`` of one test sample; threshold: the output
             neurons' threshold; target: that sample's label. history: the per-epoch metrics.
 

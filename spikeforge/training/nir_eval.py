@@ -15,7 +15,8 @@ def evaluate_nir(path: str | Path, cfg: Any, dt: float = 1e-4) -> dict[str, Any]
     """Test accuracy of the NIR graph in ``path`` on ``cfg``'s test split.
 
     The graph is imported with `spikeforge.import_from_nir` and run on the same spike-encoded
-    test batches ``spikeforge evaluate RUN_DIR`` uses (``[T, B, features]``, flattened per step); the
+    test batches ``spikeforge evaluate RUN_DIR`` uses, reshaped per step to the graph's input shape
+    (``[T, B, features]`` for a flat input, ``[T, B, C, H, W]`` for a convolutional one); the
     predicted class is the output with the most spikes (ties: the lowest index, as
     ``functional.accuracy_rate``).
 
@@ -43,14 +44,15 @@ def evaluate_nir(path: str | Path, cfg: Any, dt: float = 1e-4) -> dict[str, Any]
         raise FileNotFoundError(f"{path} does not exist; give a .nir file written by 'spikeforge export'")
     device = resolve_device(cfg.device)
     model = import_from_nir(path, dt=dt, device=device)
-    lossy = _lossy(nir_lib, path)
+    lossy, in_shape = _metadata(nir_lib, path)
     data = open_data(cfg)
     correct = total = spikes = 0
     with torch.no_grad():
         for x, y in data.batches(False, None):
             model.reset_state()
             try:
-                out = model.forward_sequence(x.flatten(2).to(device, torch.float32))
+                step = x.reshape(*x.shape[:2], *in_shape) if in_shape else x.flatten(2)
+                out = model.forward_sequence(step.to(device, torch.float32))
             except RuntimeError as exc:
                 raise ValueError(
                     f"{path} does not fit the {cfg.dataset} data (input {tuple(x.shape[2:])} per step): "
@@ -68,10 +70,14 @@ def evaluate_nir(path: str | Path, cfg: Any, dt: float = 1e-4) -> dict[str, Any]
             "lossy": lossy}
 
 
-def _lossy(nir_lib: Any, path: Path) -> str:
+def _metadata(nir_lib: Any, path: Path) -> tuple[str, tuple[int, ...] | None]:
+    """What the exporter recorded as lossy, and the graph's per-step input shape (None if unknown)."""
     try:
-        meta = nir_lib.read(str(path), type_check=False).metadata or {}
-    except Exception:  # the lenient importer already read it; metadata is informative only
-        return ""
-    value = meta.get("lossy", "")
-    return ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+        graph = nir_lib.read(str(path), type_check=False)
+    except Exception:  # the lenient importer already read it; this is informative only
+        return "", None
+    value = (graph.metadata or {}).get("lossy", "")
+    lossy = ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+    shapes = [tuple(int(d) for d in node.input_type["input"]) for node in graph.nodes.values()
+              if isinstance(node, nir_lib.Input) and "input" in node.input_type]
+    return lossy, shapes[0] if len(shapes) == 1 else None

@@ -1,7 +1,8 @@
 """The training loop behind ``spikeforge train`` and ``spikeforge evaluate`` (also usable from Python).
 
 Backpropagation through time over whole ``[T, B, ...]`` sequences: a spiking MLP (Linear, neuron,
-Linear, neuron; the neurons run through ``forward_sequence``), Adam, and snntorch's rate cross-entropy
+Linear, neuron) or a convolutional network (``model="conv"``, see `build_network`), the neurons run
+through ``forward_sequence``, Adam, and snntorch's rate cross-entropy
 (``SF.ce_rate_loss``). Reproducibility: the data order and the spike encoding of epoch ``e`` depend
 only on ``(seed, e)``, so a run resumed from any epoch's checkpoint ends with the same numbers as an
 uninterrupted one; the test set's encoding depends only on ``seed``, so evaluating a checkpoint
