@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 from torch import Tensor
@@ -20,6 +20,9 @@ from torch.utils.data import DataLoader, Subset
 
 from .digits import DIGITS_CLASSES, DIGITS_FEATURES, digits_arrays
 from .frames import FrameSpec, collate_time_major
+
+if TYPE_CHECKING:
+    from ..training.distributed import DistEnv, Shard
 
 
 class _Config(Protocol):
@@ -111,6 +114,14 @@ class DataSource:
     def batches(self, split: str | bool, epoch: int | None) -> Iterator[tuple[Tensor, Tensor]]:
         raise NotImplementedError
 
+    def shards(self, split: str | bool, epoch: int | None, env: DistEnv, train: bool) -> Iterator[Shard]:
+        """This process's slice of every global batch of `batches` (see
+        `spikeforge.training.distributed.shard_batches`): the whole batch is made, then sliced, so that
+        a random encoding draws the same numbers whatever the number of processes."""
+        from ..training.distributed import shard_batches
+
+        return shard_batches(self.batches(split, epoch), env, train)
+
     def describe(self) -> str:
         val = f" / {self.size('val')} validation" if self.size("val") else ""
         return f"{self.cfg.dataset}: {self.size('train')} train{val} / {self.size('test')} test samples"
@@ -183,14 +194,40 @@ class EventSource(DataSource):
     def size(self, split: str | bool) -> int:
         return len(self._splits[split_name(split)])
 
-    def batches(self, split: str | bool, epoch: int | None) -> Iterator[tuple[Tensor, Tensor]]:
-        split = split_name(split)
-        ds = self._splits[split]
-        train = split == "train"
-        order = torch.randperm(len(ds), generator=self._generator(split, epoch)).tolist() if train else None
-        loader = DataLoader(ds, batch_size=self.cfg.batch_size, sampler=order, collate_fn=collate_time_major)
+    def _order(self, split: str, epoch: int | None) -> list[int]:
+        n = len(self._splits[split])
+        if split == "train":
+            return torch.randperm(n, generator=self._generator(split, epoch)).tolist()
+        return list(range(n))
+
+    def _load(self, split: str, index_lists: list[list[int]]) -> Iterator[tuple[Tensor, Tensor]]:
+        loader = DataLoader(self._splits[split], batch_sampler=index_lists, collate_fn=collate_time_major)
         for x, y in loader:
             yield x.float(), y
+
+    def batches(self, split: str | bool, epoch: int | None) -> Iterator[tuple[Tensor, Tensor]]:
+        split = split_name(split)
+        order, size = self._order(split, epoch), self.cfg.batch_size
+        return self._load(split, [order[i: i + size] for i in range(0, len(order), size)])
+
+    def shards(self, split: str | bool, epoch: int | None, env: DistEnv, train: bool) -> Iterator[Shard]:
+        """As `DataSource.shards`, but each process reads only its own samples of a global batch (event
+        frames involve no random numbers, so the slice equals that of the whole batch)."""
+        from ..training.distributed import Shard, shard_bounds
+
+        split = split_name(split)
+        order, size = self._order(split, epoch), self.cfg.batch_size
+        plan: list[tuple[list[int], float, int]] = []  # (indices read, loss weight, real samples)
+        for i in range(0, len(order), size):
+            batch = order[i: i + size]
+            lo, hi = shard_bounds(len(batch), env.rank, env.world_size)
+            if hi > lo:
+                plan.append((batch[lo:hi], (hi - lo) * env.world_size / len(batch), hi - lo))
+            elif train:  # an empty slice still joins the all-reduce, with weight 0
+                plan.append((batch[:1], 0.0, 0))
+        loaded = self._load(split, [indices for indices, _, _ in plan])
+        for (x, y), (_, weight, n) in zip(loaded, plan):
+            yield Shard(x, y, weight, n)
 
 
 def open_data(cfg: _Config) -> DataSource:

@@ -23,12 +23,12 @@ Example::
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import nn
 
 from ..data.loaders import DataSource, open_data
 from ..network import SequentialSNN
@@ -47,13 +47,13 @@ from .checkpoint import (
 )
 from .distributed import (
     DistEnv,
+    Shard,
     check_checkpoint_config,
     check_world_size,
     detect_env,
     distributed_session,
     on_main,
     reduce_sums,
-    shard_batches,
     wrap_model,
 )
 
@@ -84,7 +84,7 @@ class TrainingInterrupted(RuntimeError):
 
 def run_epoch(
     model: nn.Module,
-    batches: Iterator[tuple[Tensor, Tensor]],
+    shards: Iterable[Shard],
     total: int,
     device: torch.device,
     optimizer: torch.optim.Optimizer | None,
@@ -94,8 +94,9 @@ def run_epoch(
 ) -> dict[str, float]:
     """One pass: trains when ``optimizer`` is given, else evaluates without gradients.
 
-    With several processes (``env``) each rank runs its slice of every global batch and the metrics
-    are summed over ranks (the progress bar shows this rank's running numbers).
+    ``shards`` are this process's slices of the global batches (`DataSource.shards`; the whole
+    batches, weight 1, for one process); with several processes (``env``) the metrics are summed over
+    ranks (the progress bar shows this rank's running numbers). ``total`` is the number of batches.
 
     Returns:
         ``{"loss", "acc", "spikes_per_sample", "n"}`` averaged over samples (of all ranks).
@@ -110,7 +111,7 @@ def run_epoch(
     sums = {"loss": 0.0, "correct": 0.0, "spikes": 0.0, "n": 0}
     bar = tqdm(total=total, desc=desc, disable=not progress, leave=optimizer is not None, unit="batch")
     with torch.set_grad_enabled(optimizer is not None):
-        for x, y, weight, b in shard_batches(batches, env, train=optimizer is not None):
+        for x, y, weight, b in shards:
             x, y = x.to(device), y.to(device)
             spk, _, hid = run_network(model, x)  # type: ignore[arg-type]
             loss = loss_fn(spk, y)
@@ -226,8 +227,8 @@ def _train(
     try:
         for epoch in range(start + 1, cfg.epochs + 1):
             torch.manual_seed(data.stream_seed(epoch, 0))
-            tr = run_epoch(net, data.batches(True, epoch), data.num_batches(True), device, optimizer,
-                           f"epoch {epoch}/{cfg.epochs}", progress, env)
+            tr = run_epoch(net, data.shards("train", epoch, env, train=True), data.num_batches("train"),
+                           device, optimizer, f"epoch {epoch}/{cfg.epochs}", progress, env)
             va = evaluate_model(model, data, device, progress=False, env=env, split="val") \
                 if data.size("val") else None
             te = evaluate_model(model, data, device, progress=False, env=env)
@@ -283,8 +284,8 @@ def evaluate_model(
     """Loss, accuracy and spikes per sample on ``split`` (``"test"`` or ``"val"``; the encoding depends
     only on the seed); with several processes each evaluates a slice and the numbers are summed over
     ranks."""
-    batches = data.batches(split, None)
-    return run_epoch(model, batches, data.num_batches(split), device, None, split, progress, env)
+    shards = data.shards(split, None, env or DistEnv(), train=False)
+    return run_epoch(model, shards, data.num_batches(split), device, None, split, progress, env)
 
 
 def evaluate(

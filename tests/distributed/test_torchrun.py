@@ -84,3 +84,26 @@ def test_resuming_from_a_checkpoint_of_another_config_is_refused(
     shutil.copy(c / "checkpoints" / "last.pt", a / "checkpoints" / "last.pt")
     err = _error(capsys, ["train", "--resume", str(a), "--epochs", "2"])
     assert "was saved from a different model or configuration (beta=0.8 there, 0.9 here)" in err
+
+
+def test_torchrun_on_event_data_equals_one_process(tmp_path: Path) -> None:
+    """Event data: each of the 2 processes reads only its slice of every global batch (see
+    test_event_shards.py); the run still gives the numbers of one process."""
+    from data.formats import write_shd  # tests/data/formats.py (tests/ is on sys.path)
+
+    # sample k: 30 + 5k spikes over 30 channels of its own, so every sample drives the network differently
+    samples = [([0.0001 * (j + 1) for j in range(30 + 5 * k)], [20 * k + j % 30 for j in range(30 + 5 * k)],
+                k % 2) for k in range(11)]
+    write_shd(tmp_path / "SHD/shd_train.h5", samples)
+    write_shd(tmp_path / "SHD/shd_test.h5", samples[:6])
+    opts = ["--dataset", "shd", "--data-dir", str(tmp_path), "--batch-size", "4", "--num-steps", "4",
+            "--hidden", "16", "--epochs", "2", "--device", "cpu", "--no-progress", "--seed", "3"]
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert main(["train", "--out", str(one), *opts]) == 0
+    done = _torchrun("train", "--out", str(two), *opts)
+    assert done.returncode == 0, done.stderr[-3000:]
+    got, want = (json.loads((d / "metrics.json").read_text()) for d in (two, one))
+    assert len(got) == len(want) == 2
+    for row_got, row_want in zip(got, want):
+        for key, value in row_want.items():
+            assert row_got[key] == pytest.approx(value, rel=1e-5), key
