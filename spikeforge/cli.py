@@ -27,7 +27,7 @@ _TRAIN_OPTIONS: list[tuple[str, type, str]] = [
                    "digits, nmnist, dvsgesture)"),
     ("neuron", str, "neuron model: leaky (default), synaptic, alpha, lapicque, rleaky, rsynaptic"),
     ("reset", str, "reset mechanism of the neurons: subtract, zero or none (default: the neuron's own, "
-                   "subtract for leaky); zero exports to NIR exactly"),
+                   "subtract for leaky); with zero a leaky or lapicque model exports to NIR exactly"),
     ("hidden", int, "hidden layer width (default 128)"),
     ("beta", float, "membrane decay per step in [0, 1] (default 0.9)"),
     ("lr", float, "Adam learning rate (default 5e-3)"),
@@ -60,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="{train,evaluate,export}", parser_class=_Parser)
     sub.required = True
     tr = sub.add_parser("train", help="train a spiking network (default: the bundled digits)",
-                        description="Train a spiking MLP with BPTT. With no options: the bundled digits, "
+                        description="Train a spiking network (an MLP, or with --model conv a convolutional "
+                                    "one) with BPTT. With no options: the bundled digits, "
                                     "rate-coded, 15 epochs. Flags override --config, which overrides "
                                     "defaults.")
     tr.add_argument("--config", metavar="FILE", help="TOML file whose keys are these options' names "
@@ -83,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="with a .nir file: a TOML file of train options giving the data set and encoding")
     ev.add_argument("--dt", type=float, default=1e-4,
                     help="with a .nir file: time step in seconds for the NIR neurons (default 1e-4)")
-    ev.add_argument("--checkpoint", default="last", help="last (default), best, or a checkpoint file path")
+    ev.add_argument("--checkpoint", default=None, help="last (default), best, or a checkpoint file path "
+                    "(run directories only)")
     ev.add_argument("--device", default=None, help="auto, cpu or cuda (default: the run's device)")
     ev.add_argument("--json", action="store_true", help="print the result as JSON")
     ex = sub.add_parser("export", help="write a run's model as NIR",
@@ -181,10 +183,13 @@ def _evaluate(args: argparse.Namespace) -> int:
     from .training.trainer import evaluate
 
     if Path(args.run_dir).suffix == ".nir" or Path(args.run_dir).is_file():
+        if args.checkpoint is not None:
+            raise ValueError("--checkpoint is for a run directory; a .nir file is the model itself (drop it)")
         return _evaluate_nir(args)
     if args.config:
         raise ValueError("--config is only for evaluating a .nir file; a run directory uses its own config")
-    res = evaluate(args.run_dir, _checkpoint_path(args.run_dir, args.checkpoint), device=args.device)
+    path = _checkpoint_path(args.run_dir, args.checkpoint or "last")
+    res = evaluate(args.run_dir, path, device=args.device)
     if args.json:
         print(json.dumps(res))
     else:

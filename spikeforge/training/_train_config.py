@@ -31,8 +31,8 @@ class TrainConfig:
         model: ``mlp`` (default: Linear, neuron, Linear, neuron) or ``conv`` (two convolution, pooling
             and neuron blocks, then Linear and neuron; for image-like data: digits as 1x8x8, N-MNIST,
             DVS Gesture). See `spikeforge.training.trainer.build_network`.
-        neuron: one of `NEURONS`. hidden: hidden layer width (``mlp``) or the second convolution's
-            channels (``conv``). beta: membrane decay per step.
+        neuron: one of `NEURONS`. hidden: width of the hidden Linear layer (both models; the ``conv``
+            model's channels are fixed). beta: membrane decay per step.
         reset: the neurons' reset mechanism, ``subtract``, ``zero`` or ``none`` (default: the neuron's
             own, e.g. ``subtract`` for Leaky). NIR expresses only ``zero`` exactly, so a model trained
             with ``--reset zero`` exports to NIR without loss.
@@ -107,6 +107,11 @@ class TrainConfig:
                              "validation samples and writes no best.pt)")
         if not 0 <= self.beta <= 1:
             raise ValueError(f"--beta must lie in [0, 1], got {self.beta}")
+        if self.neuron == "lapicque" and not 0 < self.beta < 1:
+            raise ValueError(f"--neuron lapicque needs --beta strictly between 0 and 1 (its R and C are "
+                             f"derived from it), got {self.beta}")
+        if int(self.seed) < 0:
+            raise ValueError(f"--seed must be >= 0, got {self.seed}")
         if not self.lr > 0:
             raise ValueError(f"--lr must be > 0, got {self.lr}")
         if self.device == "cuda" and not torch.cuda.is_available():

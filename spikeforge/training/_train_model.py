@@ -3,6 +3,7 @@ re-exported by `spikeforge.training.trainer`."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,11 @@ def make_neuron(
 ) -> nn.Module:
     """A spikeforge neuron by name, with ``beta`` as membrane decay (``alpha = beta - 0.05`` for Synaptic,
     ``alpha = beta + 0.05`` capped at 0.99 for Alpha, which needs ``alpha > beta``) and ``reset`` as its
-    reset mechanism (None: the neuron's default). The recurrent neurons get an all-to-all recurrence
-    over ``features``: a Linear, or with ``conv`` a 3x3 convolution over ``features`` channels.
+    reset mechanism (None: the neuron's default). Lapicque gets ``R = 1/ln(1/beta)``, so that its
+    input gain ``R*ln(1/beta)`` is 1 as in Leaky (with ``beta`` alone, ``R = 1`` and the input enters
+    scaled by ``ln(1/beta)``, about 0.1 at 0.9, too weak to make the untrained network spike). The
+    recurrent neurons get an all-to-all recurrence over ``features``: a Linear, or with ``conv`` a 3x3
+    convolution over ``features`` channels.
 
     Raises:
         ValueError: unknown name.
@@ -29,8 +33,8 @@ def make_neuron(
     kw: dict[str, Any] = {} if reset is None else {"reset_mechanism": reset}
     if name == "leaky":
         return sn.Leaky(beta=beta, **kw)
-    if name == "lapicque":
-        return sn.Lapicque(beta=beta, **kw)
+    if name == "lapicque":  # R = 1/ln(1/beta): the input enters with gain R*ln(1/beta) = 1, as in Leaky
+        return sn.Lapicque(beta=beta, R=1 / math.log(1 / beta), **kw)
     if name == "synaptic":
         return sn.Synaptic(alpha=max(beta - 0.05, 0.0), beta=beta, **kw)
     if name == "alpha":
@@ -71,7 +75,8 @@ def build_network(
         )
     if input_shape is None or len(input_shape) != 3 or min(input_shape[1:]) < 4:
         raise ValueError(f"--model conv needs frames of shape (channels, height, width) of at least 4x4 "
-                         f"pixels, got {input_shape}; use --model mlp")
+                         f"pixels, got {input_shape}; use --model mlp, or a larger --downsample for event "
+                         "data")
     (c, h, w), (c1, c2) = input_shape, CONV_CHANNELS
     flat = c2 * (h // 2 // 2) * (w // 2 // 2)
     return SequentialSNN(

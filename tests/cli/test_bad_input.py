@@ -38,6 +38,8 @@ def _error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
         (["--val-fraction", "1"], "--val-fraction must lie in [0, 1), got 1.0"),
         (["--val-fraction", "-0.1"], "--val-fraction must lie in [0, 1), got -0.1"),
         (["--train-limit", "1"], "--val-fraction 0.1 of 1 training samples leaves none to train on"),
+        (["--seed", "-1"], "--seed must be >= 0, got -1"),
+        (["--neuron", "lapicque", "--beta", "1"], "--neuron lapicque needs --beta strictly between 0 and 1"),
     ],
 )
 def test_bad_options(

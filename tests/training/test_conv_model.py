@@ -1,5 +1,5 @@
-"""``spikeforge train --model conv``: the convolutional network's layers and sizes (worked out by hand),
-image-shaped data, NIR export of the convolutions, and the refusals."""
+"""The networks ``spikeforge train`` builds: ``--model conv``'s layers and sizes (worked out by hand),
+image-shaped data, NIR export of the convolutions, the refusals, and the neurons' settings."""
 
 from __future__ import annotations
 
@@ -47,6 +47,19 @@ def test_recurrent_neurons_recur_through_a_convolution() -> None:
     assert isinstance(make_neuron("rsynaptic", 0.9, 7).recurrent, nn.Linear)
 
 
+def test_lapicque_input_gain_is_one() -> None:
+    """R = 1/ln(1/beta): U[t] = U + dt/(RC) (R X - U) with dt/(RC) = ln(1/beta) becomes
+    U[t] = (1 - ln(1/beta)) U[t-1] + X[t]; from U = 0, X = 0.5 then 0: U = 0.5, then 0.5 (1 - ln(1/0.9))."""
+    import math
+
+    lif = make_neuron("lapicque", 0.9, 1)
+    mem = torch.zeros(1)
+    spk, mem = lif(torch.tensor([0.5]), mem)
+    assert mem.item() == pytest.approx(0.5, abs=1e-6) and spk.item() == 0
+    spk, mem = lif(torch.tensor([0.0]), mem)
+    assert mem.item() == pytest.approx(0.5 * (1 - math.log(1 / 0.9)), abs=1e-6)
+
+
 def test_digits_come_as_images_for_the_conv_model() -> None:
     src = DigitsSource(TrainConfig(model="conv", num_steps=4, batch_size=5))
     x, y = next(iter(src.batches("test", None)))
@@ -75,6 +88,8 @@ def test_conv_run_exports_convolutions_and_the_nir_file_scores_the_checkpoint(
     assert main(["evaluate", str(out), "--json"]) == 0
     from_ckpt = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert from_nir["accuracy"] == from_ckpt["accuracy"] == summary["test_accuracy"]
+    err = _error(capsys, ["evaluate", str(out / "model.nir"), "--checkpoint", "best"])
+    assert "--checkpoint is for a run directory; a .nir file is the model itself" in err
 
 
 def test_conv_on_event_frames(tmp_path: Path) -> None:
@@ -105,5 +120,5 @@ def test_conv_refusals(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert not out.exists()
     with pytest.raises(ValueError, match=r"at least 4x4 pixels, got \(64,\)"):
         build_network(64, 16, 10, "leaky", 0.9, model="conv", input_shape=(64,))
-    with pytest.raises(ValueError, match="at least 4x4"):
+    with pytest.raises(ValueError, match="or a larger --downsample for event data"):
         build_network(9, 16, 10, "leaky", 0.9, model="conv", input_shape=(1, 3, 3))
