@@ -27,7 +27,7 @@ _TRAIN_OPTIONS: list[tuple[str, type, str]] = [
                    "digits, nmnist, dvsgesture)"),
     ("neuron", str, "neuron model: leaky (default), synaptic, alpha, lapicque, rleaky, rsynaptic"),
     ("reset", str, "reset mechanism of the neurons: subtract, zero or none (default: the neuron's own, "
-                   "subtract for leaky); with zero a leaky or lapicque model exports to NIR exactly"),
+                   "subtract for leaky); with zero a leaky model exports to NIR exactly"),
     ("hidden", int, "hidden layer width (default 128)"),
     ("beta", float, "membrane decay per step in [0, 1] (default 0.9)"),
     ("lr", float, "Adam learning rate (default 5e-3)"),

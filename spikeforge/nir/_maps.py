@@ -44,6 +44,8 @@ def lossy_features(mod: SpikingNeuron) -> list[str]:
         out.append("reset_mechanism='subtract' (NIR neurons reset to v_reset)")
     elif reset == "none":
         out.append("reset_mechanism='none' (NIR neurons always reset)")
+    elif isinstance(mod, Lapicque):  # its reset always comes from the previous step, zeroing the update
+        out.append("Lapicque's reset 'zero' applies at the next step (the membrane is held at 0 for a step)")
     elif getattr(mod, "reset_delay", False) and type(mod) is not Leaky:
         out.append("reset_delay=True with reset 'zero' (the membrane is held at 0 for one step)")
     g = _np(mod.graded_spikes_factor)

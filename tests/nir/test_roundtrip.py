@@ -156,6 +156,9 @@ def test_leaky_encoding_values() -> None:
         (lambda: snn.Leaky(beta=0.9), "subtract"),
         (lambda: snn.Leaky(beta=0.9, reset_mechanism="none"), "none"),
         (lambda: snn.Synaptic(alpha=0.5, beta=0.9, reset_mechanism="zero"), "reset_delay"),
+        # U[t+1] = (1 - [U[t] > theta]) * V[t+1]: the input of the step after a spike is lost, while NIR's
+        # LIF resets at once and integrates it
+        (lambda: snn.Lapicque(beta=0.9, reset_mechanism="zero"), "Lapicque's reset 'zero' applies at the"),
         (lambda: snn.Leaky(beta=0.9, reset_mechanism="zero", graded_spikes_factor=2.0), "graded"),
     ],
 )
