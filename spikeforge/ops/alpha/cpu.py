@@ -57,6 +57,7 @@ def _alpha_backward(  # noqa: ANN201
 ):
     """BPTT of `alpha_forward` (``ge0``/``gn0`` double as the carried current gradients)."""
     T, N = x.shape
+    zero = x.dtype.type(0)  # constants in the data's precision (see surrogate_grad)
     for c in prange(nb):
         lo, hi = np.uint64(c * N // nb), np.uint64((c + 1) * N // nb)
         for k in range(lo, hi):
@@ -84,9 +85,9 @@ def _alpha_backward(  # noqa: ANN201
                 b = beta[k]
                 xv = x_t[k]
                 s = (a * ep + xv) + (b * np_ - xv)
-                get = ge0[k] + (ge_t[k] if has_ge else 0.0)
-                gnt = gn0[k] + (gn_t[k] if has_gn else 0.0)
-                gut = gu_t[k] if has_gu else 0.0
+                get = ge0[k] + (ge_t[k] if has_ge else zero)
+                gnt = gn0[k] + (gn_t[k] if has_gn else zero)
+                gut = gu_t[k] if has_gu else zero
                 z = u_t[k] - th
                 gst = gs_t[k]
                 if z > 0:
@@ -94,16 +95,16 @@ def _alpha_backward(  # noqa: ANN201
                 gz = gst * g[k] * surrogate_grad(z, sid, p1, p2)
                 gut += gz
                 gtheta[k] -= gz
-                extra = 0.0
+                extra = zero
                 if up > th:
                     if reset == 0:
                         gtheta[k] -= get
                         extra = gut
-                        gnt = 0.0
+                        gnt = zero
                     elif reset == 1:
-                        get = 0.0
-                        gnt = 0.0
-                        gut = 0.0
+                        get = zero
+                        gnt = zero
+                        gut = zero
                 gtau[k] += gut * s
                 get += gut * tau[k]
                 gnt += gut * tau[k]

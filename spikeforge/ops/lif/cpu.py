@@ -31,32 +31,36 @@ MIN_BLOCK = 4096
 
 @njit(cache=True, inline="always")
 def surrogate_grad(z: float, sid: int, p1: float, p2: float) -> float:
-    """``dS/dz`` of surrogate ``sid`` (a ``kernel_id``; -1: no gradient) with hyper-parameters p1, p2."""
+    """``dS/dz`` of surrogate ``sid`` (a ``kernel_id``; -1: no gradient) with hyper-parameters p1, p2,
+    computed in ``z``'s precision (float32 for float32 data, as the step loop does; mixing in float64
+    constants made the backward kernels about twice as slow)."""
+    c = type(z)
+    a, b = c(p1), c(p2)
     if sid == 0:  # ATan(alpha)
-        w = math.pi / 2 * p1 * z
-        return (p1 / 2) / (1 + w * w)
+        w = c(math.pi / 2) * a * z
+        return (a / c(2)) / (c(1) + w * w)
     if sid == 1:  # FastSigmoid(slope)
-        d = p1 * abs(z) + 1.0
-        return 1.0 / (d * d)
+        d = a * abs(z) + c(1)
+        return c(1) / (d * d)
     if sid == 2:  # Sigmoid(slope)
-        s = 1.0 / (1.0 + math.exp(-p1 * z))
-        return p1 * s * (1 - s)
+        s = c(1) / (c(1) + math.exp(-a * z))
+        return a * s * (c(1) - s)
     if sid == 3:  # Triangular(threshold)
-        return p1 if z < 0 else -p1
+        return a if z < 0 else -a
     if sid == 4:  # StraightThroughEstimator
-        return 1.0
+        return c(1)
     if sid == 5:  # SpikeRateEscape(beta, slope)
-        return p2 * math.exp(-p1 * abs(z - 1))
+        return b * math.exp(-a * abs(z - c(1)))
     if sid == 6:  # Heaviside
-        return 1.0 if z > 0 else 0.0
+        return c(1) if z > 0 else c(0)
     if sid == 7:  # SparseFastSigmoid(slope, B)
-        if z > p2:
-            d = p1 * abs(z) + 1.0
-            return 1.0 / (d * d)
-        return 0.0
+        if z > b:
+            d = a * abs(z) + c(1)
+            return c(1) / (d * d)
+        return c(0)
     if sid == 8:  # LeakySpikeOperator(slope)
-        return 1.0 if z > 0 else p1
-    return 0.0
+        return c(1) if z > 0 else a
+    return c(0)
 
 
 def _lif_forward(x, u0, i0, s0, alpha, beta, theta, g, vrec, syn, rec, reset, immediate,  # noqa: ANN001
@@ -123,6 +127,7 @@ def _lif_backward(  # noqa: ANN201
     summed over time, of alpha, beta, threshold, the graded factor and ``V`` (``gu0``, ``gi0`` and
     ``gs0`` carry the state gradients backwards in time)."""
     T, N = u.shape
+    zero, one = u.dtype.type(0), u.dtype.type(1)  # constants in the data's precision (see surrogate_grad)
     for c in prange(nb):
         lo, hi = np.uint64(c * N // nb), np.uint64((c + 1) * N // nb)
         for k in range(lo, hi):
@@ -153,26 +158,26 @@ def _lif_backward(  # noqa: ANN201
                 hit = z > 0
                 gut = gu0[k] + gu_t[k] if has_gu else gu0[k]
                 gst = gs_t[k] + gs0[k]
-                dth = 0.0
-                dg = 0.0
+                dth = zero
+                dg = zero
                 gv = gut
                 if immediate and reset != 2:
-                    dd = (1.0 if hit else 0.0) - (1.0 if fired else 0.0)
+                    dd = (one if hit else zero) - (one if fired else zero)
                     q = gut * (th if reset == 0 else vv) / gk
                     gst -= q
-                    dg += q if hit else 0.0
+                    dg += q if hit else zero
                     if reset == 0:
                         dth -= gut * dd
                     else:
-                        gv = gut * (1.0 - dd)
-                dg += gst if hit else 0.0
+                        gv = gut * (one - dd)
+                dg += gst if hit else zero
                 gz = gst * gk * surrogate_grad(z, sid, p1, p2)
                 gv += gz
                 dth -= gz
                 if reset == 0:
-                    dth -= gv if fired else 0.0
-                gbase = 0.0 if (reset == 3 and fired) else gv
-                gprev = 0.0 if (reset == 1 and fired) else gbase  # Leaky's zero reset keeps only X
+                    dth -= gv if fired else zero
+                gbase = zero if (reset == 3 and fired) else gv
+                gprev = zero if (reset == 1 and fired) else gbase  # Leaky's zero reset keeps only X
                 gu0[k] = beta[k] * gprev
                 gbeta[k] += gprev * up
                 gtheta[k] += dth
