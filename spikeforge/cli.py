@@ -214,7 +214,7 @@ def _export(args: argparse.Namespace) -> int:
     model = build_model(cfg, data)
     load_weights(model, ckpt["model"], path)
     out = Path(args.out) if args.out else Path(args.run_dir) / "model.nir"
-    x, _ = next(iter(data.batches(False, None)))
+    x, _ = next(iter(data.batches("test", None)))
     state = export_nir(export_network(model), nir_sample(model, x).to(torch.get_default_dtype()), out)
     if not state.startswith("written"):
         raise ValueError(f"NIR export {state}")

@@ -41,13 +41,18 @@ class _Config(Protocol):
     downsample: float
 
 
+def _fixed_permutation(total: int, seed: int) -> list[int]:
+    """A random order of ``range(total)`` that depends only on ``seed`` (never on the training seed)."""
+    return torch.randperm(total, generator=torch.Generator().manual_seed(seed)).tolist()
+
+
 def subset_indices(total: int, limit: int) -> list[int]:
     """``limit`` sample indices out of ``total``: all of them when ``limit >= total``, else a fixed random
     subset (the same for every seed; event files are stored sorted by class, so the first N would
     hold one class only), in increasing order."""
     if limit >= total:
         return list(range(total))
-    return sorted(torch.randperm(total, generator=torch.Generator().manual_seed(0))[:limit].tolist())
+    return sorted(_fixed_permutation(total, 0)[:limit])
 
 
 def holdout_indices(total: int, fraction: float) -> tuple[list[int], list[int]]:
@@ -65,7 +70,7 @@ def holdout_indices(total: int, fraction: float) -> tuple[list[int], list[int]]:
     if n_val >= total:
         raise ValueError(f"--val-fraction {fraction} of {total} training samples leaves none to train on; "
                          "use a smaller --val-fraction (or 0) or a larger --train-limit")
-    order = torch.randperm(total, generator=torch.Generator().manual_seed(1)).tolist()
+    order = _fixed_permutation(total, 1)
     return sorted(order[n_val:]), sorted(order[:n_val])
 
 
@@ -105,6 +110,14 @@ class DataSource:
     def _generator(self, split: str, epoch: int | None) -> torch.Generator:
         return torch.Generator().manual_seed(self.stream_seed(epoch or 0, _STREAMS[split]))
 
+    def _index_batches(self, split: str, generator: torch.Generator) -> list[list[int]]:
+        """The sample indices of each global batch of ``split``: shuffled by ``generator`` for the
+        training split, in order otherwise."""
+        n = self.size(split)
+        order = torch.randperm(n, generator=generator).tolist() if split == "train" else list(range(n))
+        size = self.cfg.batch_size
+        return [order[i: i + size] for i in range(0, n, size)]
+
     def size(self, split: str | bool) -> int:
         raise NotImplementedError
 
@@ -136,7 +149,7 @@ class DigitsSource(DataSource):
 
     def __init__(self, cfg: _Config) -> None:
         super().__init__(cfg)
-        self.input_shape = (1, 8, 8) if getattr(cfg, "model", "mlp") == "conv" else (DIGITS_FEATURES,)
+        self.input_shape = (1, 8, 8) if cfg.model == "conv" else (DIGITS_FEATURES,)
         self._splits: dict[str, tuple[Tensor, Tensor]] = {}
         for train, limit in ((True, cfg.train_limit), (False, cfg.test_limit)):
             x, y = digits_arrays(train)
@@ -159,10 +172,8 @@ class DigitsSource(DataSource):
     def batches(self, split: str | bool, epoch: int | None) -> Iterator[tuple[Tensor, Tensor]]:
         split = split_name(split)
         x, y = self._splits[split]
-        g = self._generator(split, epoch)
-        order = torch.randperm(len(y), generator=g) if split == "train" else torch.arange(len(y))
-        for i in range(0, len(y), self.cfg.batch_size):
-            idx = order[i: i + self.cfg.batch_size]
+        g = self._generator(split, epoch)  # draws the order, then each batch's encoding
+        for idx in self._index_batches(split, g):
             spk = self.encode(x[idx], g)
             yield spk.reshape(*spk.shape[:2], *self.input_shape), y[idx]
 
@@ -194,12 +205,6 @@ class EventSource(DataSource):
     def size(self, split: str | bool) -> int:
         return len(self._splits[split_name(split)])
 
-    def _order(self, split: str, epoch: int | None) -> list[int]:
-        n = len(self._splits[split])
-        if split == "train":
-            return torch.randperm(n, generator=self._generator(split, epoch)).tolist()
-        return list(range(n))
-
     def _load(self, split: str, index_lists: list[list[int]]) -> Iterator[tuple[Tensor, Tensor]]:
         loader = DataLoader(self._splits[split], batch_sampler=index_lists, collate_fn=collate_time_major)
         for x, y in loader:
@@ -207,24 +212,20 @@ class EventSource(DataSource):
 
     def batches(self, split: str | bool, epoch: int | None) -> Iterator[tuple[Tensor, Tensor]]:
         split = split_name(split)
-        order, size = self._order(split, epoch), self.cfg.batch_size
-        return self._load(split, [order[i: i + size] for i in range(0, len(order), size)])
+        return self._load(split, self._index_batches(split, self._generator(split, epoch)))
 
     def shards(self, split: str | bool, epoch: int | None, env: DistEnv, train: bool) -> Iterator[Shard]:
         """As `DataSource.shards`, but each process reads only its own samples of a global batch (event
         frames involve no random numbers, so the slice equals that of the whole batch)."""
-        from ..training.distributed import Shard, shard_bounds
+        from ..training.distributed import Shard, shard_part
 
         split = split_name(split)
-        order, size = self._order(split, epoch), self.cfg.batch_size
         plan: list[tuple[list[int], float, int]] = []  # (indices read, loss weight, real samples)
-        for i in range(0, len(order), size):
-            batch = order[i: i + size]
-            lo, hi = shard_bounds(len(batch), env.rank, env.world_size)
-            if hi > lo:
-                plan.append((batch[lo:hi], (hi - lo) * env.world_size / len(batch), hi - lo))
-            elif train:  # an empty slice still joins the all-reduce, with weight 0
-                plan.append((batch[:1], 0.0, 0))
+        for batch in self._index_batches(split, self._generator(split, epoch)):
+            part = shard_part(len(batch), env, train)
+            if part is not None:
+                take, weight, n = part
+                plan.append((batch[take], weight, n))
         loaded = self._load(split, [indices for indices, _, _ in plan])
         for (x, y), (_, weight, n) in zip(loaded, plan):
             yield Shard(x, y, weight, n)

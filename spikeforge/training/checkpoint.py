@@ -178,15 +178,18 @@ def append_log(run_dir: Path, line: str) -> None:
         f.write(line.rstrip("\n") + "\n")
 
 
+def _starts_with_flatten(model: torch.nn.Module) -> bool:
+    return isinstance(next(iter(model), None), torch.nn.Flatten)  # type: ignore[call-overload]
+
+
 def export_network(model: torch.nn.Module) -> torch.nn.Sequential:
     """A copy of a `SequentialSNN` as the one-step ``nn.Sequential`` NIR export takes: a leading
     ``Flatten`` dropped (inputs are then given flat, see `nir_sample`) and neurons set to
     ``init_hidden=True`` (spikes out)."""
     from ..neurons import SpikingNeuron
 
-    layers = [copy.deepcopy(m).cpu() for m in model]  # type: ignore[attr-defined]
-    if layers and isinstance(layers[0], torch.nn.Flatten):
-        layers = layers[1:]
+    skip = 1 if _starts_with_flatten(model) else 0
+    layers = [copy.deepcopy(m).cpu() for m in list(model)[skip:]]  # type: ignore[call-overload]
     for m in layers:
         if isinstance(m, SpikingNeuron):
             m.init_hidden = True
@@ -196,8 +199,7 @@ def export_network(model: torch.nn.Module) -> torch.nn.Sequential:
 def nir_sample(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     """One step of one sample of ``x[T, B, ...]`` as `export_network`'s copy of ``model`` takes it:
     ``[1, F]`` flat when the model starts with ``Flatten``, else ``[1, ...]`` as it comes."""
-    first = next(iter(model), None)  # type: ignore[call-overload]
-    return x[0, :1].flatten(1) if isinstance(first, torch.nn.Flatten) else x[0, :1]
+    return x[0, :1].flatten(1) if _starts_with_flatten(model) else x[0, :1]
 
 
 def export_nir(net: torch.nn.Module, sample: torch.Tensor, path: Path) -> str:

@@ -244,20 +244,27 @@ class Shard(NamedTuple):
     n: int
 
 
-def shard_batches(batches: Iterable[tuple[Tensor, Tensor]], env: DistEnv, train: bool) -> Iterator[Shard]:
-    """This rank's slice of each global batch ``(x[T, B, ...], y[B])``.
+def shard_part(total: int, env: DistEnv, train: bool) -> tuple[slice, float, int] | None:
+    """What this rank takes of a global batch of ``total`` samples: ``(samples, loss weight, real
+    samples)``, or None.
 
     The loss weights assume a loss that is a mean over the batch. In training, a rank whose slice is
     empty gets the first sample with weight 0 (every rank must join DDP's all-reduce); in evaluation it
-    gets nothing for that batch.
+    gets nothing for that batch (None).
     """
+    lo, hi = shard_bounds(total, env.rank, env.world_size)
+    if hi > lo:
+        return slice(lo, hi), (hi - lo) * env.world_size / total, hi - lo
+    return (slice(0, 1), 0.0, 0) if train else None
+
+
+def shard_batches(batches: Iterable[tuple[Tensor, Tensor]], env: DistEnv, train: bool) -> Iterator[Shard]:
+    """This rank's slice of each global batch ``(x[T, B, ...], y[B])`` (see `shard_part`)."""
     for x, y in batches:
-        total = int(y.shape[0])
-        lo, hi = shard_bounds(total, env.rank, env.world_size)
-        if hi > lo:
-            yield Shard(x[:, lo:hi], y[lo:hi], (hi - lo) * env.world_size / total, hi - lo)
-        elif train:
-            yield Shard(x[:, :1], y[:1], 0.0, 0)
+        part = shard_part(int(y.shape[0]), env, train)
+        if part is not None:
+            take, weight, n = part
+            yield Shard(x[:, take], y[take], weight, n)
 
 
 def reduce_sums(sums: Mapping[str, float], env: DistEnv, device: torch.device) -> dict[str, float]:

@@ -48,7 +48,7 @@ def evaluate_nir(path: str | Path, cfg: Any, dt: float = 1e-4) -> dict[str, Any]
     data = open_data(cfg)
     correct = total = spikes = 0
     with torch.no_grad():
-        for x, y in data.batches(False, None):
+        for x, y in data.batches("test", None):
             model.reset_state()
             try:
                 step = x.reshape(*x.shape[:2], *in_shape) if in_shape else x.flatten(2)

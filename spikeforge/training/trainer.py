@@ -160,7 +160,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
         cfg.encoding = "rate"  # written out, so config.toml names the encoding used
     data = open_data(cfg)
     env = detect_env()
-    check_world_size(env.world_size, data.size(True), cfg.batch_size)
+    check_world_size(env.world_size, data.size("train"), cfg.batch_size)
     with distributed_session(cfg.device, env) as (env, device):
         return _train(cfg, data, resume, env, device)
 
