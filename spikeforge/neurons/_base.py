@@ -234,9 +234,18 @@ class SpikingNeuron(nn.Module):
 
     @staticmethod
     def zeros(*args: Tensor) -> None:
-        """Zero each tensor in place (snntorch's version is a no-op)."""
+        """Zero each tensor in place (snntorch's version is a no-op).
+
+        A leaf that requires grad (a Parameter, a learnable initial state) is zeroed outside autograd,
+        as ``torch.nn.init.zeros_`` does; any other tensor through autograd, so a graph through it sees
+        the zeros (gradient 0).
+        """
         for t in args:
-            t.zero_()
+            if t.is_leaf and t.requires_grad:
+                with torch.no_grad():
+                    t.zero_()
+            else:
+                t.zero_()
 
     # ----------------------------------------------------------------- state handling
     def _states(self) -> tuple[Tensor, ...]:
