@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -58,17 +57,37 @@ class _SnapTo(torch.autograd.Function):
         return grad, None, None
 
 
+def _times(value: Any, name: str) -> Tensor:
+    """``on_target``/``off_target``: one time or a sequence of times, as a 1-D float64 tensor."""
+    try:
+        t = torch.as_tensor(value.detach().cpu() if isinstance(value, Tensor) else value, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise ValueError(f"{name} must be a time step or a sequence of time steps, got {value!r}") from err
+    if t.dim() > 1 or t.numel() == 0:
+        raise ValueError(
+            f"{name} must be a time step or a 1-D sequence of time steps, got shape {tuple(t.shape)}"
+        )
+    return t.reshape(-1)
+
+
 class SpikeTime(nn.Module):
     """Spike times of ``[T, B, C]`` outputs and the matching target times.
 
     Targets are labels ``[B]`` turned into times (``on_target`` for the true class, ``off_target`` for
     the others; negative times count from the end, ``-1`` = last step), or, with ``target_is_time``,
-    times ``[B, C]`` (``[F, B, C]`` with ``multi_spike``) given directly (never modified in place). With
-    ``multi_spike``, ``on_target``/``off_target`` are sequences of F times and the first F spikes of each
-    output are compared. Silent outputs count as firing at ``T - 1``.
+    times ``[B, C]`` (``[F, B, C]`` with ``multi_spike``) given directly (never modified in place).
+    ``on_target``/``off_target`` may each be one time or F times (a sequence, numpy array or 1-D tensor,
+    the same F for both): with several times per class, or with ``multi_spike``, the first F spikes of
+    each output are compared with them in order (snntorch's docstring passes two-element tensors without
+    ``multi_spike``; snntorch 1.0.0 then fails, and tensors with ``multi_spike`` it accepts). Silent
+    outputs, and missing later spikes, count as firing at ``T - 1``.
 
-    Returns from ``forward``: ``(spike_times, target_times)``, both ``[B, C]`` (or ``[F, B, C]``) in the
-    spikes' float dtype; the spike times carry a sign-estimator gradient.
+    Returns from ``forward``: ``(spike_times, target_times)``, both ``[B, C]`` (one target time per class)
+    or ``[F, B, C]``, in the spikes' float dtype; the spike times carry a sign-estimator gradient.
+
+    Raises:
+        ValueError: label targets whose ``on_target`` and ``off_target`` are empty, not numbers, or hold
+            different numbers of times; outputs or target times of the wrong shape.
     """
 
     def __init__(
@@ -85,12 +104,18 @@ class SpikeTime(nn.Module):
         self.off_target = off_target
         self.tolerance = tolerance
         self.multi_spike = multi_spike
-        if multi_spike and not target_is_time:
-            on, off = on_target, off_target
-            if not (isinstance(on, Sequence) and isinstance(off, Sequence)) or len(on) != len(off):
-                raise ValueError(
-                    "multi_spike=True needs on_target and off_target as sequences of equal length"
-                )
+        if not target_is_time:
+            self._label_times()
+
+    def _label_times(self) -> tuple[Tensor, Tensor]:
+        """The on and off target times, each ``[F]`` (``F = 1``: one time per class)."""
+        on, off = _times(self.on_target, "on_target"), _times(self.off_target, "off_target")
+        if on.numel() != off.numel():
+            raise ValueError(
+                f"on_target and off_target must hold the same number of spike times, got {on.numel()} "
+                f"and {off.numel()}"
+            )
+        return on, off
 
     def forward(self, spk_out: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
         if self.target_is_time:
@@ -105,14 +130,14 @@ class SpikeTime(nn.Module):
         else:
             spk, y = check_outputs(spk_out, targets)
             hot = to_one_hot(y, spk.shape[-1]).to(spk.dtype)
-            if self.multi_spike:
-                tgt = torch.stack([_on_off(hot, on, off) for on, off in zip(self.on_target, self.off_target)])
-            else:
-                tgt = _on_off(hot, self.on_target, self.off_target)
+            on, off = self._label_times()
+            tgt = torch.stack([_on_off(hot, float(a), float(b)) for a, b in zip(on, off)])
+            if on.numel() == 1 and not self.multi_spike:
+                tgt = tgt[0]
         tgt = torch.where(tgt < 0, tgt + spk.shape[0], tgt)
-        count = tgt.shape[0] if self.multi_spike else 1
-        times = _SpikeIndexTime.apply(spk, count)
-        times = times if self.multi_spike else times[0]
+        several = tgt.dim() == 3 if not self.target_is_time else self.multi_spike
+        times = _SpikeIndexTime.apply(spk, tgt.shape[0] if several else 1)
+        times = times if several else times[0]
         if self.tolerance:
             times = _SnapTo.apply(times, tgt, self.tolerance)
         return times, tgt
