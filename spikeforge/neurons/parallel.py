@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .. import surrogate
@@ -35,7 +36,10 @@ class LeakyParallel(nn.Module):
             random initialisation of ``nn.RNN`` (masked to its diagonal unless ``weight_hh_enable``).
         bias: input and recurrent biases of the RNN.
         threshold: firing threshold (buffer, or Parameter with ``learn_threshold``).
-        dropout: passed to ``nn.RNN`` (no effect with one layer; torch warns).
+        dropout: in training mode, the probability in [0, 1] of zeroing each element of the RNN's output
+            ``U`` before the threshold (the rest scaled by ``1/(1-dropout)``), as snntorch documents it.
+            snntorch passed it to its one-layer ``nn.RNN``, where it has no effect; ``rnn.dropout`` is
+            0 here.
         spike_grad: surrogate (default `surrogate.atan`); ``surrogate_disable`` uses a plain step.
         learn_beta: train ``weight_hh_l0`` (only its diagonal unless ``weight_hh_enable``); otherwise it
             is frozen (``requires_grad=False``, still listed by ``parameters()``).
@@ -48,8 +52,8 @@ class LeakyParallel(nn.Module):
     hidden_size]`` (or ``[T, hidden_size]``). dtype: the input's, which must match the RNN's weights.
 
     Raises:
-        ValueError: non-positive sizes; a ``beta`` with neither 1 nor ``hidden_size`` values; an input of
-            the wrong shape.
+        ValueError: non-positive sizes; a ``dropout`` outside [0, 1]; a ``beta`` with neither 1 nor
+            ``hidden_size`` values; an input of the wrong shape.
         TypeError: a non-tensor input, or one whose dtype differs from the weights'.
     """
 
@@ -75,12 +79,15 @@ class LeakyParallel(nn.Module):
         check_spike_grad("LeakyParallel", spike_grad)
         positive_int("LeakyParallel", "input_size", input_size)
         positive_int("LeakyParallel", "hidden_size", hidden_size)
+        if not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1:
+            raise ValueError(f"LeakyParallel: dropout must be a probability in [0, 1], got {dropout!r}")
+        self.dropout = float(dropout)
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.weight_hh_enable = weight_hh_enable
         self.rnn = nn.RNN(
             input_size, hidden_size, num_layers=1, nonlinearity="relu", bias=bias, batch_first=False,
-            dropout=dropout, device=device, dtype=dtype,
+            device=device, dtype=dtype,
         )
         b = None
         if beta is not None:
@@ -130,7 +137,7 @@ class LeakyParallel(nn.Module):
                 f"cast the input or the module so that both match"
             )
         mem, _ = self.rnn(input_)
-        return mem
+        return F.dropout(mem, self.dropout, self.training)
 
     def forward(self, input_: Tensor) -> Tensor:
         """Spikes ``[T, B, hidden_size]`` for the whole sequence ``input_`` ``[T, B, input_size]``."""
@@ -138,7 +145,8 @@ class LeakyParallel(nn.Module):
         return self.spike_grad(mem - self.threshold) * self.graded_spikes_factor
 
     def forward_sequence(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """``(spk, mem)``, both ``[T, B, hidden_size]``: `forward`'s spikes and the membrane trace."""
+        """``(spk, mem)``, both ``[T, B, hidden_size]``: `forward`'s spikes and the membrane trace they
+        come from (after dropout in training mode)."""
         mem = self._membrane(x)
         return self.spike_grad(mem - self.threshold) * self.graded_spikes_factor, mem
 
