@@ -9,12 +9,30 @@ from torch import Tensor, nn
 __all__ = ["BatchNormTT1d", "BatchNormTT2d", "GradedSpikes"]
 
 
+class _PerStepList(nn.ModuleList):
+    """The ``nn.ModuleList`` that BNTT returns, with a helpful error when it is called like a layer
+    (a plain ``ModuleList`` raises torch's bare 'missing the required forward function'). Its repr and
+    ``state_dict`` are those of a ``ModuleList``."""
+
+    def _get_name(self) -> str:
+        return "ModuleList"
+
+    @torch.jit.unused
+    def forward(self, *args: object, **kwargs: object) -> None:
+        kind = type(self[0]).__name__ if len(self) else "BatchNorm"
+        raise TypeError(
+            f"BatchNormTT returns a list of {len(self)} {kind} layers, one per time step, and is not a layer "
+            f"itself: call the one for step t, bn[t](x), with x the input of that step (e.g. inside the "
+            f"loop over time: `for t in range(T): out = bn[t](x[t])`)"
+        )
+
+
 def _bntt(kind: type[nn.Module], input_features: int, time_steps: int, eps: float, momentum: float,
           affine: bool) -> nn.ModuleList:
     for name, value in (("input_features", input_features), ("time_steps", time_steps)):
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
-    layers = nn.ModuleList(
+    layers = _PerStepList(
         [kind(input_features, eps=eps, momentum=momentum, affine=affine) for _ in range(time_steps)]
     )
     for bn in layers:
@@ -41,6 +59,8 @@ def BatchNormTT1d(  # noqa: N802 - snntorch name
 
     Raises:
         ValueError: non-positive ``input_features`` or ``time_steps``.
+        TypeError: when the returned list is called like a layer (``bntt(x)``); the message says to use
+            ``bntt[t](x)``.
     """
     return _bntt(nn.BatchNorm1d, input_features, time_steps, eps, momentum, affine)
 
