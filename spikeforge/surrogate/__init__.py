@@ -51,7 +51,8 @@ def fast_sigmoid(slope: float = 25) -> FastSigmoid:
 
 
 def sigmoid(slope: float = 25) -> Sigmoid:
-    """Logistic surrogate, ``dS/dU = slope * s * (1 - s)`` with ``s = sigmoid(slope*U)``."""
+    """Logistic surrogate, ``dS/dU = slope * s * (1 - s)`` with ``s = sigmoid(slope*U)`` (computed as
+    ``slope * sigmoid(slope*U) * sigmoid(-slope*U)``)."""
     return Sigmoid(slope)
 
 

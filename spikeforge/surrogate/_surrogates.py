@@ -86,16 +86,18 @@ class FastSigmoid(Surrogate):
 class Sigmoid(Surrogate):
     """Logistic surrogate: ``dS/dU = slope * sigma(slope*U) * (1 - sigma(slope*U))``.
 
-    Same values as snntorch's ``slope*e^{-slope U}/(e^{-slope U}+1)^2`` where that is finite; written
-    with ``torch.sigmoid`` so that it never overflows to NaN for very negative ``U`` (snntorch does).
+    Same values as snntorch's ``slope*e^{-slope U}/(e^{-slope U}+1)^2`` where that is finite, computed
+    as ``slope * sigma(slope*U) * sigma(-slope*U)``: it never overflows to NaN for very negative ``U``
+    (snntorch does), and keeps full relative precision where ``sigma`` is close to 1 (``1 - sigma``
+    would round to 0 there).
     """
 
     slope: float = 25.0
     kernel_id: ClassVar[int | None] = 2
 
     def grad(self, x: Tensor) -> Tensor:
-        s = torch.sigmoid(self.slope * x)
-        return self.slope * s * (1 - s)
+        z = self.slope * x
+        return self.slope * torch.sigmoid(z) * torch.sigmoid(-z)
 
     def kernel_params(self) -> tuple[float, ...]:
         return (float(self.slope),)
