@@ -105,3 +105,22 @@ def test_calling_bntt_like_a_layer_says_to_index_it(make: str, x: torch.Tensor) 
     bn.eval()
     # eval with fresh statistics (mean 0, var 1), weight 1, no bias: x / sqrt(1 + eps)
     assert torch.allclose(bn[2](x), x / (1 + 1e-5) ** 0.5)
+
+
+class _PerStep(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.bn = snn.BatchNormTT1d(3, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = []
+        for t, bn in enumerate(self.bn):
+            out.append(bn(x[t]))
+        return torch.stack(out)
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+def test_a_model_looping_over_bntt_still_scripts() -> None:
+    model = _PerStep().eval()
+    x = torch.rand(2, 4, 3)
+    assert torch.equal(torch.jit.script(model)(x), model(x))
