@@ -2,7 +2,8 @@
 
 The model is traced with ``torch.fx`` (neurons and ``torch.nn`` layers are leaves) and run once on
 ``sample_data`` with ``ShapeProp`` to get every layer's width, so scalar parameters can be broadcast
-and ``Conv.input_shape`` set. Additions become summed edges; Identity and Dropout are bypassed.
+and ``Conv.input_shape`` set (and the values of sizes computed in ``forward``, e.g. ``x.shape[2:]``).
+Additions become summed edges; Identity and Dropout are bypassed; ``F.avg_pool2d`` becomes AvgPool2d.
 Node names follow snntorch: ``"input"``, the module path (``"0"``, ``"fc1"``), ``"<path>.lif"`` and
 ``"<path>.w_rec"`` for recurrent neurons, ``"output"``.
 """
@@ -18,6 +19,7 @@ from typing import Any
 
 import nir
 import torch
+import torch.nn.functional as F
 from torch import Tensor, fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
 
@@ -27,6 +29,7 @@ from ..neurons._base import SpikingNeuron
 from ._import import DEFAULT_DT
 from ._maps import (
     NIRExportError,
+    avg_pool_node,
     flatten_node,
     layer_node,
     leaky_node,
@@ -37,6 +40,10 @@ from ._maps import (
 
 _BYPASS = (nn.Identity, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.AlphaDropout)
 _ADD = {operator.add, operator.iadd, torch.add}
+_AVG_POOL_ARGS = (
+    ("input", None), ("kernel_size", None), ("stride", None), ("padding", 0), ("ceil_mode", False),
+    ("count_include_pad", True), ("divisor_override", None),
+)
 
 
 class NIRLossyExportWarning(UserWarning):
@@ -46,6 +53,27 @@ class NIRLossyExportWarning(UserWarning):
 class _Tracer(fx.Tracer):
     def is_leaf_module(self, m: nn.Module, qualname: str) -> bool:
         return isinstance(m, SpikingNeuron) or super().is_leaf_module(m, qualname)
+
+
+class _ShapeProp(ShapeProp):
+    """``ShapeProp`` that also keeps the value of every size computed in ``forward`` (``meta["value"]``)."""
+
+    def run_node(self, n: fx.Node) -> Any:
+        result = super().run_node(n)
+        if isinstance(result, int) or (
+            isinstance(result, (tuple, list)) and all(isinstance(v, int) for v in result)
+        ):
+            n.meta["value"] = result
+        return result
+
+
+def _avg_pool_args(n: fx.Node) -> dict[str, Any]:
+    """The arguments of a traced ``F.avg_pool2d`` call by name (defaults filled in)."""
+    names = [a for a, _ in _AVG_POOL_ARGS]
+    out = dict(_AVG_POOL_ARGS)
+    out.update(zip(names, n.args))
+    out.update(n.kwargs)
+    return out
 
 
 def _meta_shape(node: fx.Node) -> tuple[int, ...]:
@@ -77,6 +105,7 @@ def _is_sequence_container(model: nn.Module) -> bool:
 
 
 def _needed(out: fx.Node) -> set[fx.Node]:
+    """The nodes the output's signal flows through (not the ones that only compute sizes or states)."""
     seen: set[fx.Node] = set()
     todo = [out]
     while todo:
@@ -84,7 +113,12 @@ def _needed(out: fx.Node) -> set[fx.Node]:
         if n in seen:
             continue
         seen.add(n)
-        args = n.args[:1] if n.op == "call_module" else n.all_input_nodes
+        if n.op == "call_module":
+            args: Sequence[Any] = n.args[:1]
+        elif n.op == "call_function" and n.target is F.avg_pool2d:
+            args = [_avg_pool_args(n)["input"]]
+        else:
+            args = n.all_input_nodes
         todo.extend(a for a in args if isinstance(a, fx.Node))
     return seen
 
@@ -102,8 +136,10 @@ def export_to_nir(
 
     Covers ``Leaky`` (-> LIF, or IF when ``beta = 1``), ``Lapicque`` (-> LIF), ``Synaptic`` (-> CubaLIF),
     ``RLeaky``/``RSynaptic`` (-> neuron ``"<name>.lif"`` + recurrent ``"<name>.w_rec"``), ``nn.Linear``,
-    ``nn.Conv1d``/``nn.Conv2d``, ``nn.AvgPool2d``, ``nn.LPPool2d(1, ...)`` (-> SumPool2d),
-    ``nn.Flatten``/``torch.flatten``, additions (summed edges) and Identity/Dropout (bypassed).
+    ``nn.Conv1d``/``nn.Conv2d``, ``nn.AvgPool2d`` and ``F.avg_pool2d`` (-> AvgPool2d; sizes may be
+    computed from the input, e.g. ``F.avg_pool2d(x, x.shape[2:])``), ``nn.LPPool2d(1, ...)``
+    (-> SumPool2d), ``nn.Flatten``/``torch.flatten``, additions (summed edges) and Identity/Dropout
+    (bypassed).
     Parameters are broadcast to the layer width; neuron parameters are float64 (see
     ``docs/nir.md`` for the encodings).
 
@@ -112,7 +148,10 @@ def export_to_nir(
             be traceable by ``torch.fx``; a `spikeforge.network.SequentialSNN` is exported as the
             chain of its layers, and a single layer or neuron (``nn.Linear(4, 4)``, ``Leaky(...)``) as
             ``input -> "0" -> output``. It is not modified (a copy is traced and run).
-        sample_data: one step of input ``[B, ...]`` (the batch dimension is not exported).
+        sample_data: one step of input ``[B, ...]`` (the batch dimension is not exported). A 1-D
+            ``[N]`` sample is one unbatched sample: it is run as ``[1, N]`` (tensors in
+            ``model_fwd_args`` get the same leading 1) and the graph's input is ``[N]``, as snntorch
+            exports it.
         model_name: stored in the graph's metadata.
         model_fwd_args: extra positional arguments of ``forward`` (initial states; not exported).
         ignore_dims: dimensions of ``sample_data`` that are not part of the NIR input shape (default
@@ -129,7 +168,7 @@ def export_to_nir(
     Raises:
         NIRExportError: a module or operation NIR cannot express (named), ``Alpha``, a ``beta`` of 1 in
             only some neurons, a lossy feature with ``lossy="raise"``, a model ``torch.fx`` cannot trace.
-        ValueError: a bad ``dt``, ``lossy`` or ``ignore_dims``.
+        ValueError: a bad ``dt``, ``lossy`` or ``ignore_dims``; a 0-d ``sample_data``.
         TypeError: ``module`` not an ``nn.Module`` or ``sample_data`` not a tensor.
     """
     if not isinstance(module, nn.Module):
@@ -140,6 +179,12 @@ def export_to_nir(
         raise ValueError(f"dt must be a positive number of seconds, got {dt!r}")
     if lossy not in ("warn", "raise"):
         raise ValueError(f"lossy must be 'warn' or 'raise', got {lossy!r}")
+    if sample_data.dim() == 0:
+        raise ValueError("sample_data must be one time step [B, ...] or one unbatched sample [N], not 0-d")
+    if sample_data.dim() == 1:  # one unbatched sample: give it the batch dimension NIR shapes leave out
+        sample_data = sample_data.unsqueeze(0)
+        model_fwd_args = [a.unsqueeze(0) if isinstance(a, Tensor) else a for a in model_fwd_args]
+        ignore_dims = None
     dims = sorted({d % sample_data.dim() for d in (ignore_dims if ignore_dims else [0])})
     if 0 not in dims:
         raise ValueError(f"ignore_dims must contain the batch dimension 0, got {list(ignore_dims or [])}")
@@ -157,7 +202,7 @@ def export_to_nir(
         ) from err
     try:
         with torch.no_grad():
-            ShapeProp(gm).propagate(sample_data, *model_fwd_args)
+            _ShapeProp(gm).propagate(sample_data, *model_fwd_args)
     except Exception as err:  # noqa: BLE001
         raise NIRExportError(f"running the model on sample_data failed: {err}") from err
     in_shape = tuple(s for i, s in enumerate(sample_data.shape) if i not in dims)
@@ -284,6 +329,8 @@ class _Walker:
             if len(n.args) != 2 or n.kwargs or not all(isinstance(a, fx.Node) for a in n.args):
                 raise NIRExportError(f"{n.name}: only the sum of two signals can be exported")
             self.src[n] = self._sources(n.args[0], n.name) + self._sources(n.args[1], n.name)
+        elif t is F.avg_pool2d:
+            self._avg_pool(n)
         elif t is torch.flatten or t == "flatten":
             start = n.kwargs.get("start_dim", n.args[1] if len(n.args) > 1 else 0)
             end = n.kwargs.get("end_dim", n.args[2] if len(n.args) > 2 else -1)
@@ -296,3 +343,22 @@ class _Walker:
             raise NIRExportError(
                 f"operation {what!r} ({n.name}) has no NIR equivalent; use layers NIR knows"
             )
+
+    def _avg_pool(self, n: fx.Node) -> None:
+        args = _avg_pool_args(n)
+        for key, value in args.items():
+            if key != "input" and isinstance(value, fx.Node):
+                if "value" not in value.meta:
+                    raise NIRExportError(
+                        f"{n.name}: avg_pool2d's {key} is computed in forward from something other than sizes"
+                    )
+                args[key] = value.meta["value"]
+        src = args.pop("input")
+        srcs = self._sources(src, n.name)
+        rank = len(_meta_shape(src))
+        if rank != 4:
+            raise NIRExportError(f"{n.name}: avg_pool2d of a {rank}-D input (NIR's AvgPool2d: [B, C, H, W])")
+        name = self._name(n.name)
+        self.nodes[name] = avg_pool_node(f"{n.name} (avg_pool2d)", **args)
+        self._connect(srcs, name)
+        self.src[n] = [name]

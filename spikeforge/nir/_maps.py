@@ -135,7 +135,28 @@ def conv_node(name: str, mod: nn.Conv1d | nn.Conv2d, in_shape: tuple[int, ...]) 
 
 
 def _pair(v: Any) -> np.ndarray:
-    return np.array([v, v] if isinstance(v, int) else list(v), dtype=np.int64)
+    a = np.asarray(v, dtype=np.int64).ravel()
+    return np.array([a[0], a[0]] if a.size == 1 else a, dtype=np.int64)
+
+
+def avg_pool_node(
+    what: str, kernel_size: Any, stride: Any, padding: Any, ceil_mode: bool, count_include_pad: bool,
+    divisor_override: Any,
+) -> nir.AvgPool2d:
+    """``nn.AvgPool2d`` / ``F.avg_pool2d`` arguments -> NIR ``AvgPool2d`` (``what`` names it in errors).
+
+    Raises:
+        NIRExportError: ``ceil_mode``, ``divisor_override``, or ``count_include_pad=False`` with padding
+            (NIR's AvgPool2d divides by the window size and pads with zeros).
+    """
+    if ceil_mode or divisor_override is not None:
+        raise NIRExportError(f"{what}: AvgPool2d with ceil_mode or divisor_override")
+    pad = _pair(padding)
+    if not count_include_pad and np.any(pad != 0):
+        raise NIRExportError(f"{what}: AvgPool2d(count_include_pad=False) with padding")
+    if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
+        stride = kernel_size  # torch's default (F.avg_pool2d also takes an empty stride)
+    return nir.AvgPool2d(kernel_size=_pair(kernel_size), stride=_pair(stride), padding=pad)
 
 
 def layer_node(name: str, mod: nn.Module, in_shape: tuple[int, ...]) -> nir.NIRNode:
@@ -152,13 +173,10 @@ def layer_node(name: str, mod: nn.Module, in_shape: tuple[int, ...]) -> nir.NIRN
     if isinstance(mod, (nn.Conv1d, nn.Conv2d)):
         return conv_node(name, mod, in_shape)
     if isinstance(mod, nn.AvgPool2d):
-        if mod.ceil_mode or mod.divisor_override is not None:
-            raise NIRExportError(f"module {name!r}: AvgPool2d with ceil_mode or divisor_override")
-        pad = _pair(mod.padding)
-        if not mod.count_include_pad and np.any(pad != 0):
-            raise NIRExportError(f"module {name!r}: AvgPool2d(count_include_pad=False) with padding")
-        stride = mod.stride if mod.stride is not None else mod.kernel_size
-        return nir.AvgPool2d(kernel_size=_pair(mod.kernel_size), stride=_pair(stride), padding=pad)
+        return avg_pool_node(
+            f"module {name!r}", mod.kernel_size, mod.stride, mod.padding, mod.ceil_mode,
+            mod.count_include_pad, mod.divisor_override,
+        )
     if isinstance(mod, nn.LPPool2d) and float(mod.norm_type) == 1.0 and not mod.ceil_mode:
         stride = mod.stride if mod.stride is not None else mod.kernel_size
         return nir.SumPool2d(
