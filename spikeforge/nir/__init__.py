@@ -7,9 +7,9 @@ from ._export import NIRLossyExportWarning, export_to_nir
 from ._graph import NIRGraphModule
 from ._import import DEFAULT_DT, import_from_nir
 from ._maps import NIRExportError
-from ._read import NIRReadError, read_lenient
+from ._read import NIRReadError, NIRReadWarning, read_lenient
 
 __all__ = [
     "DEFAULT_DT", "NIRExportError", "NIRGraphModule", "NIRLossyExportWarning", "NIRReadError",
-    "export_to_nir", "import_from_nir", "read_lenient",
+    "NIRReadWarning", "export_to_nir", "import_from_nir", "read_lenient",
 ]

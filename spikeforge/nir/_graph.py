@@ -9,14 +9,16 @@ are cut at the edges leaving a neuron, so a recurrent layer ``lif <-> w_rec`` co
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import nir
+import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ._read import NIRReadError
+from ._read import NIRReadError, NIRReadWarning
 
 _PREV = "__prev__"
 
@@ -87,6 +89,51 @@ def _endpoint(graph: nir.NIRGraph, kind: type, names: list[str], has_in: set[str
     return marked[0]
 
 
+def _takes(node: nir.NIRNode) -> tuple[int | None, ...] | None:
+    """The input shape (no batch) that a weighted node's weights imply; None: unknown or unchecked."""
+    w = np.asarray(getattr(node, "weight", None))
+    if isinstance(node, (nir.Affine, nir.Linear)) and w.ndim == 2:
+        return (int(w.shape[1]),)
+    if isinstance(node, (nir.Conv1d, nir.Conv2d)) and w.ndim in (3, 4):
+        size = np.asarray(node.input_shape if node.input_shape is not None else [None] * (w.ndim - 2))
+        return (int(w.shape[1]) * int(node.groups), *(None if s is None else int(s) for s in size.ravel()))
+    return None
+
+
+def _input_shape(graph: nir.NIRGraph, entry: str, edges: list[tuple[str, str]]) -> tuple[int, ...] | None:
+    """The shape (no batch) the graph's input is checked against: the ``Input`` node's declared shape,
+    or, where that disagrees with the weights of the layers it feeds, theirs (with a warning; some
+    exporters write the batch dimension or another width into ``Input``). None: not checked."""
+    node = graph.nodes[entry]
+    shape = node.input_type.get("input") if isinstance(node, nir.Input) else None
+    if shape is None or not len(shape):
+        return None
+    declared = tuple(int(s) for s in np.asarray(shape).ravel())
+    takes = {b: t for a, b in edges if a == entry and (t := _takes(graph.nodes[b])) is not None}
+
+    def fits(want: tuple[int | None, ...], have: tuple[int | None, ...]) -> bool:
+        return len(want) == len(have) and all(w is None or h is None or w == h for w, h in zip(want, have))
+
+    wrong = {b: t for b, t in takes.items() if not fits(t, declared)}
+    if not wrong:
+        return declared
+    first, want = next(iter(wrong.items()))
+    if any(not fits(t, want) for t in takes.values()):
+        raise NIRReadError(
+            f"the layers fed by the graph's input {entry!r} take different shapes "
+            f"({ {b: list(t) for b, t in takes.items()} }); the graph cannot run"
+        )
+    text = ", ".join("?" if s is None else str(s) for s in want)
+    warnings.warn(
+        f"the graph's input {entry!r} declares shape {list(declared)} but its layer {first!r} "
+        f"({type(graph.nodes[first]).__name__}) takes [{text}] by its weights; reading the input as "
+        f"[B, {text}] (the Input node is ignored)",
+        NIRReadWarning,
+        stacklevel=4,
+    )
+    return None if None in want else tuple(int(s) for s in want if s is not None)
+
+
 class NIRGraphModule(nn.Module):
     """A NIR graph as a stateful PyTorch module (one time step per call, or whole sequences).
 
@@ -138,9 +185,7 @@ class NIRGraphModule(nn.Module):
         self.delay_shapes: dict[str, tuple[int, ...]] = {}
         for a, _ in delayed:
             self.delay_shapes[a] = self._shape_of(a, graph.nodes[a])
-        entry_node = graph.nodes[self.entry]
-        shape = entry_node.input_type.get("input") if isinstance(entry_node, nir.Input) else None
-        self.input_shape = tuple(int(s) for s in shape) if shape is not None and len(shape) else None
+        self.input_shape = _input_shape(graph, self.entry, edges)
         self.store_state = store_state
         self._stored: dict[str, Any] | None = None
         self._stored_key: tuple[Any, ...] | None = None

@@ -7,7 +7,9 @@ bias, Conv channel order, Flatten batch shift, SumPool2d padding).
 
 from __future__ import annotations
 
+import math
 import os
+import warnings
 from typing import Any
 
 import nir
@@ -17,7 +19,7 @@ from torch import nn
 
 from . import _modules as m
 from ._graph import NIRGraphModule
-from ._read import NIRReadError, read_lenient
+from ._read import NIRReadError, NIRReadWarning, read_lenient
 
 DEFAULT_DT = 1e-4
 
@@ -133,9 +135,29 @@ def _builder(dt: float, dtype: torch.dtype) -> Any:
     return build
 
 
+def _recorded_dt(graph: nir.NIRNode) -> float | None:
+    """The ``dt`` a graph's metadata records (spikeforge's exporter writes it), or None."""
+    value = getattr(graph, "metadata", None) or {}
+    value = value.get("dt") if isinstance(value, dict) else None
+    if value is None:
+        return None
+    try:
+        dt = float(value)
+    except (TypeError, ValueError):
+        dt = math.nan
+    if not (math.isfinite(dt) and dt > 0):
+        warnings.warn(
+            f"the graph's metadata records dt={value!r}, which is not a positive number of seconds; ignored",
+            NIRReadWarning,
+            stacklevel=3,
+        )
+        return None
+    return dt
+
+
 def import_from_nir(
     graph: nir.NIRNode | str | os.PathLike[str],
-    dt: float = DEFAULT_DT,
+    dt: float | None = None,
     dtype: torch.dtype = torch.float32,
     device: torch.device | str | None = None,
 ) -> NIRGraphModule:
@@ -144,8 +166,10 @@ def import_from_nir(
     Args:
         graph: a `nir.NIRGraph` (or a single node), or the path of a ``.nir`` file (read
             leniently: older files with 0-d parameters, no ``v_reset``/``input_shape``, nested graphs).
-        dt: the time step in seconds used to discretise the neuron ODEs by forward Euler (NIR stores
-            no time step; ``1e-4`` is the snntorch convention and the NIR paper's). IF and I nodes
+        dt: the time step in seconds used to discretise the neuron ODEs by forward Euler. None (the
+            default): the ``dt`` recorded in the graph's metadata (``metadata["dt"]``, which
+            `export_to_nir` writes), else ``1e-4`` (the snntorch convention and the NIR paper's). A
+            ``dt`` other than the recorded one is used, with a `NIRReadWarning`. IF and I nodes
             integrate ``v += r*x`` per step whatever ``dt`` (``docs/nir.md``).
         dtype: floating dtype of the parameters (inputs must match it).
         device: where to put the module.
@@ -154,18 +178,33 @@ def import_from_nir(
         `NIRGraphModule`: ``out, state = model(x_t, state)`` steps a ``[B, ...]`` input;
         ``model.forward_sequence(x)`` runs ``[T, B, ...]``; ``model.reset_state()`` restarts.
 
+    Warns:
+        NIRReadWarning: a ``dt`` that differs from the recorded one; an ``Input`` node whose shape
+            disagrees with the weights of the layer it feeds (the weights win: some exporters write the
+            batch dimension or another width there).
+
     Raises:
         ValueError: ``dt`` not positive.
         FileNotFoundError: a path that does not exist.
         NIRReadError: a corrupt file, a dangling edge, a node whose parameters do not fit (names it).
         NotImplementedError: a graph with several inputs or outputs, or an unknown node type.
     """
-    if not isinstance(dt, (int, float)) or not dt > 0:
+    if dt is not None and (not isinstance(dt, (int, float)) or not dt > 0):
         raise ValueError(f"dt must be a positive number of seconds, got {dt!r}")
     if isinstance(graph, (str, os.PathLike)):
         graph = read_lenient(graph)
     if not isinstance(graph, nir.NIRNode):
         raise TypeError(f"graph must be a nir.NIRGraph, a NIR node or a path, got {type(graph).__name__}")
+    recorded = _recorded_dt(graph)
+    if dt is None:
+        dt = recorded if recorded is not None else DEFAULT_DT
+    elif recorded is not None and not math.isclose(dt, recorded, rel_tol=1e-9):
+        warnings.warn(
+            f"importing with dt={dt:g} s, but the graph records that it was exported with dt={recorded:g} s; "
+            "its neurons then decay differently per step (pass dt=None to use the recorded one)",
+            NIRReadWarning,
+            stacklevel=2,
+        )
     build = _builder(float(dt), dtype)
     if not isinstance(graph, nir.NIRGraph):
         graph = nir.NIRGraph(nodes={"node": graph}, edges=[], type_check=False)

@@ -23,6 +23,11 @@ class NIRReadError(ValueError):
     """A NIR file or graph that cannot be read or run; the message names the node and the reason."""
 
 
+class NIRReadWarning(UserWarning):
+    """A NIR graph read under an assumption: an ``Input`` shape that disagrees with the first layer's
+    weights (the weights win), or a ``dt`` other than the one recorded in the graph's metadata."""
+
+
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "Conv1d": {"input_shape": None},
     "Conv2d": {"input_shape": None},

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 import spikeforge as snn
-from spikeforge.nir import NIRExportError, NIRReadError, export_to_nir, import_from_nir
+from spikeforge.nir import NIRExportError, NIRReadError, NIRReadWarning, export_to_nir, import_from_nir
 
 
 def test_corrupt_file(tmp_path: Path) -> None:
@@ -36,6 +36,8 @@ def test_unknown_node_type_in_file(tmp_path: Path) -> None:
 
 
 def test_mismatched_shapes_name_the_node() -> None:
+    # the Input width disagrees with the weights: read with a warning (the weights win), and an input of
+    # any other width is refused naming the input node and the width the weights take
     g = nir.NIRGraph(
         nodes={
             "input": nir.Input(input_type={"input": np.array([3])}),
@@ -45,11 +47,26 @@ def test_mismatched_shapes_name_the_node() -> None:
         edges=[("input", "fc"), ("fc", "output")],
         type_check=False,
     )
-    model = import_from_nir(g)
-    with pytest.raises(RuntimeError):
-        model(torch.ones(1, 3))
-    with pytest.raises(ValueError, match="expects"):
-        model(torch.ones(1, 5))
+    with pytest.warns(NIRReadWarning, match=r"'input' declares shape \[3\].*'fc'.*takes \[4\]"):
+        model = import_from_nir(g)
+    for width in (3, 5):
+        with pytest.raises(ValueError, match=r"'input' expects \[B, 4\]"):
+            model(torch.ones(1, width))
+
+
+def test_input_feeding_layers_of_different_widths_is_refused() -> None:
+    g = nir.NIRGraph(
+        nodes={
+            "input": nir.Input(input_type={"input": np.array([3])}),
+            "a": nir.Linear(np.ones((2, 4))),
+            "b": nir.Linear(np.ones((2, 5))),
+            "output": nir.Output(output_type={"output": np.array([2])}),
+        },
+        edges=[("input", "a"), ("input", "b"), ("a", "output"), ("b", "output")],
+        type_check=False,
+    )
+    with pytest.raises(NIRReadError, match="'a': \\[4\\], 'b': \\[5\\]"):
+        import_from_nir(g)
 
 
 def test_dangling_edge_and_unsupported_graphs() -> None:
