@@ -7,6 +7,7 @@ only declares its state names, its parameters and its pure step function (`spike
 
 from __future__ import annotations
 
+import functools
 import warnings
 import weakref
 from collections.abc import Callable, Iterator, Sequence
@@ -18,6 +19,7 @@ from torch import Tensor, nn
 from .. import surrogate
 from ..core import RESET_CODES, Firing
 from ..runner import run
+from . import _jit
 from ._params import check_spike_grad, param_tensor
 
 Step = Callable[[Tensor, Any, Any, Firing], tuple[Tensor, Any]]
@@ -271,12 +273,15 @@ class SpikingNeuron(nn.Module):
     def _initial_states(self, x: Tensor, given: Sequence[Tensor | None]) -> tuple[Tensor, ...]:
         """Resolve the state to start from: an explicit argument, else the stored state, else zeros.
 
-        An explicit state must match the expected shape and the input's dtype. Two explicit states
-        mean "start from zero" whatever their shape: an empty tensor, and the module's own stored
-        state object as returned by ``reset_mem()``/``init_leaky()`` (so snntorch's idiom
-        ``mem = lif.init_leaky()`` at the start of every batch works when the batch size changes).
+        As in snntorch, an explicit state whose shape does not fit the input is replaced by zeros
+        (the tutorials pass ``torch.zeros(1)`` with a 0-d input, or the previous batch's state);
+        a *non-zero* one warns once, since its values are dropped. An explicit state of another dtype
+        is used as it is (the step computes in the promoted dtype, as snntorch does) and warns once.
         A stored state whose shape, dtype or device no longer matches (new batch size) restarts from
         zeros, as in snntorch.
+
+        Raises:
+            TypeError: an explicit state that is not a tensor.
         """
         shapes = self._state_shapes(x)
         out = []
@@ -284,18 +289,19 @@ class SpikingNeuron(nn.Module):
             if arg is not None:
                 if not isinstance(arg, Tensor):
                     raise TypeError(f"`{name}` must be a torch.Tensor or None, got {type(arg).__name__}")
-                if arg.numel() == 0 or (arg is stored and arg.shape != shape):
+                if arg.shape != shape:
+                    if bool(arg.detach().ne(0).any()):
+                        self._warn_once(
+                            "state-shape",
+                            f"`{name}` has shape {tuple(arg.shape)} but this input needs {tuple(shape)}: "
+                            f"it is replaced by zeros (as snntorch does), so its values are not used",
+                        )
                     arg = x.new_zeros(shape)
-                elif arg.shape != shape:
-                    raise ValueError(
-                        f"`{name}` has shape {tuple(arg.shape)} but this input needs {tuple(shape)}; "
-                        f"pass the state returned by the previous step, or reset_mem()'s result to "
-                        f"start from zero"
-                    )
                 elif arg.dtype != x.dtype:
-                    raise ValueError(
-                        f"`{name}` has dtype {arg.dtype} but the input has {x.dtype}; states and "
-                        f"inputs must share one dtype"
+                    self._warn_once(
+                        "state-dtype",
+                        f"`{name}` has dtype {arg.dtype} but the input has {x.dtype}: the step computes "
+                        f"in {torch.promote_types(arg.dtype, x.dtype)}",
                     )
                 out.append(arg)
             elif stored.shape == shape and stored.dtype == x.dtype and stored.device == x.device:
@@ -303,6 +309,13 @@ class SpikingNeuron(nn.Module):
             else:
                 out.append(x.new_zeros(shape))
         return tuple(out)
+
+    def _warn_once(self, key: str, message: str) -> None:
+        """``warnings.warn(message)`` the first time ``key`` occurs on this instance."""
+        seen = self.__dict__.setdefault("_warned", set())
+        if key not in seen:
+            seen.add(key)
+            warnings.warn(f"{type(self).__name__}: {message}", UserWarning, stacklevel=4)
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickle/deepcopy with the hidden states detached: a state still attached to an autograd
@@ -330,11 +343,20 @@ class SpikingNeuron(nn.Module):
             for name, arg in zip(self._state_names, given):
                 if arg is not None:
                     raise TypeError(f"`{name}` should not be passed as an argument while `init_hidden=True`")
-        state = self._initial_states(x, given)
+        tracing = _jit.is_tracing()
+        if tracing:  # shapes are plain ints untraced; the buffers are made to fit, unrecorded
+            with _jit.not_traced():
+                _jit.fit_buffers(self._states(), self._state_shapes(x), x)
+                state = self._initial_states(x, given)
+        else:
+            state = self._initial_states(x, given)
         step = type(self)._step_fn
         assert step is not None
         spk, new = step(x, self._state_tuple(state), self.params(), self.firing())
-        self._set_states(tuple(new))
+        if tracing:  # recorded in place, so the traced module carries its state between calls
+            _jit.write_buffers(self._states(), tuple(new))
+        else:
+            self._set_states(tuple(new))
         return self._output(spk, tuple(new))
 
     def _state_tuple(self, states: Sequence[Tensor]) -> Any:
@@ -376,6 +398,8 @@ class SpikingNeuron(nn.Module):
         else:  # explicit-state mode: a missing state is zero, never what a previous call left behind
             zeros = [xs.new_zeros(shape) for shape in self._state_shapes(xs[0])]
             init = self._initial_states(xs[0], [g if g is not None else z for g, z in zip(given, zeros)])
+        dtype = functools.reduce(torch.promote_types, [s.dtype for s in init], xs.dtype)
+        xs, init = xs.to(dtype), tuple(s.to(dtype) for s in init)
         step = type(self)._step_fn
         assert step is not None
         res = run(step, xs, self._state_tuple(init), self.params(), self.firing(), record=record)
@@ -384,8 +408,9 @@ class SpikingNeuron(nn.Module):
         out = res.trace if record else res.final
         return (res.spk, *out)
 
-    def extra_repr(self) -> str:
-        return f"reset_mechanism={self._reset_mechanism!r}, init_hidden={self.init_hidden}"
+    def __prepare_scriptable__(self) -> SpikingNeuron:
+        """Called by ``torch.jit.script`` on every module it compiles: raise its one clear error."""
+        raise RuntimeError(_jit.SCRIPT_ERROR.format(cls=type(self).__name__))
 
 
 def _check_reset(reset_mechanism: Any) -> None:
