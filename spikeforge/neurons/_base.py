@@ -193,7 +193,7 @@ class SpikingNeuron(nn.Module):
     def firing(self) -> Firing:
         """The static firing configuration used by the step function."""
         return Firing(
-            spike_fn=self.spike_grad,
+            spike_fn=_jit.traceable(self.spike_grad) if _jit.is_tracing() else self.spike_grad,
             reset=RESET_CODES[self._reset_mechanism],
             reset_delay=bool(getattr(self, "reset_delay", True)),
             state_quant=self.state_quant if callable(self.state_quant) else None,
