@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import torch
@@ -21,55 +20,9 @@ from ..core import RESET_CODES, Firing
 from ..runner import run
 from . import _jit
 from ._params import check_spike_grad, param_tensor
+from ._registry import HybridMethod, WeakInstances
 
 Step = Callable[[Tensor, Any, Any, Firing], tuple[Tensor, Any]]
-
-
-class _WeakInstances:
-    """A list-like registry of live neurons that does not keep them alive (snntorch's
-    ``SpikingNeuron.instances`` was a plain list that leaked every neuron ever built)."""
-
-    def __init__(self) -> None:
-        self._refs: list[weakref.ref[nn.Module]] = []
-
-    def append(self, module: nn.Module) -> None:
-        self._refs = [r for r in self._refs if r() is not None]
-        self._refs.append(weakref.ref(module))
-
-    def clear(self) -> None:
-        self._refs = []
-
-    def __iter__(self) -> Iterator[nn.Module]:
-        return iter([m for m in (r() for r in self._refs) if m is not None])
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self._refs = []
-
-
-class _HybridMethod:
-    """``Cls.method()`` acts on every live instance of ``Cls`` (snntorch's class-level behaviour);
-    ``instance.method()`` acts on that instance only."""
-
-    def __init__(self, func: Callable[[Any], None]) -> None:
-        self.func = func
-        self.__doc__ = func.__doc__
-
-    def __get__(self, obj: Any, cls: type) -> Callable[[], None]:
-        if obj is not None:
-            return lambda: self.func(obj)
-
-        def on_all() -> None:
-            for m in SpikingNeuron.instances:
-                if isinstance(m, cls):
-                    self.func(m)
-
-        return on_all
 
 
 def positive_int(owner: str, name: str, value: Any) -> int:
@@ -100,14 +53,19 @@ class SpikingNeuron(nn.Module):
         graded_spikes_factor: spike amplitude ``g``.
         learn_graded_spikes_factor: make ``g`` an ``nn.Parameter``.
 
+    TorchScript: ``torch.jit.trace`` of a network stepped once per call records the state updates
+    (the traced module carries the state; `spikeforge.neurons.reset_traced` zeros it), while
+    ``torch.jit.script`` raises a ``RuntimeError`` saying the neurons cannot be scripted.
+
     Raises:
         ValueError: for an unknown ``reset_mechanism``; a NaN or infinite parameter (``threshold`` may
-            be ``+inf``: the neuron never fires). Negative thresholds are allowed (a model choice).
+            be ``+inf``: the neuron never fires; an infinite decay that is clamped warns instead).
+            Negative thresholds are allowed (a model choice).
         TypeError: a parameter that is not a number, a sequence of numbers or a real tensor (a string,
             None); a ``spike_grad`` that is neither callable nor None.
     """
 
-    instances: ClassVar[_WeakInstances] = _WeakInstances()
+    instances: ClassVar[WeakInstances] = WeakInstances()
     reset_dict: ClassVar[dict[str, int]] = dict(RESET_CODES)
     #: names of the hidden states, in the order the forward returns them after ``spk``
     _state_names: ClassVar[tuple[str, ...]] = ()
@@ -259,12 +217,12 @@ class SpikingNeuron(nn.Module):
         states = self._states()
         return states[0] if len(states) == 1 else states
 
-    @_HybridMethod
+    @HybridMethod
     def reset_hidden(self) -> None:
         """Zero the hidden states. On the class: every live instance; on an instance: that one."""
         self.reset_mem()
 
-    @_HybridMethod
+    @HybridMethod
     def detach_hidden(self) -> None:
         """Detach the hidden states from the graph. On the class: every live instance."""
         for n in self._state_names:
