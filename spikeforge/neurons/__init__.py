@@ -1,6 +1,7 @@
 """Neuron modules (snntorch-compatible)."""
 
 from ._base import SpikingNeuron
+from ._jit import reset_traced
 from .alpha import Alpha
 from .associative import AssociativeLeaky
 from .deltaleaky import DeltaLeaky
@@ -16,5 +17,5 @@ from .synaptic import Synaptic
 __all__ = [
     "LIF", "Alpha", "AssociativeLeaky", "DeltaLeaky", "Lapicque", "Leaky", "LeakyParallel", "LinearLeaky",
     "RLeaky", "RSynaptic", "RecurrentOneToOne", "SConv2dLSTM", "SLSTM", "SpikingNeuron", "StateLeaky",
-    "Synaptic",
+    "Synaptic", "reset_traced",
 ]

@@ -7,9 +7,9 @@ only declares its state names, its parameters and its pure step function (`spike
 
 from __future__ import annotations
 
+import functools
 import warnings
-import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import torch
@@ -18,56 +18,11 @@ from torch import Tensor, nn
 from .. import surrogate
 from ..core import RESET_CODES, Firing
 from ..runner import run
+from . import _jit
 from ._params import check_spike_grad, param_tensor
+from ._registry import HybridMethod, WeakInstances
 
 Step = Callable[[Tensor, Any, Any, Firing], tuple[Tensor, Any]]
-
-
-class _WeakInstances:
-    """A list-like registry of live neurons that does not keep them alive (snntorch's
-    ``SpikingNeuron.instances`` was a plain list that leaked every neuron ever built)."""
-
-    def __init__(self) -> None:
-        self._refs: list[weakref.ref[nn.Module]] = []
-
-    def append(self, module: nn.Module) -> None:
-        self._refs = [r for r in self._refs if r() is not None]
-        self._refs.append(weakref.ref(module))
-
-    def clear(self) -> None:
-        self._refs = []
-
-    def __iter__(self) -> Iterator[nn.Module]:
-        return iter([m for m in (r() for r in self._refs) if m is not None])
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self._refs = []
-
-
-class _HybridMethod:
-    """``Cls.method()`` acts on every live instance of ``Cls`` (snntorch's class-level behaviour);
-    ``instance.method()`` acts on that instance only."""
-
-    def __init__(self, func: Callable[[Any], None]) -> None:
-        self.func = func
-        self.__doc__ = func.__doc__
-
-    def __get__(self, obj: Any, cls: type) -> Callable[[], None]:
-        if obj is not None:
-            return lambda: self.func(obj)
-
-        def on_all() -> None:
-            for m in SpikingNeuron.instances:
-                if isinstance(m, cls):
-                    self.func(m)
-
-        return on_all
 
 
 def positive_int(owner: str, name: str, value: Any) -> int:
@@ -98,14 +53,19 @@ class SpikingNeuron(nn.Module):
         graded_spikes_factor: spike amplitude ``g``.
         learn_graded_spikes_factor: make ``g`` an ``nn.Parameter``.
 
+    TorchScript: ``torch.jit.trace`` of a network stepped once per call records the state updates
+    (the traced module carries the state; `spikeforge.neurons.reset_traced` zeros it), while
+    ``torch.jit.script`` raises a ``RuntimeError`` saying the neurons cannot be scripted.
+
     Raises:
         ValueError: for an unknown ``reset_mechanism``; a NaN or infinite parameter (``threshold`` may
-            be ``+inf``: the neuron never fires). Negative thresholds are allowed (a model choice).
+            be ``+inf``: the neuron never fires; an infinite decay that is clamped warns instead).
+            Negative thresholds are allowed (a model choice).
         TypeError: a parameter that is not a number, a sequence of numbers or a real tensor (a string,
             None); a ``spike_grad`` that is neither callable nor None.
     """
 
-    instances: ClassVar[_WeakInstances] = _WeakInstances()
+    instances: ClassVar[WeakInstances] = WeakInstances()
     reset_dict: ClassVar[dict[str, int]] = dict(RESET_CODES)
     #: names of the hidden states, in the order the forward returns them after ``spk``
     _state_names: ClassVar[tuple[str, ...]] = ()
@@ -191,7 +151,7 @@ class SpikingNeuron(nn.Module):
     def firing(self) -> Firing:
         """The static firing configuration used by the step function."""
         return Firing(
-            spike_fn=self.spike_grad,
+            spike_fn=_jit.traceable(self.spike_grad) if _jit.is_tracing() else self.spike_grad,
             reset=RESET_CODES[self._reset_mechanism],
             reset_delay=bool(getattr(self, "reset_delay", True)),
             state_quant=self.state_quant if callable(self.state_quant) else None,
@@ -266,12 +226,12 @@ class SpikingNeuron(nn.Module):
         states = self._states()
         return states[0] if len(states) == 1 else states
 
-    @_HybridMethod
+    @HybridMethod
     def reset_hidden(self) -> None:
         """Zero the hidden states. On the class: every live instance; on an instance: that one."""
         self.reset_mem()
 
-    @_HybridMethod
+    @HybridMethod
     def detach_hidden(self) -> None:
         """Detach the hidden states from the graph. On the class: every live instance."""
         for n in self._state_names:
@@ -280,12 +240,15 @@ class SpikingNeuron(nn.Module):
     def _initial_states(self, x: Tensor, given: Sequence[Tensor | None]) -> tuple[Tensor, ...]:
         """Resolve the state to start from: an explicit argument, else the stored state, else zeros.
 
-        An explicit state must match the expected shape and the input's dtype. Two explicit states
-        mean "start from zero" whatever their shape: an empty tensor, and the module's own stored
-        state object as returned by ``reset_mem()``/``init_leaky()`` (so snntorch's idiom
-        ``mem = lif.init_leaky()`` at the start of every batch works when the batch size changes).
+        As in snntorch, an explicit state whose shape does not fit the input is replaced by zeros
+        (the tutorials pass ``torch.zeros(1)`` with a 0-d input, or the previous batch's state);
+        a *non-zero* one warns once, since its values are dropped. An explicit state of another dtype
+        is used as it is (the step computes in the promoted dtype, as snntorch does) and warns once.
         A stored state whose shape, dtype or device no longer matches (new batch size) restarts from
         zeros, as in snntorch.
+
+        Raises:
+            TypeError: an explicit state that is not a tensor.
         """
         shapes = self._state_shapes(x)
         out = []
@@ -293,18 +256,19 @@ class SpikingNeuron(nn.Module):
             if arg is not None:
                 if not isinstance(arg, Tensor):
                     raise TypeError(f"`{name}` must be a torch.Tensor or None, got {type(arg).__name__}")
-                if arg.numel() == 0 or (arg is stored and arg.shape != shape):
+                if arg.shape != shape:
+                    if bool(arg.detach().ne(0).any()):
+                        self._warn_once(
+                            "state-shape",
+                            f"`{name}` has shape {tuple(arg.shape)} but this input needs {tuple(shape)}: "
+                            f"it is replaced by zeros (as snntorch does), so its values are not used",
+                        )
                     arg = x.new_zeros(shape)
-                elif arg.shape != shape:
-                    raise ValueError(
-                        f"`{name}` has shape {tuple(arg.shape)} but this input needs {tuple(shape)}; "
-                        f"pass the state returned by the previous step, or reset_mem()'s result to "
-                        f"start from zero"
-                    )
                 elif arg.dtype != x.dtype:
-                    raise ValueError(
-                        f"`{name}` has dtype {arg.dtype} but the input has {x.dtype}; states and "
-                        f"inputs must share one dtype"
+                    self._warn_once(
+                        "state-dtype",
+                        f"`{name}` has dtype {arg.dtype} but the input has {x.dtype}: the step computes "
+                        f"in {torch.promote_types(arg.dtype, x.dtype)}",
                     )
                 out.append(arg)
             elif stored.shape == shape and stored.dtype == x.dtype and stored.device == x.device:
@@ -312,6 +276,13 @@ class SpikingNeuron(nn.Module):
             else:
                 out.append(x.new_zeros(shape))
         return tuple(out)
+
+    def _warn_once(self, key: str, message: str) -> None:
+        """``warnings.warn(message)`` the first time ``key`` occurs on this instance."""
+        seen = self.__dict__.setdefault("_warned", set())
+        if key not in seen:
+            seen.add(key)
+            warnings.warn(f"{type(self).__name__}: {message}", UserWarning, stacklevel=4)
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickle/deepcopy with the hidden states detached: a state still attached to an autograd
@@ -339,11 +310,20 @@ class SpikingNeuron(nn.Module):
             for name, arg in zip(self._state_names, given):
                 if arg is not None:
                     raise TypeError(f"`{name}` should not be passed as an argument while `init_hidden=True`")
-        state = self._initial_states(x, given)
+        tracing = _jit.is_tracing()
+        if tracing:  # shapes are plain ints untraced; the buffers are made to fit, unrecorded
+            with _jit.not_traced():
+                _jit.fit_buffers(self._states(), self._state_shapes(x), x)
+                state = self._initial_states(x, given)
+        else:
+            state = self._initial_states(x, given)
         step = type(self)._step_fn
         assert step is not None
         spk, new = step(x, self._state_tuple(state), self.params(), self.firing())
-        self._set_states(tuple(new))
+        if tracing:  # recorded in place, so the traced module carries its state between calls
+            _jit.write_buffers(self._states(), tuple(new))
+        else:
+            self._set_states(tuple(new))
         return self._output(spk, tuple(new))
 
     def _state_tuple(self, states: Sequence[Tensor]) -> Any:
@@ -385,6 +365,8 @@ class SpikingNeuron(nn.Module):
         else:  # explicit-state mode: a missing state is zero, never what a previous call left behind
             zeros = [xs.new_zeros(shape) for shape in self._state_shapes(xs[0])]
             init = self._initial_states(xs[0], [g if g is not None else z for g, z in zip(given, zeros)])
+        dtype = functools.reduce(torch.promote_types, [s.dtype for s in init], xs.dtype)
+        xs, init = xs.to(dtype), tuple(s.to(dtype) for s in init)
         step = type(self)._step_fn
         assert step is not None
         res = run(step, xs, self._state_tuple(init), self.params(), self.firing(), record=record)
@@ -393,8 +375,9 @@ class SpikingNeuron(nn.Module):
         out = res.trace if record else res.final
         return (res.spk, *out)
 
-    def extra_repr(self) -> str:
-        return f"reset_mechanism={self._reset_mechanism!r}, init_hidden={self.init_hidden}"
+    def __prepare_scriptable__(self) -> SpikingNeuron:
+        """Called by ``torch.jit.script`` on every module it compiles: raise its one clear error."""
+        raise RuntimeError(_jit.SCRIPT_ERROR.format(cls=type(self).__name__))
 
 
 def _check_reset(reset_mechanism: Any) -> None:

@@ -29,8 +29,9 @@ class Alpha(LIF):
         ``(spk, syn_exc, syn_inh, mem)``; with ``init_hidden=True`` only ``spk`` (unless ``output``).
 
     Raises:
-        ValueError: ``alpha <= beta`` anywhere, ``beta == 1``, unknown ``reset_mechanism``, or a state of
-        the wrong shape or dtype. TypeError: non-tensor input; state passed with ``init_hidden=True``.
+        ValueError: ``alpha <= beta`` anywhere, ``beta == 1``, unknown ``reset_mechanism``. TypeError:
+        non-tensor input; state passed with ``init_hidden=True``. A state of the wrong shape restarts
+        from zeros, as in snntorch (a non-zero one warns once).
     """
 
     _state_names = ("syn_exc", "syn_inh", "mem")

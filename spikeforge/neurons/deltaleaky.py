@@ -32,13 +32,13 @@ class DeltaLeaky(Leaky):
 
     ``forward(input_, mem=None)`` takes ``mem`` as the pair ``(mem, mem_prev)`` returned by the previous
     call (either may be None), a single membrane tensor, or None (continue from the stored state, or from
-    zero). It returns ``(spk, (mem, mem_prev))``; with ``init_hidden=True`` only ``spk`` (or the pair with
-    ``output=True``). ``forward_sequence`` returns the flat ``(spk[T, ...], mem, mem_prev)``.
+    zero). It returns ``(spk, (mem, mem_prev))`` in every mode, ``init_hidden=True`` included, as
+    snntorch does (so the neuron does not fit ``nn.Sequential`` directly; a ``mem`` passed with
+    ``init_hidden=True`` is ignored and warns once). ``forward_sequence`` returns the flat
+    ``(spk[T, ...], mem, mem_prev)``.
 
     Raises:
-        TypeError: ``beta`` missing; ``mem`` of an unsupported type; a state passed while
-            ``init_hidden=True``.
-        ValueError: a state of the wrong shape or dtype.
+        TypeError: ``beta`` missing; ``mem`` of an unsupported type.
     """
 
     _state_names = ("mem", "mem_prev")
@@ -65,6 +65,12 @@ class DeltaLeaky(Leaky):
         return DeltaParams(self.beta, as_tensor(self.delta_threshold), self.graded_spikes_factor)
 
     def forward(self, input_: Tensor, mem: Any = None) -> Any:  # type: ignore[override]
+        if self.init_hidden and mem is not None:
+            self._warn_once(
+                "state-ignored",
+                "`mem` is ignored while init_hidden=True (the stored state is used), as in snntorch",
+            )
+            mem = None
         if mem is None:
             given: tuple[Tensor | None, Tensor | None] = (None, None)
         elif isinstance(mem, Tensor):
@@ -78,9 +84,4 @@ class DeltaLeaky(Leaky):
         return self._forward(input_, given)
 
     def _output(self, spk: Tensor, states: tuple[Tensor, ...]) -> Any:
-        if self.output or not self.init_hidden:
-            return spk, states
-        return spk
-
-    def extra_repr(self) -> str:
-        return f"delta_threshold={self.delta_threshold}, " + super().extra_repr()
+        return spk, states

@@ -34,7 +34,9 @@ class Leaky(LIF):
 
     Raises:
         TypeError: non-tensor input, or ``mem`` passed while ``init_hidden=True``.
-        ValueError: unknown ``reset_mechanism``; ``mem`` of the wrong shape or dtype.
+        ValueError: unknown ``reset_mechanism``. A ``mem`` of the wrong shape restarts from zeros, as in
+            snntorch (the tutorials' ``torch.zeros(1)`` with a 0-d input; a non-zero one warns once);
+            one of another dtype computes in the promoted dtype (warns once).
     """
 
     _state_names = ("mem",)

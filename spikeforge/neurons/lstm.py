@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -57,8 +58,8 @@ class SLSTM(_SpikingLSTM):
         ``(spk, syn, mem)``; with ``init_hidden=True`` only ``spk`` (or the tuple with ``output=True``).
 
     Raises:
-        ValueError: non-positive sizes; an input that is not ``[B, input_size]``; a state of the wrong
-            shape; an unknown ``reset_mechanism``.
+        ValueError: non-positive sizes; an input that is not ``[B, input_size]``; an unknown
+            ``reset_mechanism``.
         TypeError: a non-tensor input, an input whose dtype differs from the weights', a state passed
             while ``init_hidden=True``.
     """
@@ -108,9 +109,6 @@ class SLSTM(_SpikingLSTM):
         """Deprecated alias of `reset_mem` (returns ``(syn, mem)``)."""
         return self.reset_mem()
 
-    def extra_repr(self) -> str:
-        return f"{self.input_size}, {self.hidden_size}, " + super().extra_repr()
-
 
 class SConv2dLSTM(_SpikingLSTM):
     r"""Convolutional spiking LSTM (snntorch ``SConv2dLSTM``; ConvLSTM of Shi et al., NeurIPS 2015).
@@ -134,7 +132,8 @@ class SConv2dLSTM(_SpikingLSTM):
         avg_pool: average pooling window instead (0: none; at most one of the two).
         threshold, spike_grad, surrogate_disable, init_hidden, learn_threshold: as `SpikingNeuron`.
         reset_mechanism, state_quant, output: as `SpikingNeuron` (default reset ``"none"``).
-        inhibition: must be False (winner-take-all is defined for dense ``[B, N]`` layers only).
+        inhibition: ignored with a warning, as in snntorch (winner-take-all is defined for dense
+            ``[B, N]`` layers only).
 
     Shapes: ``input_`` ``[B, in_channels, H, W]``; ``syn``, ``mem`` ``[B, out_channels, H, W]``; ``spk``
     ``[B, out_channels, H // pool, W // pool]``. dtype: the input's, which must match the weights'.
@@ -143,8 +142,8 @@ class SConv2dLSTM(_SpikingLSTM):
         ``(spk, syn, mem)``; with ``init_hidden=True`` only ``spk`` (or the tuple with ``output=True``).
 
     Raises:
-        ValueError: non-positive sizes; both ``max_pool`` and ``avg_pool``; ``inhibition=True``; an input
-            that is not ``[B, in_channels, H, W]``; a state of the wrong shape.
+        ValueError: non-positive sizes; both ``max_pool`` and ``avg_pool``; an input that is not
+            ``[B, in_channels, H, W]``.
         TypeError: a non-tensor input; an input whose dtype differs from the weights'; a state passed
             while ``init_hidden=True``.
     """
@@ -183,12 +182,14 @@ class SConv2dLSTM(_SpikingLSTM):
         if max_pool and avg_pool:
             raise ValueError(f"{name}: only one of max_pool and avg_pool may be set, not both")
         if inhibition:
-            raise ValueError(
-                f"{name}: inhibition=True is not supported (winner-take-all is defined for dense [B, N] "
-                "layers; snntorch accepted the flag and ignored it)"
+            warnings.warn(
+                f"{name}: inhibition=True is ignored (winner-take-all is defined for dense [B, N] layers; "
+                "snntorch also ignores the flag here)",
+                UserWarning,
+                stacklevel=2,
             )
         super().__init__(
-            threshold, spike_grad, surrogate_disable, init_hidden, inhibition, learn_threshold,
+            threshold, spike_grad, surrogate_disable, init_hidden, False, learn_threshold,
             reset_mechanism, state_quant, output,
         )
         self.in_channels = in_channels
@@ -224,9 +225,3 @@ class SConv2dLSTM(_SpikingLSTM):
     def init_sconv2dlstm(self) -> tuple[Tensor, Tensor]:
         """Deprecated alias of `reset_mem` (returns ``(syn, mem)``)."""
         return self.reset_mem()
-
-    def extra_repr(self) -> str:
-        return (
-            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-            f"max_pool={self.max_pool}, avg_pool={self.avg_pool}, " + super().extra_repr()
-        )

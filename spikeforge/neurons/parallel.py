@@ -11,6 +11,7 @@ from torch import Tensor, nn
 
 from .. import surrogate
 from ._base import positive_int
+from ._jit import SCRIPT_ERROR
 from ._params import check_spike_grad, param_tensor
 
 
@@ -150,5 +151,6 @@ class LeakyParallel(nn.Module):
         mem = self._membrane(x)
         return self.spike_grad(mem - self.threshold) * self.graded_spikes_factor, mem
 
-    def extra_repr(self) -> str:
-        return f"{self.input_size}, {self.hidden_size}, weight_hh_enable={self.weight_hh_enable}"
+    def __prepare_scriptable__(self) -> LeakyParallel:
+        """Called by ``torch.jit.script``: raise the neurons' one clear error."""
+        raise RuntimeError(SCRIPT_ERROR.format(cls=type(self).__name__))

@@ -40,6 +40,20 @@ class RecurrentOneToOne(nn.Module):
         return x * self.V
 
 
+def _kernel_pair(owner: str, kernel_size: Any) -> tuple[int, int]:
+    """``(kh, kw)`` from an int or a pair of ints (as ``nn.Conv2d`` takes them).
+
+    Raises:
+        ValueError: naming ``owner``, for anything else or a non-positive size.
+    """
+    pair = tuple(kernel_size) if isinstance(kernel_size, (tuple, list)) else (kernel_size, kernel_size)
+    if len(pair) != 2:
+        raise ValueError(f"{owner}: kernel_size must be a positive int or a pair, got {kernel_size!r}")
+    for k in pair:
+        positive_int(owner, "kernel_size", k)
+    return pair[0], pair[1]
+
+
 class _Recurrent(LIF):
     """Shared construction of the recurrent map for RLeaky and RSynaptic."""
 
@@ -49,7 +63,7 @@ class _Recurrent(LIF):
         all_to_all: bool,
         linear_features: int | None,
         conv2d_channels: int | None,
-        kernel_size: int | None,
+        kernel_size: int | tuple[int, int] | None,
         learn_recurrent: bool,
     ) -> None:
         self.all_to_all = all_to_all
@@ -68,9 +82,9 @@ class _Recurrent(LIF):
                 self.recurrent: nn.Module = nn.Linear(linear_features, linear_features)
             elif conv2d_channels is not None and kernel_size is not None:
                 positive_int(name, "conv2d_channels", conv2d_channels)
-                positive_int(name, "kernel_size", kernel_size)
+                kh, kw = _kernel_pair(name, kernel_size)
                 self.recurrent = nn.Conv2d(
-                    conv2d_channels, conv2d_channels, kernel_size, padding=kernel_size // 2
+                    conv2d_channels, conv2d_channels, (kh, kw), padding=(kh // 2, kw // 2)
                 )
             else:
                 raise TypeError(
@@ -116,7 +130,8 @@ class _Recurrent(LIF):
 class RLeaky(_Recurrent):
     r"""Recurrent first-order LIF (snntorch ``RLeaky``): the previous output spike ``S[t-1]`` returns
     through ``V`` (``nn.Linear(F, F)`` with ``linear_features``; ``nn.Conv2d(C, C, k, padding=k//2)``
-    with ``conv2d_channels``/``kernel_size``; the element-wise weight ``V`` with ``all_to_all=False``).
+    with ``conv2d_channels``/``kernel_size`` (an int or a ``(kh, kw)`` pair, padded ``kh//2, kw//2``);
+    the element-wise weight ``V`` with ``all_to_all=False``).
 
     ``B = beta*U[t-1] + X[t] + V(S[t-1])``; subtract ``U = B - R*theta``; zero ``U = (1 - R)*B``; none
     ``U = B``; ``S = H(U - theta)*g``; ``reset_delay=False`` as in `Leaky`.
@@ -127,7 +142,8 @@ class RLeaky(_Recurrent):
 
     Raises:
         TypeError: inconsistent ``all_to_all``/``linear_features``/``conv2d_channels``/``kernel_size``.
-        ValueError: non-positive sizes, an input that does not match them, a state of the wrong shape.
+        ValueError: non-positive sizes, an input that does not match them. A state of the wrong shape
+            restarts from zeros, as in snntorch (a non-zero one warns once).
     """
 
     _state_names = ("spk", "mem")
@@ -141,7 +157,7 @@ class RLeaky(_Recurrent):
         all_to_all: bool = True,
         linear_features: int | None = None,
         conv2d_channels: int | None = None,
-        kernel_size: int | None = None,
+        kernel_size: int | tuple[int, int] | None = None,
         threshold: float | Tensor = 1.0,
         spike_grad: Callable[[Tensor], Tensor] | None = None,
         surrogate_disable: bool = False,
@@ -198,7 +214,7 @@ class RSynaptic(_Recurrent):
         all_to_all: bool = True,
         linear_features: int | None = None,
         conv2d_channels: int | None = None,
-        kernel_size: int | None = None,
+        kernel_size: int | tuple[int, int] | None = None,
         threshold: float | Tensor = 1.0,
         spike_grad: Callable[[Tensor], Tensor] | None = None,
         surrogate_disable: bool = False,

@@ -16,6 +16,23 @@ from ._params import param_tensor
 from .lif import LIF
 
 
+def causal_conv1d(input_tensor: Tensor, kernel_tensor: Tensor) -> Tensor:
+    """Depthwise causal convolution: ``y[b, c, t] = sum_{j=0}^{K-1} kernel[c, 0, j] * x[b, c, t - j]``
+    (``x`` is zero before ``t = 0``), so tap ``j`` weighs the input ``j`` steps back (snntorch
+    ``_neurons.stateleaky.causal_conv1d``).
+
+    Args:
+        input_tensor: ``x``, ``[B, C, T]``.
+        kernel_tensor: ``[C, 1, K]``, one kernel per channel, tap ``j`` at index ``j``.
+
+    Returns:
+        ``y``, ``[B, C, T]``, in the dtype of the inputs.
+    """
+    taps = kernel_tensor.shape[-1]
+    padded = F.pad(input_tensor, (taps - 1, 0))
+    return F.conv1d(padded, kernel_tensor.flip(-1), groups=input_tensor.shape[1])
+
+
 class StateLeaky(LIF):
     r"""Leaky integrator without reset, evaluated for a whole sequence in one call (snntorch
     ``StateLeaky``): ``U[t] = sum_{j=0}^{K-1} exp(-j/tau) * X[t-j]`` per channel (zero before ``t=0``),
@@ -30,7 +47,9 @@ class StateLeaky(LIF):
         beta: decay parameter, a scalar or a tensor of shape ``()``, ``(1,)`` or ``(channels,)``; stored as
             ``tau = 1/(1 - beta + 1e-12)`` (buffer ``tau``, or ``nn.Parameter`` with ``learn_beta``).
             ``self.beta`` is the read-only ``(tau - 1)/tau``.
-        channels: number of channels ``C`` (positive int); the input must have exactly ``C`` channels.
+        channels: number of channels ``C`` (positive int). The input has ``C`` features; with a
+            single-valued ``beta`` any number of features is accepted and that decay is used for each
+            (as in snntorch; ``channels=1`` is the usual spelling, another mismatch warns once).
         threshold, spike_grad, surrogate_disable, learn_threshold: as `SpikingNeuron`.
         state_quant, graded_spikes_factor, learn_graded_spikes_factor: as `SpikingNeuron`
             (``state_quant`` acts on the whole membrane sequence).
@@ -39,15 +58,16 @@ class StateLeaky(LIF):
             and warns if spike-related options were set.
         kernel_truncation_steps: keep only the most recent ``K`` taps (None: all; positive int).
 
-    Shapes: ``input_`` exactly ``[T, B, channels]`` (time-major); ``spk``, ``mem`` the same. dtype: the
-    input's (the kernel is built in the input dtype).
+    Shapes: ``input_`` ``[T, B, N]`` (time-major; ``N = channels``, or any ``N`` with one ``beta``);
+    ``spk``, ``mem`` the same. dtype: the input's (the kernel is built in the input dtype).
 
     ``state_dict`` holds ``beta`` (computed from ``tau`` on save, ignored on load) so that snntorch's and
     spikeforge's state dicts load into each other.
 
     Raises:
         ValueError: a ``beta`` shape other than ``()``, ``(1,)``, ``(channels,)``; non-positive sizes; an
-            input that is not ``[T, B, channels]`` with ``T >= 1``.
+            input that is not ``[T, B, N]`` with ``T >= 1``, or whose ``N`` differs from ``channels``
+            while ``beta`` has one value per channel.
         TypeError: a non-tensor input.
     """
 
@@ -115,23 +135,35 @@ class StateLeaky(LIF):
 
     # ----------------------------------------------------------------- dynamics
     def _prepare(self, input_: Any) -> Tensor:
-        """Check the input and return the per-channel drive ``[T, B, channels]``."""
+        """Check the input and return the per-channel drive ``[T, B, N]``.
+
+        ``N`` is ``channels``, or any number of features when ``tau`` holds one value (that decay is
+        used for every feature, as in snntorch); ``N != channels`` with ``channels > 1`` warns once.
+        """
         x = self._check_input(input_)
-        if x.dim() != 3 or x.shape[0] == 0 or x.shape[2] != self.channels:
+        n = x.shape[2] if x.dim() == 3 else -1
+        one_tau = self.tau.numel() == 1
+        if x.dim() != 3 or x.shape[0] == 0 or (n != self.channels and not one_tau):
             raise ValueError(
                 f"{type(self).__name__}: input_ must be time-major [T, B, channels={self.channels}] with "
-                f"T >= 1, got shape {tuple(x.shape)}"
+                f"T >= 1 (any number of features when beta is a single value), got shape {tuple(x.shape)}"
+            )
+        if n != self.channels and self.channels > 1:
+            self._warn_once(
+                "channels",
+                f"input_ has {n} features but channels={self.channels}; the single beta is used for every "
+                "feature, as in snntorch",
             )
         return x
 
     def _membrane(self, x: Tensor) -> Tensor:
-        """``U = k * X`` (causal, depthwise) for ``x`` ``[T, B, C]``, then ``state_quant``."""
+        """``U = k * X`` (causal, depthwise) for ``x`` ``[T, B, N]``, then ``state_quant``."""
         steps, _, channels = x.shape
         k = steps if self.kernel_truncation_steps is None else min(self.kernel_truncation_steps, steps)
         lags = torch.arange(k, device=x.device, dtype=x.dtype)
         tau = self.tau.to(device=x.device, dtype=x.dtype).reshape(-1, 1)
-        kernel = torch.exp(-lags / tau).expand(channels, k).flip(-1).unsqueeze(1)
-        mem = F.conv1d(F.pad(x.permute(1, 2, 0), (k - 1, 0)), kernel, groups=channels).permute(2, 0, 1)
+        kernel = torch.exp(-lags / tau).expand(channels, k).unsqueeze(1)
+        mem = causal_conv1d(x.permute(1, 2, 0), kernel).permute(2, 0, 1)
         return self.state_quant(mem) if callable(self.state_quant) else mem
 
     def forward(self, input_: Tensor) -> Any:
@@ -155,9 +187,6 @@ class StateLeaky(LIF):
     def mem_reset(self, mem: Tensor) -> Tensor:
         """Not available: StateLeaky never resets."""
         raise NotImplementedError(f"{type(self).__name__} has no reset, so mem_reset does not apply")
-
-    def extra_repr(self) -> str:
-        return f"channels={self.channels}, kernel_truncation_steps={self.kernel_truncation_steps}"
 
 
 class LinearLeaky(StateLeaky):

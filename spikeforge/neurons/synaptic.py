@@ -29,7 +29,8 @@ class Synaptic(LIF):
 
     Raises:
         TypeError: non-tensor input; a state passed while ``init_hidden=True``.
-        ValueError: unknown ``reset_mechanism``; a state of the wrong shape or dtype.
+        ValueError: unknown ``reset_mechanism``. A state of the wrong shape restarts from zeros, as in
+            snntorch (a non-zero one warns once).
     """
 
     _state_names = ("syn", "mem")

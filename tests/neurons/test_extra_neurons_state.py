@@ -178,7 +178,6 @@ def test_deltaleaky_spikes_are_unsigned(values, beta):
         (lambda: sf.SConv2dLSTM(1, 0, 3), "out_channels"),
         (lambda: sf.SConv2dLSTM(1, 2, 0), "kernel_size"),
         (lambda: sf.SConv2dLSTM(1, 2, 3, max_pool=2, avg_pool=2), "max_pool"),
-        (lambda: sf.SConv2dLSTM(1, 2, 3, inhibition=True), "inhibition"),
         (lambda: sf.LeakyParallel(0, 2), "input_size"),
         (lambda: sf.LeakyParallel(2, 3, beta=[0.1, 0.2]), "beta"),
         (lambda: sf.StateLeaky(torch.tensor([0.1, 0.2]), 3), "beta"),
@@ -202,7 +201,7 @@ def test_constructor_errors(build, match):
         (sf.SConv2dLSTM(2, 3, 3), torch.rand(1, 1, 4, 4), ValueError, "in_channels=2"),
         (sf.LeakyParallel(3, 2), torch.rand(4, 2, 5), ValueError, "input_size=3"),
         (sf.LeakyParallel(3, 2), [1.0, 2.0], TypeError, "Tensor"),
-        (sf.StateLeaky(0.5, 3), torch.rand(4, 2, 2), ValueError, "channels=3"),
+        (sf.StateLeaky(torch.tensor([0.5, 0.6, 0.7]), 3), torch.rand(4, 2, 2), ValueError, "channels=3"),
         (sf.StateLeaky(0.5, 3), torch.rand(4, 3), ValueError, r"\[T, B, channels"),
         (sf.LinearLeaky(0.5, 3, 2), torch.rand(4, 2, 2), ValueError, "in_features=3"),
     ],
@@ -213,8 +212,6 @@ def test_input_errors(module, x, exc, match):
 
 
 def test_state_errors():
-    with pytest.raises(ValueError, match="syn"):
-        sf.SLSTM(3, 2)(torch.rand(2, 3), torch.zeros(2, 3))
     with pytest.raises(TypeError, match="init_hidden"):
         sf.SLSTM(3, 2, init_hidden=True)(torch.rand(2, 3), torch.zeros(2, 2))
     with pytest.raises(TypeError, match="beta"):

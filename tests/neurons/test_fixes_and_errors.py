@@ -6,6 +6,7 @@ Expected values are derived by hand from the update equations in API.md section 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 
 import pytest
@@ -82,10 +83,15 @@ def test_spikes_have_the_membrane_dtype(dtype: torch.dtype) -> None:
     assert spk.tolist() == [[1.0, 0.0]]
 
 
-def test_strict_error_instead_of_silent_rezero_for_a_mismatched_state() -> None:
+def test_a_nonzero_state_of_the_wrong_shape_restarts_from_zero_with_one_warning() -> None:
+    """As snntorch: the state is replaced by zeros, so U = 0.5*0 + X = 1 (not 0.5*1 + 1 = 1.5)."""
     lif = snn.Leaky(beta=0.5)
-    with pytest.raises(ValueError, match="`mem` has shape"):
-        lif(torch.ones(2, 3), torch.ones(3))  # snntorch silently restarts from zero
+    with pytest.warns(UserWarning, match=r"`mem` has shape \(3,\) but this input needs \(2, 3\)"):
+        _, mem = lif(torch.ones(2, 3), torch.ones(3))
+    assert torch.equal(mem, torch.ones(2, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once per neuron
+        lif(torch.ones(2, 3), torch.ones(3))
 
 
 def test_changing_batch_size_without_state_argument_restarts_from_zero() -> None:
@@ -123,11 +129,13 @@ def test_common_errors(make: Callable[..., torch.nn.Module]) -> None:
     for i, name in enumerate(names):
         states = [None] * len(names)
         states[i] = torch.ones(5)
-        with pytest.raises(ValueError, match=f"`{name}` has shape"):
-            n(x, *states)
+        with pytest.warns(UserWarning, match=f"`{name}` has shape"):  # replaced by zeros
+            out = make()(x, *states)
+        torch.testing.assert_close(out, make()(x), rtol=0, atol=0)
         states[i] = torch.ones(2, 3, dtype=torch.float64)
-        with pytest.raises(ValueError, match=f"`{name}` has dtype"):
-            n(x, *states)
+        with pytest.warns(UserWarning, match=f"`{name}` has dtype"):  # promoted, as in snntorch
+            out = make()(x, *states)
+        assert out[-1].dtype == torch.float64
         states[i] = [[0.0] * 3] * 2
         with pytest.raises(TypeError, match=f"`{name}` must be a torch.Tensor"):
             n(x, *states)

@@ -1,7 +1,8 @@
 """Constructor arguments that are parameters (beta, alpha, threshold, V, R, C, ...) are checked at
 construction: a clear TypeError/ValueError naming the argument, never a torch internal error or a
 failure at the first forward. Values outside the natural range stay allowed (beta > 1 is clamped at
-use, a negative threshold is a model choice)."""
+use, a negative threshold is a model choice); what snntorch accepts and computes with (a bool, an
+infinite decay that is clamped) is accepted with a warning."""
 
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ OPTIONAL = {("Lapicque", "beta"), ("Lapicque", "R"), ("Lapicque", "C"), ("LeakyP
 
 
 @pytest.mark.parametrize(("arg", "owner", "build"), CASES, ids=IDS)
-@pytest.mark.parametrize("bad", ["0.9", None, True, 1 + 2j, [], ["a"], torch.tensor([True])])
+@pytest.mark.parametrize("bad", ["0.9", None, 1 + 2j, [], ["a"]])
 def test_non_numeric_parameter_is_a_type_error(arg: str, owner: str, build: Build, bad: Any) -> None:
     if bad is None and (owner, arg) in OPTIONAL:
         return
@@ -77,8 +78,21 @@ def test_nan_parameter_is_a_value_error_naming_it(arg: str, owner: str, build: B
         build(torch.tensor([0.5, float("nan")]))
 
 
+# decays clamped to [0, 1] at use: snntorch accepts an infinite one (clamped), so do we, with a warning
+_CLAMPING = ("Leaky", "Synaptic", "RLeaky", "RSynaptic", "LeakyParallel", "DeltaLeaky")
+CLAMPED_INF = {("beta", o) for o in _CLAMPING}
+CLAMPED_INF |= {("alpha", o) for o in ("Synaptic", "RSynaptic", "Alpha")}
+
+
 @pytest.mark.parametrize(("arg", "owner", "build"), CASES, ids=IDS)
-def test_infinite_parameter_only_plus_inf_threshold(arg: str, owner: str, build: Build) -> None:
+def test_infinite_parameter_only_plus_inf_threshold_or_clamped_decay(
+    arg: str, owner: str, build: Build
+) -> None:
+    if (arg, owner) in CLAMPED_INF:
+        for inf in (float("inf"), float("-inf")) if owner != "Alpha" else (float("inf"),):
+            with pytest.warns(UserWarning, match=rf"{owner}: {arg}=-?inf is infinite; it is clamped"):
+                build(inf)
+        return
     with pytest.raises(ValueError, match=rf"{owner}: {arg} must be finite"):
         build(float("-inf"))
     if arg in ("threshold", "delta_threshold"):
@@ -86,6 +100,36 @@ def test_infinite_parameter_only_plus_inf_threshold(arg: str, owner: str, build:
     else:
         with pytest.raises(ValueError, match=rf"{owner}: {arg} must be finite"):
             build(float("inf"))
+
+
+def test_infinite_beta_steps_like_beta_one() -> None:
+    """snntorch clamps beta = inf to 1: U = 1*0.4 + 0.2 = 0.6 (and -inf to 0: U = 0.2)."""
+    with pytest.warns(UserWarning, match="clamped"):
+        hi, lo = snn.Leaky(beta=float("inf")), snn.Leaky(beta=float("-inf"))
+    assert hi(torch.tensor([0.2]), torch.tensor([0.4]))[1].item() == pytest.approx(0.6)
+    assert lo(torch.tensor([0.2]), torch.tensor([0.4]))[1].item() == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize(("arg", "owner", "build"), CASES, ids=IDS)
+@pytest.mark.parametrize("flag", [True, torch.tensor([True, False])])
+def test_bool_parameter_is_read_as_a_number_with_a_warning(
+    arg: str, owner: str, build: Build, flag: Any
+) -> None:
+    """snntorch turns a bool into a tensor and computes with it (beta=True acts as beta=1)."""
+    if (owner, arg) in {("Lapicque", "beta"), ("Alpha", "alpha")} or isinstance(flag, torch.Tensor) and (
+        owner in ("Lapicque", "StateLeaky", "LeakyParallel", "SLSTM") or arg == "delta_threshold"
+    ):
+        return  # beta = 1 cannot derive R and C; alpha = 1 is not > beta with beta=1; per-neuron sizes
+    with pytest.warns(UserWarning, match=rf"{owner}: {arg}=.* is a bool and is read as a number"):
+        build(flag)
+
+
+def test_bool_beta_steps_like_beta_one() -> None:
+    """beta=True: U[1] = 1*U[0] + X - R*theta; from U[0] = 0.4, X = 0.2: 0.6 (snntorch gives 0.6)."""
+    with pytest.warns(UserWarning, match="bool"):
+        lif = snn.Leaky(beta=True)
+    assert lif.beta.dtype == torch.get_default_dtype()
+    assert lif(torch.tensor([0.2]), torch.tensor([0.4]))[1].item() == pytest.approx(0.6)
 
 
 def test_string_number_gets_a_hint() -> None:
