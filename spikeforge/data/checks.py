@@ -81,12 +81,12 @@ def check_events(
         raise CorruptDataError(f"{where}: events lack the field(s) {missing}; they have {list(names)}")
     check_times(events["t"], where)
     bounds = _bounds(sensor_size, names)
-    values = {f: np.asarray(events[f]).astype(np.int64) for f in bounds}
     for f in bounds:
         raw = np.asarray(events[f])
         if np.issubdtype(raw.dtype, np.floating) and (~np.isfinite(raw) | (raw != np.round(raw))).any():
             k = int(np.flatnonzero(~np.isfinite(raw) | (raw != np.round(raw)))[0])
-            raise CorruptDataError(f"{where}: event {k} has {f}={raw[k]!r}; {f} must be a whole number")
+            raise CorruptDataError(f"{where}: event {k} has {f}={raw[k].item()}; {f} must be a whole number")
+    values = {f: np.asarray(events[f]).astype(np.int64) for f in bounds}
     outside = np.zeros(len(events), dtype=bool)
     for f, hi in bounds.items():
         outside |= (values[f] < 0) | (values[f] >= hi)

@@ -162,3 +162,23 @@ def test_event_source_reports_how_many_events_it_dropped(tmp_path: Path) -> None
     assert sum(float(x.sum()) for x, _ in batches) == 2.0
     with pytest.warns(DroppedEventsWarning, match="shd test split: dropped 2 events .* in 1 of 1 samples"):
         list(src.batches("test", None))
+    cfg.drop_out_of_range = None  # without the option the same files are refused, before any training
+    with pytest.raises(CorruptDataError, match="shd_test.h5, sample 0: event 0 has channel"):
+        EventSource(cfg)
+
+
+def test_check_events_takes_tonic_dtypes_and_refuses_fractional_coordinates() -> None:
+    from spikeforge.data import check_events
+
+    # tonic's DVSGesture fields: int16 x, y, bool p, int64 t, in that order
+    ev = np.array([(3, 4, True, 10), (127, 0, False, 20)],
+                  dtype=[("x", np.int16), ("y", np.int16), ("p", bool), ("t", np.int64)])
+    out, dropped = check_events(ev, (128, 128, 2), "here")
+    assert dropped == 0 and out["p"].tolist() == [1, 0] and out["x"].tolist() == [3, 127]
+    assert out.dtype.names == ("x", "y", "t", "p") and out["t"].dtype == np.int64
+    table = np.array([(1.5, 2.0, 0.0, 1.0)], dtype=[("t", float), ("x", float), ("y", float), ("p", float)])
+    with pytest.raises(CorruptDataError, match="here: event 0 has x=2.5; x must be a whole number"):
+        check_events(np.array([(1.0, 2.5, 0.0, 1.0)], dtype=table.dtype), (35, 35, 2), "here")
+    assert check_events(table, (35, 35, 2), "here")[0]["t"].tolist() == [2]  # 1.5 us rounds to even
+    with pytest.raises(CorruptDataError, match=r"here: events lack the field\(s\) \['p'\]"):
+        check_events(np.zeros(1, dtype=[("x", int), ("y", int), ("t", int)]), (4, 4, 2), "here")
