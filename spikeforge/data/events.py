@@ -248,6 +248,9 @@ def read_aedat4(path: str | Path) -> np.ndarray:
 def read_event_npy(path: str | Path, columns: tuple[str, ...], ms: bool = False) -> np.ndarray:
     """Read an ``[N, len(columns)]`` table of events saved with numpy (tonic's preprocessed layouts).
 
+    Our own reader: `tonic.io` has none for these tables (tonic's classes call `numpy.load` and convert
+    inline, with no check of the table's shape).
+
     Args:
         path: the ``.npy`` file. columns: the field of each column, e.g. ``("t", "x", "y", "p")``.
         ms: ``t`` is in milliseconds (tonic's DVS Gesture); it is converted to microseconds (rounded).
