@@ -16,8 +16,11 @@ from pathlib import Path
 from typing import Any
 
 _TRAIN_OPTIONS: list[tuple[str, type, str]] = [
-    ("dataset", str, "data set: digits (bundled, default), nmnist, shd or dvsgesture"),
-    ("data_dir", str, "folder holding NMNIST/, SHD/ or DVSGesture/ (event data sets only)"),
+    ("dataset", str, "data set: digits (bundled, default), nmnist, shd, ssc, dvsgesture, pokerdvs, "
+                     "cifar10dvs, ncaltech101, or tonic:NAME for any tonic.datasets class "
+                     "(e.g. tonic:ASLDVS)"),
+    ("data_dir", str, "folder holding the event data set's folder, e.g. NMNIST/ or SSC/, as tonic lays "
+                      "it out (event data sets only; nothing is downloaded)"),
     ("epochs", int, "number of training epochs (default 15)"),
     ("batch_size", int, "mini-batch size (default 64)"),
     ("num_steps", int, "time steps: encoding length for digits, time bins for event data (default 25)"),
@@ -70,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar = {"data_dir": "DIR", "out": "RUN_DIR"}.get(name, {int: "N", float: "X", str: "NAME"}[kind])
         tr.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, default=None, help=text,
                         metavar=metavar)
+    tr.add_argument("--drop-out-of-range", dest="drop_out_of_range", action="store_true", default=None,
+                    help="event data: drop events outside the sensor and report how many (default: stop "
+                         "with an error naming the file and sample)")
     tr.add_argument("--no-progress", dest="progress", action="store_false", default=None,
                     help="no progress bars or per-epoch lines")
     tr.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last "
@@ -116,8 +122,9 @@ def _train(args: argparse.Namespace) -> int:
     from .training.trainer import TrainConfig, completed_summary, resume_config, train
 
     given = {name: getattr(args, name) for name, _, _ in _TRAIN_OPTIONS if getattr(args, name) is not None}
-    if args.progress is not None:
-        given["progress"] = args.progress
+    for flag in ("progress", "drop_out_of_range"):
+        if getattr(args, flag) is not None:
+            given[flag] = getattr(args, flag)
     if args.resume:
         if args.config:
             raise ValueError("--resume takes the run's own config.toml; drop --config")

@@ -32,6 +32,14 @@ CLASSES = ("down", "right", "diagonal")
 SENSOR = 34
 
 
+class Sweeps(NMNIST):
+    """The sweeps in N-MNIST's format and folders, with three classes (folders 0, 1, 2): `NMNIST` itself
+    checks that all ten digit folders are there."""
+
+    classes = ("0", "1", "2")
+    num_classes = len(CLASSES)
+
+
 def sweep_events(kind: int, rng: np.random.Generator) -> list[tuple[int, int, int, int]]:
     """Events ``(x, y, p, t_us)`` of a 3-pixel-wide bar crossing the sensor, plus noise."""
     events = []
@@ -94,8 +102,8 @@ def main(small: bool = False, out_dir: Path | str = "tutorial_out/06_neuromorphi
 
     # 2. The same files as a data set: frames [T, 2, 17, 17] (halved by tonic's Downsample), cached.
     spec = FrameSpec(n_time_bins=12, spatial_factor=0.5)
-    train_set = NMNIST(root, train=True, frames=spec)
-    test_set = NMNIST(root, train=False, frames=spec)
+    train_set = Sweeps(root, train=True, frames=spec)
+    test_set = Sweeps(root, train=False, frames=spec)
     train_loader = DataLoader(train_set, batch_size=16, shuffle=True, collate_fn=collate_time_major)
     test_loader = DataLoader(test_set, batch_size=64, collate_fn=collate_time_major)
 

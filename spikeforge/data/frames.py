@@ -121,12 +121,14 @@ def events_to_frames(events: np.ndarray, sensor_size: tuple[int, int, int], spec
 
 
 class FrameCache:
-    """Frames stored once per sample under ``folder`` (sparse ``.npz``: flat indices, counts, shape).
+    """Frames stored once per sample under ``folder`` (sparse ``.npz``: flat indices, counts, shape, and
+    the number of out-of-range events dropped while reading the sample).
 
     Entries are named by a key the caller derives from the sample's source (see
     `source_key`), so a changed, moved or deleted source file never serves old frames. Writes
     are atomic (temporary file, then rename), so an interrupted conversion never leaves a
-    half-written entry; an unreadable entry is converted again.
+    half-written entry; an unreadable entry is converted again. Callers store only samples that
+    passed validation (`spikeforge.data.checks`), so a cached entry stands for a checked sample.
     """
 
     def __init__(self, folder: str | Path) -> None:
@@ -135,8 +137,8 @@ class FrameCache:
     def _path(self, key: str) -> Path:
         return self.folder / f"{key}.npz"
 
-    def get(self, key: str) -> np.ndarray | None:
-        """The cached frames stored under ``key``, or None."""
+    def get_entry(self, key: str) -> tuple[np.ndarray, int] | None:
+        """``(frames, dropped)`` stored under ``key``, or None."""
         path = self._path(key)
         if not path.exists():
             return None
@@ -144,18 +146,24 @@ class FrameCache:
             with np.load(path) as z:
                 frames = np.zeros(tuple(z["shape"]), dtype=np.float32)
                 frames.reshape(-1)[z["index"]] = z["count"]
-                return frames
+                return frames, int(z["dropped"]) if "dropped" in z.files else 0
         except (OSError, ValueError, KeyError):
             return None
 
-    def put(self, key: str, frames: np.ndarray) -> None:
-        """Store ``frames`` under ``key``."""
+    def get(self, key: str) -> np.ndarray | None:
+        """The cached frames stored under ``key``, or None."""
+        entry = self.get_entry(key)
+        return None if entry is None else entry[0]
+
+    def put(self, key: str, frames: np.ndarray, dropped: int = 0) -> None:
+        """Store ``frames`` under ``key``, with the number of events dropped while reading them."""
         self.folder.mkdir(parents=True, exist_ok=True)
         flat = frames.reshape(-1)
         nz = np.flatnonzero(flat)
         fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, index=nz.astype(np.int64), count=flat[nz], shape=np.asarray(frames.shape))
+            np.savez(f, index=nz.astype(np.int64), count=flat[nz], shape=np.asarray(frames.shape),
+                     dropped=np.int64(dropped))
         os.replace(tmp, self._path(key))
 
 

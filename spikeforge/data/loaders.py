@@ -11,6 +11,7 @@ the test and validation splits keep their order and are encoded from ``stream_se
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -39,6 +40,7 @@ class _Config(Protocol):
     time_window_us: float | None
     denoise_us: float | None
     downsample: float
+    drop_out_of_range: bool | None
 
 
 def _fixed_permutation(total: int, seed: int) -> list[int]:
@@ -178,8 +180,14 @@ class DigitsSource(DataSource):
             yield spk.reshape(*spk.shape[:2], *self.input_shape), y[idx]
 
 
+class DroppedEventsWarning(UserWarning):
+    """Out-of-range events were dropped (``--drop-out-of-range``); the message says how many."""
+
+
 class EventSource(DataSource):
-    """An event data set from ``cfg.data_dir`` as cached frames of ``num_steps`` time bins."""
+    """An event data set from ``cfg.data_dir`` as cached frames of ``num_steps`` time bins. With
+    ``cfg.drop_out_of_range``, each pass over a split that dropped events outside the sensor ends with a
+    `DroppedEventsWarning` saying how many, in how many samples."""
 
     def __init__(self, cfg: _Config) -> None:
         from . import get_event_dataset
@@ -187,9 +195,11 @@ class EventSource(DataSource):
         super().__init__(cfg)
         spec = FrameSpec(n_time_bins=cfg.num_steps, time_window_us=cfg.time_window_us,
                          denoise_us=cfg.denoise_us, spatial_factor=cfg.downsample)
+        self._drop = bool(getattr(cfg, "drop_out_of_range", None))
         self._splits: dict[str, Any] = {}
         for train, limit in ((False, cfg.test_limit), (True, cfg.train_limit)):
-            ds = get_event_dataset(cfg.dataset, cfg.data_dir or ".", train, spec)
+            ds = get_event_dataset(cfg.dataset, cfg.data_dir or ".", train, spec,
+                                   drop_out_of_range=self._drop)
             indices = subset_indices(len(ds), limit) if limit else list(range(len(ds)))
             if train:
                 keep, held = holdout_indices(len(indices), cfg.val_fraction)
@@ -205,10 +215,21 @@ class EventSource(DataSource):
     def size(self, split: str | bool) -> int:
         return len(self._splits[split_name(split)])
 
+    def describe(self) -> str:
+        return super().describe() + (" (events outside the sensor dropped)" if self._drop else "")
+
     def _load(self, split: str, index_lists: list[list[int]]) -> Iterator[tuple[Tensor, Tensor]]:
-        loader = DataLoader(self._splits[split], batch_sampler=index_lists, collate_fn=collate_time_major)
+        subset = self._splits[split]
+        loader = DataLoader(subset, batch_sampler=index_lists, collate_fn=collate_time_major)
         for x, y in loader:
             yield x.float(), y
+        if self._drop:
+            read = {subset.indices[i] for batch in index_lists for i in batch}
+            counts = [n for i, n in subset.dataset.dropped.items() if i in read]
+            if counts:
+                warnings.warn(f"{self.cfg.dataset} {split} split: dropped {sum(counts)} events outside the "
+                              f"sensor in {len(counts)} of {len(read)} samples read (--drop-out-of-range)",
+                              DroppedEventsWarning, stacklevel=2)
 
     def batches(self, split: str | bool, epoch: int | None) -> Iterator[tuple[Tensor, Tensor]]:
         split = split_name(split)

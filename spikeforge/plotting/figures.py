@@ -30,6 +30,10 @@ __all__ = [
 
 PathArg = str | PathLike[str]
 MAX_DEFAULT_TRACES = 8
+#: at most this many membrane panels; more requested neurons are subsampled (and the title says so)
+MAX_TRACE_PANELS = 10
+#: at most this many class rows are labelled in the output raster (more: every k-th, plus the marked ones)
+MAX_LABELLED_ROWS = 40
 _CURVES = (("loss", "Loss"), ("acc", "Accuracy"))
 #: each split's line style and colour, the same whichever splits a history has
 _SPLITS = (("train", "-o", "C0"), ("val", ":^", "C1"), ("test", "--s", "C2"))
@@ -95,13 +99,24 @@ def _class_index(value: int, name: str, classes: int) -> int:
     return index
 
 
+def _spaced(rows: int, limit: int, keep: Sequence[int]) -> list[int]:
+    """At most about ``limit`` of ``range(rows)``, evenly spaced, always with ``keep``; no two chosen
+    rows are closer than the spacing (a regular row too close to a kept one is left out)."""
+    step = max(1, math.ceil(rows / limit))
+    kept = sorted(set(keep))
+    regular = [r for r in range(0, rows, step) if all(abs(r - k) >= step for k in kept)]
+    return sorted({*regular, *kept})
+
+
 def output_raster_figure(
     spk: ArrayLike, predicted: int, target: int, class_names: Sequence[str] | None = None
 ) -> Figure:
     """Raster of the output layer's spikes for one sample, with the predicted and the true class.
 
     The true class's row is shaded green; the predicted one red if it is wrong. The title states
-    both and the right panel shows the spike count per class.
+    both and the right panel shows the spike count per class. Up to `MAX_LABELLED_ROWS` classes every
+    row is labelled; with more (e.g. a large layer) every k-th row is, plus the true and predicted
+    ones, the y label says which, and the figure's height stays bounded.
 
     Args:
         spk: output spikes ``[T, C]`` (tensor on any device, or array).
@@ -122,20 +137,26 @@ def output_raster_figure(
         raise ValueError(f"class_names has {len(names)} names but spk has {classes} classes")
     pred = _class_index(predicted, "predicted", classes)
     true = _class_index(target, "target", classes)
-    fig = Figure(figsize=(8, 0.8 + 0.35 * max(classes, 4)), layout="constrained")
+    height = min(0.8 + 0.25 * max(classes, 4), 11.0) if classes > 8 else 0.8 + 0.35 * max(classes, 4)
+    fig = Figure(figsize=(8, height), layout="constrained")
     ax, bar_ax = fig.subplots(1, 2, sharey=True, gridspec_kw={"width_ratios": [4, 1]})
     ax.axhspan(true - 0.5, true + 0.5, color="tab:green", alpha=0.2, zorder=0)
     if pred != true:
         ax.axhspan(pred - 0.5, pred + 0.5, color="tab:red", alpha=0.2, zorder=0)
-    raster(arr, ax, s=60)
-    ax.set_ylabel("Class")
-    ax.set_yticks(range(classes), names)
+    row_pt = 72 * height * 0.8 / classes  # the height of one row in points
+    raster(arr, ax, s=float(np.clip(row_pt**2, 4.0, 60.0)))
+    labelled = list(range(classes)) if classes <= MAX_LABELLED_ROWS else _spaced(
+        classes, MAX_LABELLED_ROWS, [true, pred])
+    ax.set_yticks(labelled, [names[r] for r in labelled])
+    step = math.ceil(classes / MAX_LABELLED_ROWS)
+    ax.set_ylabel("Class" if len(labelled) == classes else
+                  f"Class ({len(labelled)} of {classes} labelled: every {step}th, true and predicted)")
     verdict = "correct" if pred == true else "wrong"
     ax.set_title(f"predicted: {names[pred]}   true: {names[true]}   ({verdict})",
                  color="tab:green" if pred == true else "tab:red")
     counts = (arr != 0).sum(axis=0)
     colors = ["tab:green" if c == true else "tab:gray" for c in range(classes)]
-    bar_ax.barh(range(classes), counts, color=colors)
+    bar_ax.barh(range(classes), counts, color=colors, height=0.8 if classes <= MAX_LABELLED_ROWS else 1.0)
     bar_ax.set_xlabel("Spikes")
     bar_ax.xaxis.set_major_locator(MaxNLocator(nbins=3, integer=True))
     return fig
@@ -160,14 +181,21 @@ def membrane_traces_figure(
     threshold: float | ArrayLike,
     spk: ArrayLike | None = None,
     neurons: Sequence[int] | None = None,
+    marked: Mapping[int, str] | None = None,
 ) -> Figure:
     """Membrane potential of selected neurons, one panel each, with the threshold as a dashed line.
+
+    At most `MAX_TRACE_PANELS` panels are drawn: when more neurons are requested (35 output classes, a
+    hidden layer of 1000), the ``marked`` ones and an evenly spaced choice of the rest are drawn, and
+    the title says how many of how many are shown.
 
     Args:
         mem: membrane potential ``[T, N]`` (or ``[T]``).
         threshold: a number, a one-element tensor, or one value per neuron ``[N]``.
         spk: spikes ``[T, N]``; if given, each spike is marked by a red tick at the threshold.
-        neurons: the neurons to draw (default the first ``min(N, 8)``).
+        neurons: the neurons requested (default the first ``min(N, 8)``).
+        marked: neurons always drawn when requested, with a note on their panel, e.g.
+            ``{3: "true class", 7: "predicted"}``.
 
     Raises:
         ValueError: ``mem`` or ``spk`` not ``[T, N]``/``[T]`` or of different shapes, a threshold of the
@@ -185,8 +213,17 @@ def membrane_traces_figure(
     if spikes is not None and spikes.shape != arr.shape:
         raise ValueError(f"spk must have the shape of mem: {spikes.shape} vs {arr.shape}")
     default = range(min(arr.shape[1], MAX_DEFAULT_TRACES))
-    idx = select_neurons(arr, "mem", default if neurons is None else neurons)
-    fig = Figure(figsize=(8, 0.6 + 1.4 * idx.size), layout="constrained")
+    requested = select_neurons(arr, "mem", default if neurons is None else neurons)
+    notes: dict[int, str] = {}
+    for n, text in (marked or {}).items():
+        notes[int(n)] = f"{notes[int(n)]}, {text}" if int(n) in notes else text
+    idx, keep = requested, []
+    if requested.size > MAX_TRACE_PANELS:
+        keep = [k for k, n in enumerate(requested) if int(n) in notes][: MAX_TRACE_PANELS // 2]
+        others = [k for k in range(requested.size) if k not in keep]
+        spread = np.linspace(0, len(others) - 1, MAX_TRACE_PANELS - len(keep)).round().astype(int)
+        idx = requested[sorted({*keep, *(others[k] for k in spread)})]
+    fig = Figure(figsize=(8, 0.6 + (1.4 if idx.size <= 4 else 1.0) * idx.size), layout="constrained")
     axs = fig.subplots(idx.size, 1, sharex=True, squeeze=False)[:, 0]
     steps = np.arange(arr.shape[0])
     for ax, n in zip(axs, idx):
@@ -196,9 +233,15 @@ def membrane_traces_figure(
             times = np.flatnonzero(spikes[:, n])
             ax.plot(times, np.full(times.size, thr[n]), "|", color="tab:red", markersize=14, label="spike")
         ax.set_ylabel(f"neuron {n}")
+        if int(n) in notes:
+            ax.set_title(notes[int(n)], loc="right", fontsize=8, pad=2)
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=3))
         set_time_axis(ax, arr.shape[0])
-    axs[0].legend(loc="lower right", bbox_to_anchor=(1, 1), fontsize=8, ncols=3, frameon=False)
-    fig.suptitle("Membrane potential")
+    axs[0].legend(loc="lower left", bbox_to_anchor=(0, 1), fontsize=8, ncols=3, frameon=False)
+    also = ", and the marked ones" if keep else ""
+    shown = "" if idx.size == requested.size else (
+        f": {idx.size} of {requested.size} neurons shown (evenly spaced{also})")
+    fig.suptitle(f"Membrane potential{shown}")
     axs[-1].set_xlabel("Time step")
     return fig
 
@@ -209,9 +252,10 @@ def plot_membrane_traces(
     path: PathArg,
     spk: ArrayLike | None = None,
     neurons: Sequence[int] | None = None,
+    marked: Mapping[int, str] | None = None,
 ) -> Path:
     """Save `membrane_traces_figure` to ``path``; returns the path."""
-    return _save(membrane_traces_figure(mem, threshold, spk, neurons), path)
+    return _save(membrane_traces_figure(mem, threshold, spk, neurons, marked), path)
 
 
 def spike_counts_figure(counts: Mapping[str, float]) -> Figure:

@@ -25,7 +25,7 @@ def new_run_dir(cfg: TrainConfig) -> Path:
         ValueError: ``cfg.out`` is a non-empty directory, or it (or a folder above it) is a file.
     """
     if cfg.out is None:
-        base = Path(f"runs/{cfg.dataset}-seed{cfg.seed}")
+        base = Path(f"runs/{cfg.dataset.replace(':', '-')}-seed{cfg.seed}")  # tonic:NAME
         run_dir, n = base, 1
         while run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
             n += 1

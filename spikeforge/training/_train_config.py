@@ -23,7 +23,9 @@ class TrainConfig:
     """Everything ``spikeforge train`` needs; each field is also a command-line option and a TOML key.
 
     Attributes:
-        dataset: ``digits`` (bundled, default), ``nmnist``, ``shd`` or ``dvsgesture``.
+        dataset: ``digits`` (bundled, default), an event data set (``nmnist``, ``shd``, ``ssc``,
+            ``dvsgesture``, ``pokerdvs``, ``cifar10dvs``, ``ncaltech101``) or ``tonic:NAME`` for any
+            `tonic.datasets` class (see `spikeforge.data.get_event_dataset`).
         data_dir: folder with the event data set's files (event data sets only).
         epochs, batch_size: training length and mini-batch size.
         num_steps: time steps ``T`` (digits: encoding length; event data: number of time bins).
@@ -45,6 +47,8 @@ class TrainConfig:
         train_limit, test_limit: use only N samples of each split (quick runs; see ``--train-limit``);
             the validation samples are held out of the ``train_limit`` ones.
         time_window_us, denoise_us, downsample: event data framing (see `FrameSpec`).
+        drop_out_of_range: event data: drop events outside the sensor (and report how many) instead of
+            stopping with an error naming the file and sample (None or False: stop).
         progress: show progress bars.
     """
 
@@ -69,6 +73,7 @@ class TrainConfig:
     time_window_us: float | None = None
     denoise_us: float | None = None
     downsample: float = 1.0
+    drop_out_of_range: bool | None = None
     progress: bool = True
 
     def validate(self) -> None:
@@ -77,11 +82,9 @@ class TrainConfig:
         Raises:
             ValueError: with a message naming the option and what to do instead.
         """
-        from ..data import DATASET_NAMES
+        from ..data import check_dataset_name
 
-        if self.dataset not in DATASET_NAMES:
-            names = ", ".join(DATASET_NAMES)
-            raise ValueError(f"unknown data set {self.dataset!r}; choose --dataset from {names}")
+        check_dataset_name(self.dataset)
         if self.neuron not in NEURONS:
             raise ValueError(f"unknown neuron {self.neuron!r}; choose --neuron from {', '.join(NEURONS)}")
         if self.model not in ARCHITECTURES:
@@ -121,6 +124,7 @@ class TrainConfig:
             "time_window_us": self.time_window_us,
             "denoise_us": self.denoise_us,
             "downsample": None if self.downsample == 1 else 1,
+            "drop_out_of_range": self.drop_out_of_range or None,
         }
         if self.dataset == "digits":
             given = [k for k, v in event_only.items() if v is not None]

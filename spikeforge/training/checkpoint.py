@@ -245,6 +245,7 @@ def write_outputs(nir_net: torch.nn.Module, sample: torch.Tensor, spk: torch.Ten
     """
     status = {"model.nir": export_nir(nir_net, sample, run_dir / "model.nir")}
     predicted = int(spk.sum(0).argmax())
+    marks = {target: "true class", predicted: "predicted" if predicted != target else "true class, predicted"}
     try:
         from ..plotting import figures
     except ImportError as exc:
@@ -253,8 +254,8 @@ def write_outputs(nir_net: torch.nn.Module, sample: torch.Tensor, spk: torch.Ten
     jobs = {
         "figures/training_curves.png": lambda p: figures.plot_training_curves(list(history), p),
         "figures/output_raster.png": lambda p: figures.plot_output_raster(spk, predicted, target, p),
-        "figures/membrane_trace.png": lambda p: figures.plot_membrane_traces(
-            mem, threshold, p, spk=spk, neurons=list(range(mem.shape[-1]))),  # every output neuron
+        "figures/membrane_trace.png": lambda p: figures.plot_membrane_traces(  # every output neuron (at
+            mem, threshold, p, spk=spk, neurons=list(range(mem.shape[-1])), marked=marks),  # most 10)
     }
     for name, job in jobs.items():
         if figures is None:

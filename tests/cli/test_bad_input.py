@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from data.formats import write_nmnist, write_shd  # tests/data/formats.py (tests/ is on sys.path)
+from data.formats import fill_nmnist, write_nmnist, write_shd  # tests/data/formats.py (tests/ is on sys.path)
 
 from spikeforge.cli import main
 
@@ -64,13 +64,15 @@ def test_missing_and_corrupt_data_files(tmp_path: Path, capsys: pytest.CaptureFi
     err = _error(capsys, ["train", "--dataset", "nmnist", "--data-dir", str(tmp_path), "--out", str(out)])
     assert "NMNIST data not found: expected" in err and "cannot download" in err and not out.exists()
     for split in ("Train", "Test"):
-        (tmp_path / f"NMNIST/{split}/1").mkdir(parents=True)
-        (tmp_path / f"NMNIST/{split}/1/bad.bin").write_bytes(b"\x01" * 7)
+        (tmp_path / f"NMNIST/{split}/0").mkdir(parents=True)
+        (tmp_path / f"NMNIST/{split}/0/bad.bin").write_bytes(b"\x01" * 7)
+        fill_nmnist(tmp_path, split)  # the other digits' folders, one good file each
     err = _error(capsys, ["train", "--dataset", "nmnist", "--data-dir", str(tmp_path), "--out", str(out)])
-    assert "not a whole number of 5-byte N-MNIST events; re-extract" in err and not out.exists()
+    assert "bad.bin: 7 bytes is not a whole number of 5-byte events" in err and "re-extract" in err
+    assert not out.exists()
     # a corrupt file met in the middle of training: the run is marked failed and never looks complete
-    write_nmnist(tmp_path / "NMNIST/Train/0/good.bin", [(1, 1, 1, 5)])
-    write_nmnist(tmp_path / "NMNIST/Test/0/good.bin", [(1, 1, 1, 5)])
+    write_nmnist(tmp_path / "NMNIST/Train/0/a_good.bin", [(1, 1, 1, 5)])  # sorted before bad.bin
+    write_nmnist(tmp_path / "NMNIST/Test/0/a_good.bin", [(1, 1, 1, 5)])
     argv = ["train", "--dataset", "nmnist", "--data-dir", str(tmp_path), "--out", str(out), *TINY]
     assert "not a whole number of 5-byte" in _error(capsys, argv)
     assert json.loads((out / "status.json").read_text())["state"] == "failed"
@@ -122,17 +124,19 @@ def test_event_datasets_train_through_the_command(tmp_path: Path, capsys: pytest
     assert (tmp_path / ".spikeforge_cache").is_dir()
     write_nmnist(tmp_path / "NMNIST/Train/2/a.bin", [(1, 1, 1, 5), (2, 2, 0, 600)])
     write_nmnist(tmp_path / "NMNIST/Test/2/b.bin", [(3, 3, 1, 5)])
+    fill_nmnist(tmp_path, "Train")
+    fill_nmnist(tmp_path, "Test")
     out = tmp_path / "nm"
     assert main(["train", "--dataset", "nmnist", "--data-dir", str(tmp_path), "--out", str(out),
                  "--downsample", "0.5", "--val-fraction", "0", *TINY]) == 0
     assert main(["evaluate", str(out), "--json"]) == 0
     res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     summary = json.loads((out / "summary.json").read_text())
-    assert res["samples"] == 1 and res["accuracy"] == summary["test_accuracy"]
+    assert res["samples"] == 10 and res["accuracy"] == summary["test_accuracy"]
     # the files changed after training: evaluate refuses instead of reporting another number
     write_nmnist(tmp_path / "NMNIST/Test/3/c.bin", [(4, 4, 0, 7)])
     err = _error(capsys, ["evaluate", str(out)])
-    assert "the test split now has 2 samples but this run was trained and tested on 1" in err
+    assert "the test split now has 11 samples but this run was trained and tested on 10" in err
 
 
 @pytest.mark.parametrize(

@@ -178,14 +178,18 @@ def test_membrane_figure_shows_every_output_neuron(tmp_path: Path, monkeypatch: 
 
     seen: dict[str, object] = {}
 
-    def spy(mem: object, threshold: object, path: Path, spk: object = None, neurons: object = None) -> Path:
-        seen["neurons"] = neurons
+    def spy(mem: object, threshold: object, path: Path, spk: object = None, neurons: object = None,
+            marked: object = None) -> Path:
+        seen["neurons"], seen["marked"] = neurons, marked
         return path
 
     monkeypatch.setattr(figures, "plot_membrane_traces", spy)
     out = tmp_path / "run"
     assert main(["train", "--epochs", "1", "--out", str(out), *QUICK, "--train-limit", "32"]) == 0
     assert seen["neurons"] == list(range(10))  # the digits have 10 classes
+    marked = seen["marked"]
+    assert isinstance(marked, dict) and {"true class", "predicted"} <= {w for v in marked.values() for w in
+                                                                        v.split(", ")}
 
 
 def test_export_writes_nir_or_says_unavailable(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

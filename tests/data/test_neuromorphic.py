@@ -22,7 +22,7 @@ from spikeforge.data import (
     read_aedat31,
 )
 
-from .formats import aedat31_bytes, write_gesture, write_nmnist, write_shd
+from .formats import aedat31_bytes, fill_nmnist, write_gesture, write_nmnist, write_shd
 
 SPEC = FrameSpec(n_time_bins=2, time_window_us=1000)
 
@@ -33,16 +33,17 @@ def nmnist_root(tmp_path: Path) -> Path:
     write_nmnist(tmp_path / "NMNIST/Train/3/00001.bin",
                  [(1, 2, 0, 10), (1, 2, 1, 500), (33, 33, 1, 1500), (5, 6, 0, 100)], overflow_before=3)
     write_nmnist(tmp_path / "NMNIST/Train/7/00002.bin", [(0, 0, 1, 999)])
+    fill_nmnist(tmp_path, "Train")  # one single-event file in each other digit: sample k has label k
     return tmp_path
 
 
 def test_nmnist_events_frames_labels(nmnist_root: Path) -> None:
     ds = NMNIST(nmnist_root, train=True, frames=SPEC)
-    assert len(ds) == 2 and ds.targets == [3, 7]
-    ev, label = ds.events(0)
+    assert len(ds) == 10 and ds.targets == list(range(10))
+    ev, label = ds.events(3)
     assert label == 3 and len(ev) == 4
     assert ev["t"].tolist() == [10, 500, 1500, 8292]
-    frames, y = ds[0]
+    frames, y = ds[3]
     assert y == 3 and frames.shape == (2, 2, 34, 34) and frames.dtype == torch.float32
     assert float(frames.sum()) == 3.0  # t = 8292 lies past 2 bins of 1 ms
     assert frames[0, 0, 2, 1] == 1 and frames[0, 1, 2, 1] == 1 and frames[1, 1, 33, 33] == 1
@@ -50,6 +51,7 @@ def test_nmnist_events_frames_labels(nmnist_root: Path) -> None:
 
 def test_nmnist_downsample_and_denoise(tmp_path: Path) -> None:
     write_nmnist(tmp_path / "NMNIST/Test/0/a.bin", [(1, 2, 0, 1000), (2, 2, 0, 1050), (20, 20, 0, 1100)])
+    fill_nmnist(tmp_path, "Test")
     down = NMNIST(tmp_path, train=False, frames=FrameSpec(n_time_bins=1, spatial_factor=0.5), cache=False)
     f, _ = down[0]
     assert f.shape == (1, 2, 17, 17) and f[0, 0, 1, 0] == 1 and f[0, 0, 1, 1] == 1 and f[0, 0, 10, 10] == 1
@@ -62,30 +64,31 @@ def test_nmnist_downsample_and_denoise(tmp_path: Path) -> None:
 def test_nmnist_cache_is_used_after_first_conversion(
     nmnist_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    first, _ = NMNIST(nmnist_root, frames=SPEC)[0]
+    first, _ = NMNIST(nmnist_root, frames=SPEC)[3]
     reads: list[object] = []
     real = NMNIST._read
     monkeypatch.setattr(NMNIST, "_read", lambda self, s: reads.append(s) or real(self, s))
-    again, label = NMNIST(nmnist_root, frames=SPEC)[0]
+    again, label = NMNIST(nmnist_root, frames=SPEC)[3]
     assert torch.equal(first, again) and label == 3 and reads == []  # only the cache answered
     # a new spec converts again
     other = FrameSpec(n_time_bins=3, time_window_us=1000)
-    assert float(NMNIST(nmnist_root, frames=other)[0][0].sum()) == 3.0 and len(reads) == 1
+    assert float(NMNIST(nmnist_root, frames=other)[3][0].sum()) == 3.0 and len(reads) == 1
 
 
 def test_nmnist_cache_follows_changed_files(nmnist_root: Path) -> None:
+    write_nmnist(nmnist_root / "NMNIST/Train/3/00005.bin", [(0, 0, 1, 999)])
     ds = NMNIST(nmnist_root, frames=SPEC)
-    assert [float(ds[i][0].sum()) for i in range(2)] == [3.0, 1.0]
-    # deleting the first file shifts the index: sample 0 is now 00002.bin (1 event, label 7)
+    assert [float(ds[i][0].sum()) for i in (3, 4)] == [3.0, 1.0]
+    # deleting the first file of class 3 shifts the index: sample 3 is now 00005.bin (1 event)
     (nmnist_root / "NMNIST/Train/3/00001.bin").unlink()
-    frames, label = NMNIST(nmnist_root, frames=SPEC)[0]
-    assert label == 7 and float(frames.sum()) == 1.0 and frames[0, 1, 0, 0] == 1
+    frames, label = NMNIST(nmnist_root, frames=SPEC)[3]
+    assert label == 3 and float(frames.sum()) == 1.0 and frames[0, 1, 0, 0] == 1
     # same size, new content (and a new mtime): converted again
-    path = nmnist_root / "NMNIST/Train/7/00002.bin"
+    path = nmnist_root / "NMNIST/Train/3/00005.bin"
     write_nmnist(path, [(4, 4, 0, 1500)])
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
-    frames, _ = NMNIST(nmnist_root, frames=SPEC)[0]
+    frames, _ = NMNIST(nmnist_root, frames=SPEC)[3]
     assert float(frames.sum()) == 1.0 and frames[1, 0, 4, 4] == 1
 
 
@@ -105,7 +108,7 @@ def test_nmnist_missing_and_corrupt(tmp_path: Path, nmnist_root: Path) -> None:
         NMNIST(tmp_path / "nowhere", train=False, frames=SPEC)
     (nmnist_root / "NMNIST/Train/7/00002.bin").write_bytes(b"\x00" * 7)
     with pytest.raises(CorruptDataError, match="not a whole number of 5-byte"):
-        NMNIST(nmnist_root, frames=SPEC, cache=False)[1]
+        NMNIST(nmnist_root, frames=SPEC, cache=False)[7]
 
 
 def test_shd_events_frames_labels(tmp_path: Path) -> None:
@@ -203,7 +206,7 @@ def test_collate_is_time_major_and_pads() -> None:
 
 
 def test_unknown_dataset_name(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="unknown data set 'mnist'; choose one of digits, nmnist"):
+    with pytest.raises(ValueError, match="unknown data set 'mnist'; choose --dataset from digits, nmnist"):
         get_event_dataset("mnist", tmp_path, True, SPEC)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .formats import write_gesture, write_nmnist, write_shd
+from .formats import fill_nmnist, write_gesture, write_nmnist, write_shd
 
 
 def _spikedata():
@@ -36,8 +36,9 @@ def test_nmnist_shape_crop_and_target_transform(tmp_path: Path) -> None:
     sd = _spikedata()
     # (33, 33) lies outside the 32x32 crop; t = 2500 is in frame 2 of dt = 1000
     write_nmnist(tmp_path / "NMNIST/Train/5/a.bin", [(0, 1, 1, 10), (33, 33, 0, 20), (31, 31, 0, 2500)])
+    fill_nmnist(tmp_path, "Train")
     ds = sd.NMNIST(str(tmp_path), num_steps=4, dt=1000, target_transform=lambda y: y + 100)
-    x, y = ds[0]
+    x, y = ds[5]
     assert x.shape == (4, 2, 32, 32) and float(x.sum()) == 2 and x[0, 1, 1, 0] == 1 and x[2, 0, 31, 31] == 1
     assert y == 105
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import nir
 import pytest
 import torch
-from data.formats import write_nmnist  # tests/data/formats.py (tests/ is on sys.path)
+from data.formats import fill_nmnist, write_nmnist  # tests/data/formats.py (tests/ is on sys.path)
 from torch import nn
 
 from spikeforge import neurons as sn
@@ -93,14 +93,16 @@ def test_conv_run_exports_convolutions_and_the_nir_file_scores_the_checkpoint(
 
 
 def test_conv_on_event_frames(tmp_path: Path) -> None:
-    for k in range(3):  # 3 training samples: 1 is held out for validation
+    for k in range(3):
         write_nmnist(tmp_path / f"NMNIST/Train/{k}/a.bin", [(k, 2 * k, 1, 5), (30, 30, 0, 900)])
     write_nmnist(tmp_path / "NMNIST/Test/1/b.bin", [(3, 3, 1, 5)])
+    fill_nmnist(tmp_path, "Train")  # 10 training samples (one per digit): 1 is held out for validation
+    fill_nmnist(tmp_path, "Test")
     out = tmp_path / "nm"
     assert main(["train", "--dataset", "nmnist", "--data-dir", str(tmp_path), "--model", "conv", "--out",
                  str(out), "--epochs", "1", "--num-steps", "3", "--hidden", "8", "--no-progress"]) == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert (summary["train_samples"], summary["val_samples"], summary["test_samples"]) == (2, 1, 1)
+    assert (summary["train_samples"], summary["val_samples"], summary["test_samples"]) == (9, 1, 10)
     ckpt = torch.load(out / "checkpoints/last.pt", weights_only=True)
     assert ckpt["model"]["0.weight"].shape == (12, 2, 5, 5)  # N-MNIST frames have 2 polarity channels
 
