@@ -317,7 +317,7 @@ def write_confusion(model: SequentialSNN, data: DataSource, device: torch.device
     per_class = {str(c): (float(cm[c, c] / totals[c]) if totals[c] else None) for c in range(len(cm))}
     name = "figures/confusion_matrix.png"
     try:
-        from ..plotting._confusion import plot_confusion_matrix
+        from ..plotting.confusion import plot_confusion_matrix
 
         plot_confusion_matrix(cm, run_dir / name)
         state = "written"

@@ -125,7 +125,9 @@ def run_epoch(
     objective = objective or Objective()
     stepper = as_stepper(optimizer)
     model.train(stepper is not None)
+    layers, classes = _layers_and_classes(model)  # the same on every rank, whatever its slices hold
     sums: dict[str, float] = {"loss": 0.0, "correct": 0.0, "spikes": 0.0, "n": 0}
+    sums.update(dict.fromkeys(layers, 0.0))
     labels: list[Tensor] = []
     preds: list[Tensor] = []
     bar = tqdm(total=total, desc=desc, disable=not progress, leave=stepper is not None, unit="batch")
@@ -138,11 +140,9 @@ def run_epoch(
                 loss = objective.loss(spk, mem, y)
             if stepper is not None:
                 stepper.step(loss * weight)
-            for tr in traces:  # spikes per neuron per step, summed over samples (same keys on every rank)
-                key = f"rate:{tr.index}_{type(_layer(model, tr.index)).__name__}"
+            for key, tr in zip(layers, traces):  # spikes per neuron per step, summed over samples
                 dims = (0, *range(2, tr.spk.dim()))
-                rate = float(tr.spk.detach().float().mean(dims).sum()) if b else 0.0
-                sums[key] = sums.get(key, 0.0) + rate
+                sums[key] += float(tr.spk.detach().float().mean(dims).sum()) if b else 0.0
             if b == 0:  # a rank's placeholder for an empty slice: it only joined the all-reduce
                 bar.update(1)
                 continue
@@ -163,7 +163,7 @@ def run_epoch(
             )
     bar.close()
     if stepper is None:
-        sums.update(_confusion_sums(labels, preds, int(spk.shape[-1])))
+        sums.update(_confusion_sums(labels, preds, classes))
     sums = reduce_sums(sums, env, device)
     n = max(int(sums["n"]), 1)
     out: dict[str, Any] = {
@@ -174,13 +174,19 @@ def run_epoch(
         "spike_rates": {k[5:]: v / n for k, v in sums.items() if k.startswith("rate:")},
     }
     if stepper is None:
-        out["class_acc"] = _class_accuracy(sums, int(spk.shape[-1]))
+        out["class_acc"] = _class_accuracy(sums, classes)
     return out
 
 
-def _layer(model: nn.Module, index: int) -> nn.Module:
-    """Layer ``index`` of a `SequentialSNN`, also inside DDP."""
-    return getattr(model, "module", model)[index]
+def _layers_and_classes(model: nn.Module) -> tuple[list[str], int]:
+    """The metric keys ``rate:<index>_<class>`` of a `SequentialSNN`'s neuron layers (also inside DDP),
+    in the order of its layer traces, and its number of outputs (the last Linear's features)."""
+    from ..neurons import SpikingNeuron
+
+    net = getattr(model, "module", model)
+    layers = [f"rate:{i}_{type(m).__name__}" for i, m in enumerate(net) if isinstance(m, SpikingNeuron)]
+    linear = [m for m in net.modules() if isinstance(m, nn.Linear)]
+    return layers, linear[-1].out_features if linear else 0
 
 
 def _confusion_sums(labels: list[Tensor], preds: list[Tensor], classes: int) -> dict[str, float]:

@@ -234,3 +234,25 @@ def test_a_run_made_before_these_options_resumes_as_adam_and_ce_rate(
     assert main(["train", "--resume", str(old), "--no-progress"]) == 0
     assert json.loads((old / "metrics.json").read_text()) == json.loads((whole / "metrics.json").read_text())
     assert 'optimizer = "adam"' in config.read_text() and 'loss = "ce_rate"' in config.read_text()
+
+
+def test_early_stopping_waits_for_a_strictly_better_validation_accuracy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    val = [0.5, 0.6, 0.55, 0.6, 0.7, 0.9]  # scripted: epoch 4 only ties the best of epoch 2
+
+    def fake(model, data, device, progress, env=None, split="test", **kwargs):  # noqa: ANN001, ANN202
+        acc = val[fake.calls] if split == "val" else 0.5
+        fake.calls += split == "val"
+        return {"loss": 1.0 - acc, "acc": acc, "spikes_per_sample": 1.0, "n": 20, "spike_rates": {},
+                "class_acc": {}}
+
+    fake.calls = 0
+    monkeypatch.setattr(trainer, "evaluate_model", fake)
+    out = tmp_path / "run"
+    # patience 2: best at epoch 2, no better at 3 and 4, so the run ends after epoch 4
+    assert main(["train", "--epochs", "6", "--early-stopping", "2", "--out", str(out), *SMALL]) == 0
+    history = json.loads((out / "metrics.json").read_text())
+    assert [r["val_acc"] for r in history] == [0.5, 0.6, 0.55, 0.6]
+    assert torch.load(out / "checkpoints/best.pt", weights_only=True)["epoch"] == 2
+    assert json.loads((out / "summary.json").read_text())["epochs_trained"] == 4

@@ -1,4 +1,5 @@
-"""The confusion matrix of a classifier as a figure (``RUN_DIR/figures/confusion_matrix.png``)."""
+"""The confusion matrix of a classifier as a figure (``RUN_DIR/figures/confusion_matrix.png`` of
+``spikeforge train``; matplotlib only, no pyplot state)."""
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ def confusion_matrix_figure(cm: ArrayLike, class_names: Sequence[str] | None = N
     ax = fig.subplots()
     image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
     fig.colorbar(image, ax=ax, shrink=0.8, label="share of the true class")
-    font = max(5.0, min(10.0, 200 / classes))
+    font = 10.0 if classes <= MAX_ANNOTATED else 8.0  # a cell is at least 0.3 inch (22 points) high
     rows = [f"{n} ({share[i, i]:.0%})" if totals[i, 0] else f"{n} (-)" for i, n in enumerate(names)]
     ax.set_xticks(range(classes), names, fontsize=font, rotation=90 if classes > 12 else 0)
     ax.set_yticks(range(classes), rows, fontsize=font)
