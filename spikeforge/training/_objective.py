@@ -1,4 +1,5 @@
-"""What ``spikeforge train --loss NAME`` optimises and how it reads a class out of the output layer.
+"""What ``spikeforge train --loss NAME`` optimises and how it reads a class out of the output layer
+(also the per-layer and per-class metric helpers of `spikeforge.training.trainer.run_epoch`).
 
 Each loss comes with the readout its training makes meaningful, used for the accuracy, the confusion
 matrix and ``spikeforge predict``:
@@ -24,7 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from ..metrics._readout import first_spike_time
 from ._train_config import LOSSES
@@ -86,3 +87,33 @@ class Objective:
         and their softmax over the classes."""
         logits = self.logits(spk, mem)
         return logits.argmax(-1), torch.softmax(logits, -1)
+
+
+def metric_layers(model: nn.Module) -> tuple[list[str], int]:
+    """The metric keys ``rate:<index>_<class>`` of a `SequentialSNN`'s neuron layers (also inside DDP),
+    in the order of its layer traces, and its number of outputs (the last Linear's features)."""
+    from ..neurons import SpikingNeuron
+
+    net = getattr(model, "module", model)
+    layers = [f"rate:{i}_{type(m).__name__}" for i, m in enumerate(net) if isinstance(m, SpikingNeuron)]
+    linear = [m for m in net.modules() if isinstance(m, nn.Linear)]
+    return layers, linear[-1].out_features if linear else 0
+
+
+def confusion_sums(labels: list[Tensor], preds: list[Tensor], classes: int) -> dict[str, float]:
+    """scikit-learn's confusion matrix of this rank's samples as ``cm:<true>:<pred>`` sums."""
+    from sklearn.metrics import confusion_matrix
+
+    if not labels:
+        return {f"cm:{i}:{j}": 0.0 for i in range(classes) for j in range(classes)}
+    cm = confusion_matrix(torch.cat(labels).numpy(), torch.cat(preds).numpy(), labels=list(range(classes)))
+    return {f"cm:{i}:{j}": float(cm[i, j]) for i in range(classes) for j in range(classes)}
+
+
+def class_accuracy(sums: dict[str, float], classes: int) -> dict[str, float | None]:
+    """Each class's accuracy (diagonal over row of the summed confusion matrix), None without samples."""
+    out: dict[str, float | None] = {}
+    for i in range(classes):
+        total = sum(sums[f"cm:{i}:{j}"] for j in range(classes))
+        out[str(i)] = sums[f"cm:{i}:{i}"] / total if total else None
+    return out

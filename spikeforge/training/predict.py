@@ -117,10 +117,11 @@ def image_to_digit(path: str | Path) -> Tensor:
     """An image file as the digits' pixels: float32 ``[64]`` in [0, 1], strokes bright.
 
     The conversion mimics how the digits were made (32x32 bitmaps of a height-normalised, centred
-    digit, counted in 4x4 blocks): grey scale; inverted when the border is light (dark ink on white
-    paper); cropped to the box of the ink (pixels above `INK`) and padded to a centred square; averaged
-    down to 8x8 (Pillow's box filter: each pixel the mean of its block); scaled so the brightest pixel
-    is 1 (as in nearly all of the digits). A blank image stays 0.
+    digit, counted in 4x4 blocks): grey scale (transparent pixels count as white paper); inverted
+    when the border is light (dark ink on white paper); cropped to the box of the ink (pixels above
+    `INK`) and padded to a centred square; averaged down to 8x8 (Pillow's box filter: each pixel the
+    mean of its block); scaled so the brightest pixel is 1 (as in nearly all of the digits). A blank
+    image stays 0.
 
     Raises:
         ValueError: not an image Pillow can read.
@@ -129,9 +130,12 @@ def image_to_digit(path: str | Path) -> Tensor:
 
     try:
         with Image.open(path) as image:
-            grey = np.asarray(image.convert("L"), dtype=np.float64) / 255.0
+            rgba = image.convert("RGBA")
     except (UnidentifiedImageError, OSError) as exc:
         raise ValueError(f"{path}: not an image file Pillow can read ({exc})") from None
+    paper = Image.new("RGBA", rgba.size, "white")
+    paper.alpha_composite(rgba)  # transparent pixels are blank paper
+    grey = np.asarray(paper.convert("L"), dtype=np.float64) / 255.0
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     if border.mean() > 0.5:
         grey = 1.0 - grey
@@ -144,7 +148,7 @@ def image_to_digit(path: str | Path) -> Tensor:
     square = np.zeros((side, side))
     top, left = (side - h) // 2, (side - w) // 2
     square[top: top + h, left: left + w] = grey
-    grid = Image.fromarray(square.astype(np.float32), mode="F").resize((8, 8), Image.Resampling.BOX)
+    grid = Image.fromarray(square.astype(np.float32)).resize((8, 8), Image.Resampling.BOX)  # mode F
     small = np.asarray(grid, dtype=np.float64)
     peak = small.max()
     return torch.from_numpy((small / peak if peak > 0 else small).astype(np.float32).reshape(64))
@@ -234,6 +238,8 @@ class _Run:
     model: SequentialSNN
     device: torch.device
     objective: Objective
+    #: the (train, val, test) sizes the checkpoint was made with, when it says
+    sizes: list[int] | None
 
 
 def _load_run(run_dir: str | Path, checkpoint: str | Path | None, device: str | None) -> _Run:
@@ -248,7 +254,8 @@ def _load_run(run_dir: str | Path, checkpoint: str | Path | None, device: str | 
     dev = resolve_device(cfg.device)
     model = build_model(cfg, data)
     load_weights(model, ckpt["model"], path)
-    return _Run(cfg, data, model.to(dev), dev, Objective(cfg.loss))
+    sizes = ckpt.get("data_sizes")
+    return _Run(cfg, data, model.to(dev), dev, Objective(cfg.loss), None if sizes is None else list(sizes))
 
 
 def predict(run_dir: str | Path, inputs: Sequence[str] = (), split: str | None = None,
@@ -271,6 +278,11 @@ def predict(run_dir: str | Path, inputs: Sequence[str] = (), split: str | None =
     if split is not None:
         from ..data.loaders import split_name
 
+        now = [run.data.size(name) for name in ("train", "val", "test")]
+        if run.sizes is not None and [int(n) for n in run.sizes] != now:
+            raise ValueError(f"the run's train, validation and test splits now have {now} samples but it was "
+                             f"trained on {run.sizes}: the data set's files changed since training; restore "
+                             "them or train again")
         return predict_split(run.model, run.data, split_name(split), run.device, run.objective, run.cfg.amp)
     missing = [p for p in inputs if not Path(p).is_file()]
     if missing:

@@ -2,13 +2,15 @@
 
 Backpropagation through time over whole ``[T, B, ...]`` sequences: a spiking MLP (Linear, neuron,
 Linear, neuron) or a convolutional network (``model="conv"``, see `build_network`), the neurons run
-through ``forward_sequence``, Adam, and snntorch's rate cross-entropy
-(``SF.ce_rate_loss``). Reproducibility: the data order and the spike encoding of epoch ``e`` depend
-only on ``(seed, e)``, so a run resumed from any epoch's checkpoint ends with the same numbers as an
-uninterrupted one; the test set's encoding depends only on ``seed``, so evaluating a checkpoint
-reproduces the accuracy reported for it. ``checkpoints/best.pt`` is the epoch with the highest accuracy
-on the validation split (``val_fraction`` of the training data, held out); the test split is only
-measured, never used to choose.
+through ``forward_sequence``, by default Adam and snntorch's rate cross-entropy
+(``SF.ce_rate_loss``; the optimizer, schedule, clipping, precision and loss are options, see
+`spikeforge.training._optim` and `spikeforge.training._objective`). Reproducibility: the data order
+and the spike encoding of epoch ``e`` depend only on ``(seed, e)`` and the optimizer's, schedule's and
+gradient scaler's states are checkpointed, so a run resumed from any epoch's checkpoint ends with
+the same numbers as an uninterrupted one; the test set's encoding depends only on ``seed``, so
+evaluating a checkpoint reproduces the accuracy reported for it. ``checkpoints/best.pt`` is the epoch
+with the highest accuracy on the validation split (``val_fraction`` of the training data, held out);
+the test split is only measured, never used to choose.
 
 Under ``torchrun`` (``RANK``/``WORLD_SIZE`` set) the same loop runs data-parallel with DDP: every rank
 takes a slice of each global batch (``batch_size`` is the global batch), metrics are summed over ranks,
@@ -32,7 +34,7 @@ from torch import Tensor, nn
 
 from ..data.loaders import DataSource, open_data
 from ..network import SequentialSNN
-from ._objective import Objective
+from ._objective import Objective, class_accuracy, confusion_sums, metric_layers
 from ._optim import (
     Stepper,
     as_stepper,
@@ -125,7 +127,7 @@ def run_epoch(
     objective = objective or Objective()
     stepper = as_stepper(optimizer)
     model.train(stepper is not None)
-    layers, classes = _layers_and_classes(model)  # the same on every rank, whatever its slices hold
+    layers, classes = metric_layers(model)  # the same on every rank, whatever its slices hold
     sums: dict[str, float] = {"loss": 0.0, "correct": 0.0, "spikes": 0.0, "n": 0}
     sums.update(dict.fromkeys(layers, 0.0))
     labels: list[Tensor] = []
@@ -136,8 +138,10 @@ def run_epoch(
             x, y = x.to(device), y.to(device)
             with autocast(device, amp):
                 spk, traces = model(x, record=True)
-                mem = traces[-1].states["mem"]
-                loss = objective.loss(spk, mem, y)
+            mem = traces[-1].states["mem"]
+            if amp:  # the loss in float32, as autocast recommends
+                spk, mem = spk.float(), mem.float()
+            loss = objective.loss(spk, mem, y)
             if stepper is not None:
                 stepper.step(loss * weight)
             for key, tr in zip(layers, traces):  # spikes per neuron per step, summed over samples
@@ -163,7 +167,7 @@ def run_epoch(
             )
     bar.close()
     if stepper is None:
-        sums.update(_confusion_sums(labels, preds, classes))
+        sums.update(confusion_sums(labels, preds, classes))
     sums = reduce_sums(sums, env, device)
     n = max(int(sums["n"]), 1)
     out: dict[str, Any] = {
@@ -174,37 +178,7 @@ def run_epoch(
         "spike_rates": {k[5:]: v / n for k, v in sums.items() if k.startswith("rate:")},
     }
     if stepper is None:
-        out["class_acc"] = _class_accuracy(sums, classes)
-    return out
-
-
-def _layers_and_classes(model: nn.Module) -> tuple[list[str], int]:
-    """The metric keys ``rate:<index>_<class>`` of a `SequentialSNN`'s neuron layers (also inside DDP),
-    in the order of its layer traces, and its number of outputs (the last Linear's features)."""
-    from ..neurons import SpikingNeuron
-
-    net = getattr(model, "module", model)
-    layers = [f"rate:{i}_{type(m).__name__}" for i, m in enumerate(net) if isinstance(m, SpikingNeuron)]
-    linear = [m for m in net.modules() if isinstance(m, nn.Linear)]
-    return layers, linear[-1].out_features if linear else 0
-
-
-def _confusion_sums(labels: list[Tensor], preds: list[Tensor], classes: int) -> dict[str, float]:
-    """scikit-learn's confusion matrix of this rank's samples as ``cm:<true>:<pred>`` sums."""
-    from sklearn.metrics import confusion_matrix
-
-    if not labels:
-        return {f"cm:{i}:{j}": 0.0 for i in range(classes) for j in range(classes)}
-    cm = confusion_matrix(torch.cat(labels).numpy(), torch.cat(preds).numpy(), labels=list(range(classes)))
-    return {f"cm:{i}:{j}": float(cm[i, j]) for i in range(classes) for j in range(classes)}
-
-
-def _class_accuracy(sums: dict[str, float], classes: int) -> dict[str, float | None]:
-    """Each class's accuracy (diagonal over row of the summed confusion matrix), None without samples."""
-    out: dict[str, float | None] = {}
-    for i in range(classes):
-        total = sum(sums[f"cm:{i}:{j}"] for j in range(classes))
-        out[str(i)] = sums[f"cm:{i}:{i}"] / total if total else None
+        out["class_acc"] = class_accuracy(sums, classes)
     return out
 
 

@@ -16,6 +16,7 @@ from PIL import Image
 
 from spikeforge.cli import main
 from spikeforge.data import digits_arrays
+from spikeforge.training.predict import image_to_digit
 
 TINY = ["--epochs", "1", "--num-steps", "6", "--hidden", "12", "--batch-size", "16", "--no-progress"]
 
@@ -153,9 +154,15 @@ def test_files_give_the_predictions_of_the_same_test_images(
         canvas[20:84, 10:74] = np.kron(np.round(255 * (1 - img)).astype(np.uint8), np.ones((8, 8), np.uint8))
         path = tmp_path / f"digit{i}.png"
         Image.fromarray(canvas).convert("RGB").save(path)
-        from spikeforge.training.predict import image_to_digit
-
         assert np.abs(image_to_digit(path).numpy().reshape(8, 8) - img).max() <= 0.5 / 255 + 1e-6
+        # the same digit as black ink of that opacity on a transparent background
+        alpha = np.zeros((100, 90), dtype=np.uint8)
+        alpha[20:84, 10:74] = np.kron(np.round(255 * img).astype(np.uint8), np.ones((8, 8), np.uint8))
+        ink = np.zeros((100, 90, 4), dtype=np.uint8)
+        ink[..., 3] = alpha
+        Image.fromarray(ink).save(tmp_path / "transparent.png")
+        back = image_to_digit(tmp_path / "transparent.png").numpy().reshape(8, 8)
+        assert np.abs(back - img).max() <= 1 / 255
         (row,) = _predict_csv(tmp_path, capsys, str(latency_run), str(path))
         assert _same_prediction(row, split[i]) and row["input"] == str(path)
         checked += 1
@@ -202,6 +209,10 @@ def test_event_files_in_the_real_formats(tmp_path: Path, capsys: pytest.CaptureF
     rows = _predict_csv(tmp_path, capsys, str(run), *map(str, files))
     assert [r["input"] for r in rows] == list(map(str, files)) and all(r["label"] == "" for r in rows)
     assert all(_same_prediction(a, b) for a, b in zip(rows, split))
+    # a file added to the test split since training: the split's predictions would not be the run's
+    write_nmnist(tmp_path / "NMNIST/Test/5/00099.bin", camera(40, 34))
+    err = _error(capsys, ["predict", str(run), "--split", "test"])
+    assert "splits now have [7, 1, 7] samples but it was trained on [7, 1, 6]" in err  # 10 % of 8: 1
     np.save(tmp_path / "digit.npy", np.zeros(64))
     assert "a nmnist run predicts N-MNIST .bin files" in _error(capsys, ["predict", str(run),
                                                                           str(tmp_path / "digit.npy")])
