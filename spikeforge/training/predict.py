@@ -37,7 +37,7 @@ from ._optim import autocast
 from ._run_dir import resume_config
 from ._train_config import TrainConfig
 from ._train_model import build_model, load_weights, resolve_device
-from .checkpoint import load_checkpoint
+from .checkpoint import append_log, load_checkpoint
 
 __all__ = ["Predictions", "image_to_digit", "predict", "predict_split", "write_confusion"]
 
@@ -333,6 +333,7 @@ def write_confusion(model: SequentialSNN, data: DataSource, device: torch.device
 
         plot_confusion_matrix(cm, run_dir / name)
         state = "written"
-    except Exception as exc:  # a plotting error must not lose the trained run
+    except Exception as exc:  # a plotting error must not lose the trained run (noted as write_outputs does)
         state = f"failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        append_log(run_dir, f"{name}: {state}")
     return {"test_class_acc": per_class, "test_confusion_matrix": cm.tolist()}, {name: state}

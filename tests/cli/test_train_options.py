@@ -54,6 +54,11 @@ def test_each_loss_trains_and_its_readout_gives_the_accuracy(
         mine = [ok for ok, row in zip(correct, rows) if row["label"] == cls]
         assert acc == (sum(mine) / len(mine) if mine else None)
     assert summary["test_class_acc"] == history[-1]["test_class_acc"]
+    last = _csv_rows(out / "metrics.csv")[-1]  # the dicts of metrics.json, one column per entry
+    for cls, acc in history[-1]["test_class_acc"].items():
+        assert last[f"test_class_acc.{cls}"] == ("" if acc is None else repr(acc))
+    for layer in ("2_Leaky", "4_Leaky"):
+        assert float(last[f"train_spike_rates.{layer}"]) == history[-1]["train_spike_rates"][layer]
 
 
 def _interrupt_second_epoch(monkeypatch: pytest.MonkeyPatch) -> None:
