@@ -1,4 +1,5 @@
-"""The ``spikeforge`` command: ``train``, ``evaluate`` and ``export`` (also ``python -m spikeforge``).
+"""The ``spikeforge`` command: ``train``, ``evaluate``, ``predict`` and ``export`` (also
+``python -m spikeforge``).
 
 Options come from the defaults of `TrainConfig`, then a TOML file
 (``--config``), then the flags given. Every error is one line ``spikeforge: error: ...`` that says what
@@ -33,7 +34,7 @@ _TRAIN_OPTIONS: list[tuple[str, type, str]] = [
                    "subtract for leaky); with zero a leaky model exports to NIR exactly"),
     ("hidden", int, "hidden layer width (default 128)"),
     ("beta", float, "membrane decay per step in [0, 1] (default 0.9)"),
-    ("lr", float, "Adam learning rate (default 5e-3)"),
+    ("lr", float, "learning rate (default 5e-3; the peak rate under a schedule)"),
     ("seed", int, "seed of weights, data order and spike encoding (default 0)"),
     ("device", str, "auto (CUDA if available, default), cpu or cuda"),
     ("out", str, "run directory to create (default: the first free runs/<dataset>-seed<seed>[-N])"),
@@ -47,7 +48,28 @@ _TRAIN_OPTIONS: list[tuple[str, type, str]] = [
                               "into --num-steps equal bins)"),
     ("denoise_us", float, "event data (cameras): drop events with no neighbour within this many us"),
     ("downsample", float, "event data: spatial factor in (0, 1], e.g. 0.5 halves width and height"),
+    ("optimizer", str, "adam (default), adamw or sgd"),
+    ("momentum", float, "SGD momentum in [0, 1) (--optimizer sgd only; default 0)"),
+    ("weight_decay", float, "weight decay (default 0; decoupled for adamw, an L2 term for adam and sgd)"),
+    ("lr_schedule", str, "learning-rate schedule, stepped after every batch: none (default), cosine, step "
+                         "or onecycle"),
+    ("warmup_epochs", int, "epochs of linear warm-up to --lr (default 0; with onecycle: its rising phase, "
+                           "default 30%% of the run)"),
+    ("lr_step_size", int, "--lr-schedule step: epochs between two decays (default: a third of --epochs)"),
+    ("lr_gamma", float, "--lr-schedule step: the factor of each decay (default 0.1)"),
+    ("grad_clip", float, "clip the gradients' global L2 norm to X before each step"),
+    ("early_stopping", int, "stop when the validation accuracy has not improved for PATIENCE epochs"),
+    ("loss", str, "ce_rate (default), ce_count, mse_count (spike counts), ce_max_membrane, mse_membrane "
+                  "(output membrane), ce_temporal, mse_temporal (first-spike times)"),
 ]
+#: the train options that are flags (no value): name -> help
+_TRAIN_FLAGS = {
+    "amp": "mixed precision: bfloat16 autocast on CPU, float16 autocast with a gradient scaler on CUDA",
+    "tensorboard": "log every epoch's metrics and the figures to RUN_DIR/tensorboard (needs "
+                   "pip install 'spikeforge[tensorboard]')",
+    "drop_out_of_range": "event data: drop events outside the sensor and report how many (default: stop "
+                         "with an error naming the file and sample)",
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -59,8 +81,13 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``spikeforge`` command."""
-    parser = _Parser(prog="spikeforge", description="Train, evaluate and export spiking neural networks.")
-    sub = parser.add_subparsers(dest="command", metavar="{train,evaluate,export}", parser_class=_Parser)
+    from . import __version__
+
+    parser = _Parser(prog="spikeforge",
+                     description="Train, evaluate, use and export spiking neural networks.")
+    parser.add_argument("--version", action="version", version=f"spikeforge {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="{train,evaluate,predict,export}",
+                                parser_class=_Parser)
     sub.required = True
     tr = sub.add_parser("train", help="train a spiking network (default: the bundled digits)",
                         description="Train a spiking network (an MLP, or with --model conv a convolutional "
@@ -70,16 +97,17 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--config", metavar="FILE", help="TOML file whose keys are these options' names "
                     "(with underscores), e.g. epochs = 10")
     for name, kind, text in _TRAIN_OPTIONS:
-        metavar = {"data_dir": "DIR", "out": "RUN_DIR"}.get(name, {int: "N", float: "X", str: "NAME"}[kind])
+        metavar = {"data_dir": "DIR", "out": "RUN_DIR", "early_stopping": "PATIENCE"}.get(
+            name, {int: "N", float: "X", str: "NAME"}[kind])
         tr.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, default=None, help=text,
                         metavar=metavar)
-    tr.add_argument("--drop-out-of-range", dest="drop_out_of_range", action="store_true", default=None,
-                    help="event data: drop events outside the sensor and report how many (default: stop "
-                         "with an error naming the file and sample)")
+    for name, text in _TRAIN_FLAGS.items():
+        tr.add_argument("--" + name.replace("_", "-"), dest=name, action="store_true", default=None,
+                        help=text)
     tr.add_argument("--no-progress", dest="progress", action="store_false", default=None,
                     help="no progress bars or per-epoch lines")
     tr.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last "
-                    "checkpoint; only --epochs and --device may change")
+                    "checkpoint; only --epochs, --device and --tensorboard may change")
     ev = sub.add_parser("evaluate", help="test accuracy of a run's checkpoint or of a NIR file",
                         description="Evaluate a checkpoint on the run's test split with the run's config, "
                                     "or a NIR model file (model.nir) on a data set's test split.")
@@ -94,6 +122,21 @@ def build_parser() -> argparse.ArgumentParser:
                     "(run directories only)")
     ev.add_argument("--device", default=None, help="auto, cpu or cuda (default: the run's device)")
     ev.add_argument("--json", action="store_true", help="print the result as JSON")
+    pr = sub.add_parser("predict", help="classify input files, or a whole split, with a trained run",
+                        description="Classify new inputs with a run's checkpoint: image files or .npy "
+                                    "arrays for the digits, event files in the run's data set's format, or "
+                                    "every sample of a split (--split). Prints a table, or writes CSV "
+                                    "with --out.")
+    pr.add_argument("run_dir", metavar="RUN_DIR", help="a run directory made by 'spikeforge train'")
+    pr.add_argument("inputs", metavar="INPUT", nargs="*", help="image (.png, .jpg, ...) or .npy files for "
+                    "the digits; .bin (N-MNIST), .h5 (SHD), .aedat or .npy (DVS Gesture) event files")
+    pr.add_argument("--split", choices=["test", "train", "val"], default=None,
+                    help="predict every sample of this split of the run's data, encoded as in training")
+    pr.add_argument("--checkpoint", default="last", help="last (default), best, or a checkpoint file path")
+    pr.add_argument("--out", metavar="FILE", default=None, help="write CSV here instead of printing a table")
+    pr.add_argument("--seed", type=int, default=None, help="seed of each digit input's spike coding "
+                    "(default: the run's --seed)")
+    pr.add_argument("--device", default=None, help="auto, cpu or cuda (default: the run's device)")
     ex = sub.add_parser("export", help="write a run's model as NIR",
                         description="Export a run's model to NIR (Neuromorphic Intermediate Representation).")
     ex.add_argument("run_dir", metavar="RUN_DIR", help="a run directory made by 'spikeforge train'")
@@ -122,9 +165,9 @@ def _train(args: argparse.Namespace) -> int:
     from .training.trainer import TrainConfig, completed_summary, resume_config, train
 
     given = {name: getattr(args, name) for name, _, _ in _TRAIN_OPTIONS if getattr(args, name) is not None}
-    for flag in ("progress", "drop_out_of_range"):
-        if getattr(args, flag) is not None:
-            given[flag] = getattr(args, flag)
+    given.update({name: True for name in _TRAIN_FLAGS if getattr(args, name)})
+    if args.progress is not None:
+        given["progress"] = args.progress
     if args.resume:
         if args.config:
             raise ValueError("--resume takes the run's own config.toml; drop --config")
@@ -132,6 +175,10 @@ def _train(args: argparse.Namespace) -> int:
             raise ValueError("--resume RUN_DIR continues that directory; drop --out")
         cfg = resume_config(args.resume, given)
         finished = completed_summary(args.resume)
+        if finished is not None and finished.get("stopped_early"):
+            print(f"run {args.resume} stopped early after epoch {finished['epochs_trained']} (no better "
+                  f"validation accuracy for {cfg.early_stopping} epochs); nothing to do")
+            return 0
         if finished is not None and finished.get("epochs") == cfg.epochs:
             print(f"run {args.resume} is already complete ({cfg.epochs} epochs, test accuracy "
                   f"{finished['test_accuracy']:.4f}); nothing to do (pass --epochs N with N > {cfg.epochs} "
@@ -206,6 +253,29 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _predict(args: argparse.Namespace) -> int:
+    from .training.predict import predict
+
+    if not args.inputs and not args.split:
+        raise ValueError("give input files to classify, or --split test|train|val")
+    if args.inputs and args.split:
+        raise ValueError("give input files or --split, not both")
+    path = _checkpoint_path(args.run_dir, args.checkpoint)
+    res = predict(args.run_dir, args.inputs, args.split, path, args.device, args.seed)
+    accuracy = res.accuracy()
+    score = "" if accuracy is None else (f"; accuracy {accuracy:.4f} "
+                                         f"({round(accuracy * len(res.names))}/{len(res.names)})")
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(res.to_csv())
+        print(f"wrote {args.out} ({len(res.names)} rows){score}")
+    else:
+        print(res.to_text())
+        if score:
+            print(score.removeprefix("; "))
+    return 0
+
+
 def _export(args: argparse.Namespace) -> int:
     import torch
 
@@ -240,7 +310,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help (0) or a usage error (2, already printed as one line)
         return int(exc.code or 0)
-    handlers: dict[str, Any] = {"train": _train, "evaluate": _evaluate, "export": _export}
+    handlers: dict[str, Any] = {"train": _train, "evaluate": _evaluate, "predict": _predict,
+                                "export": _export}
     try:
         return int(handlers[args.command](args))
     except TrainingInterrupted as exc:

@@ -99,8 +99,13 @@ def completed_summary(run_dir: str | Path) -> dict[str, Any] | None:
 
 def finish_run(cfg: TrainConfig, model: SequentialSNN, data: DataSource, device: torch.device,
                history: list[dict[str, Any]], best: dict[str, Any], run_dir: Path,
-               elapsed: float) -> dict[str, Any]:
-    """Write the figures, the NIR model and (last) ``summary.json``; returns the summary."""
+               elapsed: float, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Write the figures (with the test split's confusion matrix), the NIR model and (last)
+    ``summary.json`` (with ``extra``); returns the summary."""
+    from ._objective import Objective
+    from .predict import write_confusion
+
+    confusion, written = write_confusion(model, data, device, Objective(cfg.loss), cfg.amp, run_dir)
     final = history[-1] if history else {}
     # best.pt is chosen on the validation split; a run made by a spikeforge before it (resumed with no
     # validation split) may hold a best.pt chosen on the test split, named as such
@@ -116,8 +121,8 @@ def finish_run(cfg: TrainConfig, model: SequentialSNN, data: DataSource, device:
         "train_spikes_per_sample": final.get("train_spikes_per_sample"),
         "test_spikes_per_sample": final.get("test_spikes_per_sample"), "train_samples": data.size("train"),
         "val_samples": data.size("val"), "test_samples": data.size("test"),
-        "train_seconds_this_session": round(elapsed, 2),
-        "outputs": _outputs(model, data, device, history, run_dir),
+        "train_seconds_this_session": round(elapsed, 2), **(extra or {}), **confusion,
+        "outputs": {**_outputs(model, data, device, history, run_dir), **written},
     }
     write_json(run_dir / "summary.json", summary)
     return summary

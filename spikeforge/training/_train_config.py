@@ -14,8 +14,16 @@ NEURONS = ("leaky", "synaptic", "alpha", "lapicque", "rleaky", "rsynaptic")
 ENCODINGS = ("rate", "latency")
 RESETS = ("subtract", "zero", "none")
 DEVICES = ("auto", "cpu", "cuda")
+OPTIMIZERS = ("adam", "adamw", "sgd")
+LR_SCHEDULES = ("none", "cosine", "step", "onecycle")
+LOSSES = ("ce_rate", "ce_count", "mse_count", "ce_max_membrane", "mse_membrane", "ce_temporal",
+          "mse_temporal")
 #: fields that may change when a run is resumed (the rest must match the checkpoint)
-RESUMABLE_CHANGES = ("epochs", "device", "progress", "out")
+RESUMABLE_CHANGES = ("epochs", "device", "progress", "out", "tensorboard")
+#: the values of the optimisation options in runs made before these options existed (for --resume)
+BEFORE_OPTIONS = {"optimizer": "adam", "momentum": 0.0, "weight_decay": 0.0, "lr_schedule": "none",
+                  "warmup_epochs": 0, "lr_step_size": None, "lr_gamma": None, "grad_clip": None,
+                  "early_stopping": None, "amp": False, "loss": "ce_rate"}
 
 
 @dataclass
@@ -49,6 +57,17 @@ class TrainConfig:
         time_window_us, denoise_us, downsample: event data framing (see `FrameSpec`).
         drop_out_of_range: event data: drop events outside the sensor (and report how many) instead of
             stopping with an error naming the file and sample (None or False: stop).
+        optimizer: ``adam`` (default), ``adamw`` or ``sgd``; momentum: SGD's momentum (``sgd`` only);
+            weight_decay: the optimizer's weight decay (decoupled for ``adamw``, L2 otherwise).
+        lr_schedule: ``none``, ``cosine``, ``step`` or ``onecycle``, stepped after every batch;
+            warmup_epochs: linear warm-up from ``lr / steps`` to ``lr`` (``onecycle``: its rising phase);
+            lr_step_size, lr_gamma: ``step`` multiplies the rate by ``lr_gamma`` every ``lr_step_size``
+            epochs (defaults: 0.1 every third of the epochs). See `spikeforge.training._optim`.
+        grad_clip: clip the gradients' global L2 norm to this value. early_stopping: stop when the
+            validation accuracy has not improved for this many epochs.
+        amp: mixed precision (bfloat16 autocast on CPU; float16 autocast and a gradient scaler on CUDA).
+        loss: one of `LOSSES` (see `spikeforge.training._objective`).
+        tensorboard: log to ``RUN_DIR/tensorboard`` (needs the ``tensorboard`` extra).
         progress: show progress bars.
     """
 
@@ -74,6 +93,18 @@ class TrainConfig:
     denoise_us: float | None = None
     downsample: float = 1.0
     drop_out_of_range: bool | None = None
+    optimizer: str = "adam"
+    momentum: float = 0.0
+    weight_decay: float = 0.0
+    lr_schedule: str = "none"
+    warmup_epochs: int = 0
+    lr_step_size: int | None = None
+    lr_gamma: float | None = None
+    grad_clip: float | None = None
+    early_stopping: int | None = None
+    amp: bool = False
+    loss: str = "ce_rate"
+    tensorboard: bool = False
     progress: bool = True
 
     def validate(self) -> None:
@@ -119,6 +150,9 @@ class TrainConfig:
             raise ValueError(f"--lr must be > 0, got {self.lr}")
         if self.device == "cuda" and not torch.cuda.is_available():
             raise ValueError("--device cuda but no CUDA device is available; use --device cpu or auto")
+        from ._optim import check_training_options
+
+        check_training_options(self)
         event_only = {
             "data_dir": self.data_dir,
             "time_window_us": self.time_window_us,

@@ -119,17 +119,20 @@ def write_status(run_dir: Path, state: str, **extra: Any) -> None:
 
 def write_metrics(run_dir: Path, history: Sequence[Mapping[str, Any]]) -> None:
     """Write the per-epoch metrics as ``metrics.csv`` and ``metrics.json``; the CSV's columns are every
-    key of any row, in first-seen order (rows of a run made by an older spikeforge, resumed, may lack
-    newer columns such as ``val_acc``: their cells are left empty)."""
+    key of any row, in first-seen order, a dict value giving one ``key.name`` column per entry (rows of
+    a run made by an older spikeforge, resumed, may lack newer columns such as ``val_acc``: their cells
+    are left empty)."""
     write_json(run_dir / "metrics.json", list(history))
     if not history:
         return
-    fields = list(dict.fromkeys(key for row in history for key in row))
+    flat = [{f"{k}.{n}" if isinstance(v, Mapping) else k: x for k, v in row.items()
+             for n, x in (v.items() if isinstance(v, Mapping) else [(None, v)])} for row in history]
+    fields = list(dict.fromkeys(key for row in flat for key in row))
 
     def write(f: Any) -> None:
         w = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
         w.writeheader()
-        w.writerows(history)
+        w.writerows(flat)
 
     _atomic_write(run_dir / "metrics.csv", write)
 

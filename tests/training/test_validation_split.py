@@ -67,11 +67,12 @@ def _fake_evaluations(monkeypatch: pytest.MonkeyPatch, val: list[float], test: l
     """Replace the evaluation by scripted accuracies per epoch (the training itself is real)."""
     calls = {"val": 0, "test": 0}
 
-    def fake(model, data, device, progress, env=None, split="test"):  # noqa: ANN001, ANN202
+    def fake(model, data, device, progress, env=None, split="test", **kwargs):  # noqa: ANN001, ANN202
         seq = val if split == "val" else test
         acc = seq[min(calls[split], len(seq) - 1)]
         calls[split] += 1
-        return {"loss": 1.0 - acc, "acc": acc, "spikes_per_sample": 1.0, "n": 20}
+        return {"loss": 1.0 - acc, "acc": acc, "spikes_per_sample": 1.0, "n": 20, "spike_rates": {},
+                "class_acc": {}}
 
     monkeypatch.setattr(trainer, "evaluate_model", fake)
 
