@@ -209,9 +209,9 @@ def _event_samples(dataset: str, path: Path) -> list[tuple[str, np.ndarray, int 
     if not path.is_file():
         raise FileNotFoundError(f"input file {path} not found")
     if suffix == ".h5" and sensor[1:] == (1, 1):
-        from ..data.events import shd_length
+        from ..data.events import hdf5_labels
 
-        return [(f"{path}#{i}", *sd.read_shd(path, i)) for i in range(shd_length(path))]
+        return [(f"{path}#{i}", *sd.read_shd(path, i)) for i in range(len(hdf5_labels(path)))]
     if suffix == ".bin" and dataset == "nmnist":
         return [(str(path), sd.read_nmnist(path), None)]
     if suffix == ".aedat" and dataset == "dvsgesture":

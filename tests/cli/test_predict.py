@@ -196,23 +196,25 @@ def test_event_files_in_the_real_formats(tmp_path: Path, capsys: pytest.CaptureF
         return [(int(rng.integers(size)), int(rng.integers(size)), int(rng.integers(2)), int(t))
                 for t in np.sort(rng.integers(0, 5000, n))]
 
-    # N-MNIST: the test split lists Test/<digit>/*.bin sorted by digit, then name
-    for split, n in (("Train", 4), ("Test", 3)):
-        for digit in (1, 5):
-            for k in range(n):
-                write_nmnist(tmp_path / f"NMNIST/{split}/{digit}/{k:05d}.bin", camera(40, 34))
+    # N-MNIST: the test split lists Test/<digit>/*.bin sorted by digit, then name; every digit needs
+    # its folder (one training file each; three test files for digits 1 and 5, one for the others)
+    n_test = {d: 3 if d in (1, 5) else 1 for d in range(10)}
+    for digit in range(10):
+        write_nmnist(tmp_path / f"NMNIST/Train/{digit}/00000.bin", camera(40, 34))
+        for k in range(n_test[digit]):
+            write_nmnist(tmp_path / f"NMNIST/Test/{digit}/{k:05d}.bin", camera(40, 34))
     run = tmp_path / "nmnist"
     assert main(["train", "--dataset", "nmnist", "--data-dir", str(tmp_path), "--out", str(run),
                  "--downsample", "0.5", *TINY]) == 0
     split = _predict_csv(tmp_path, capsys, str(run), "--split", "test")
-    files = [tmp_path / f"NMNIST/Test/{d}/{k:05d}.bin" for d in (1, 5) for k in range(3)]
+    files = [tmp_path / f"NMNIST/Test/{d}/{k:05d}.bin" for d in range(10) for k in range(n_test[d])]
     rows = _predict_csv(tmp_path, capsys, str(run), *map(str, files))
     assert [r["input"] for r in rows] == list(map(str, files)) and all(r["label"] == "" for r in rows)
     assert all(_same_prediction(a, b) for a, b in zip(rows, split))
     # a file added to the test split since training: the split's predictions would not be the run's
     write_nmnist(tmp_path / "NMNIST/Test/5/00099.bin", camera(40, 34))
     err = _error(capsys, ["predict", str(run), "--split", "test"])
-    assert "splits now have [7, 1, 7] samples but it was trained on [7, 1, 6]" in err  # 10 % of 8: 1
+    assert "splits now have [9, 1, 15] samples but it was trained on [9, 1, 14]" in err  # 10 % of 10: 1
     np.save(tmp_path / "digit.npy", np.zeros(64))
     assert "a nmnist run predicts N-MNIST .bin files" in _error(capsys, ["predict", str(run),
                                                                           str(tmp_path / "digit.npy")])
