@@ -150,9 +150,9 @@ def _op_args(requires_grad: bool) -> tuple:
 
 @pytest.mark.parametrize("requires_grad", [False, True])
 def test_opcheck(requires_grad):
-    """Schema, fake (meta) implementation and autograd registration of the ``torch.library`` op."""
-    torch.library.opcheck(torch.ops.spikeforge.recurrent_lif.default, _op_args(requires_grad),
-                          test_utils=("test_schema", "test_autograd_registration", "test_faketensor"))
+    """Schema, fake (meta) implementation, autograd registration and AOT dispatch (what
+    ``torch.compile`` traces) of the ``torch.library`` op."""
+    torch.library.opcheck(torch.ops.spikeforge.recurrent_lif.default, _op_args(requires_grad))
 
 
 def test_torch_compile_fullgraph_sees_one_op():
