@@ -2,8 +2,9 @@
 
 Importing this package registers a kernel for ``leaky_step``, ``synaptic_step``, ``lapicque_step``,
 ``alpha_step``, and ``rleaky_step``/``rsynaptic_step`` with the element-wise recurrence
-(`spikeforge.core.OneToOne`, ``all_to_all=False``; a Linear/Conv2d recurrence keeps the step
-loop). A kernel fits when the surrogate has a ``kernel_id`` (or is ``heaviside_no_grad``), no
+(`spikeforge.core.OneToOne`, ``all_to_all=False``; a Linear/Conv2d recurrence has its own op,
+`spikeforge.ops.recurrent`). A kernel fits when the surrogate has a ``kernel_id`` (or is
+``heaviside_no_grad``), no
 ``state_quant`` or ``inhibition`` is set, states and parameters share the input's dtype and device
 (float32 parameters under a float64 input are promoted, as the step functions do) and a backend exists:
 numba on CPU tensors, triton on CUDA tensors (and on CPU tensors under ``TRITON_INTERPRET=1``, which is
@@ -30,6 +31,7 @@ from ..core import (
     synaptic_step,
 )
 from ..runner import register_kernel
+from . import recurrent  # noqa: F401 - [recurrent helper] registers the dense RLeaky/RSynaptic kernels
 from ._surrogate_ids import plain_firing, tensors_fit
 from .alpha import run_alpha
 from .lif import run_lapicque, run_leaky, run_rleaky, run_rsynaptic, run_synaptic

@@ -1,5 +1,6 @@
 """Fused kernels seen through the neuron modules: one-to-one RLeaky/RSynaptic against snntorch 1.0.0,
-the all-to-all recurrence keeping the step loop, and Lapicque/Alpha having no ``reset_delay``."""
+the all-to-all recurrence running the dense op (``ops/recurrent``; tested in test_recurrent_dense*),
+and Lapicque/Alpha having no ``reset_delay``."""
 
 from __future__ import annotations
 
@@ -74,12 +75,15 @@ def test_one_to_one_sequence_matches_snntorch_stepped(name, reset):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5, msg=n)
 
 
-def test_all_to_all_recurrence_keeps_the_step_loop():
+def test_all_to_all_recurrence_runs_the_dense_op():
+    from spikeforge.ops.recurrent import run_rleaky_dense
+
     torch.manual_seed(0)
     lif = snn.RLeaky(beta=0.8, linear_features=4)
     x = torch.rand(7, 2, 4) * 2
     states = (torch.zeros(2, 4), torch.zeros(2, 4))
-    assert find_kernel(type(lif)._step_fn, x, lif._state_tuple(states), lif.params(), lif.firing()) is None
+    kernel = find_kernel(type(lif)._step_fn, x, lif._state_tuple(states), lif.params(), lif.firing())
+    assert kernel is run_rleaky_dense
     spk, _, mem = lif.forward_sequence(x)
     spk_t, mem_t = torch.zeros(2, 4), torch.zeros(2, 4)
     for t in range(7):

@@ -1,0 +1,112 @@
+"""``torch.ops.spikeforge.recurrent_lif`` and its backward ``recurrent_lif_backward``: the whole sequence
+of a dense-recurrent LIF as one operator (``torch.library``, with fake implementations and autograd), so
+``torch.compile(fullgraph=True)`` and ``torch.export`` see one node each way."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from . import _loops, cpu
+from ._map import RecurrentMap
+
+_FORWARD_SCHEMA = (
+    "(Tensor xs, Tensor spk0, Tensor syn0, Tensor mem0, Tensor alpha, Tensor beta, Tensor threshold, "
+    "Tensor graded, Tensor weight, Tensor? bias, int[] conv, bool syn, int reset, bool immediate, "
+    "int sid, float p1, float p2) -> (Tensor, Tensor, Tensor, Tensor)"
+)
+_BACKWARD_SCHEMA = (
+    "(Tensor? g_spk, Tensor? g_mem, Tensor? g_syn, Tensor spk0, Tensor syn0, Tensor mem0, Tensor alpha, "
+    "Tensor beta, Tensor threshold, Tensor graded, Tensor weight, Tensor? bias, Tensor spk, Tensor mem, "
+    "Tensor cur, Tensor pre, int[] conv, bool syn, int reset, bool immediate, int sid, float p1, "
+    "float p2, bool[] needs) -> Tensor[]"
+)
+#: the differentiable inputs of the forward op, in order (the rest are configuration)
+_N_GRAD = 10
+
+
+def _impl(t: Tensor):  # noqa: ANN202 - a module with forward/backward
+    """The numba element-wise kernels for CPU tensors, torch operations on any other device."""
+    return cpu if t.device.type == "cpu" else _loops
+
+
+@torch.library.custom_op("spikeforge::recurrent_lif", mutates_args=(), schema=_FORWARD_SCHEMA)
+def recurrent_lif(xs: Tensor, spk0: Tensor, syn0: Tensor, mem0: Tensor, alpha: Tensor, beta: Tensor,
+                  threshold: Tensor, graded: Tensor, weight: Tensor, bias: Tensor | None, conv: list[int],
+                  syn: bool, reset: int, immediate: bool, sid: int, p1: float,
+                  p2: float) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """RLeaky (``syn`` False) or RSynaptic over ``xs[T, B, ...]`` with the recurrence ``W`` (``conv``
+    empty: ``nn.Linear`` weight/bias; else a Conv2d's stride, padding, dilation and groups).
+
+    Every state is shaped like one step of ``xs``; parameters (already clamped, in ``xs``'s dtype)
+    broadcast to it; ``syn0``/``alpha`` are ignored without ``syn``. ``reset`` is the `Firing` code,
+    ``immediate`` means ``reset_delay=False`` (with a reset); ``sid``, ``p1``, ``p2`` name the surrogate
+    (used by the backward only).
+
+    Returns:
+        ``(spk, mem, syn, pre)`` traces ``[T, B, ...]``: spikes, membrane (the state after each step),
+        synaptic current (empty without ``syn``) and the membrane before the immediate reset (empty
+        unless ``immediate``; kept for the backward).
+    """
+    rec = RecurrentMap(weight, bias, tuple(conv))
+    return _impl(xs).forward(xs, spk0, syn0, mem0, alpha, beta, threshold, graded, rec, syn, reset, immediate)
+
+
+@recurrent_lif.register_fake
+def _(xs: Tensor, spk0: Tensor, syn0: Tensor, mem0: Tensor, alpha: Tensor, beta: Tensor,
+      threshold: Tensor, graded: Tensor, weight: Tensor, bias: Tensor | None, conv: list[int],
+      syn: bool, reset: int, immediate: bool, sid: int, p1: float,
+      p2: float) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    def trace(used: bool) -> Tensor:
+        return torch.empty_like(xs) if used else xs.new_empty(0)
+
+    return trace(True), trace(True), trace(syn), trace(immediate)
+
+
+@torch.library.custom_op("spikeforge::recurrent_lif_backward", mutates_args=(), schema=_BACKWARD_SCHEMA)
+def recurrent_lif_backward(
+    g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | None, spk0: Tensor, syn0: Tensor,
+    mem0: Tensor, alpha: Tensor, beta: Tensor, threshold: Tensor, graded: Tensor, weight: Tensor,
+    bias: Tensor | None, spk: Tensor, mem: Tensor, cur: Tensor, pre: Tensor, conv: list[int], syn: bool,
+    reset: int, immediate: bool, sid: int, p1: float, p2: float, needs: list[bool],
+) -> list[Tensor]:
+    """Gradients of `recurrent_lif`'s ten tensor inputs (an empty tensor where ``needs`` is False)."""
+    rec = RecurrentMap(weight, bias, tuple(conv))
+    grads = _impl(mem).backward(g_spk, g_mem, g_syn, spk0, syn0, mem0, alpha, beta, threshold, graded, rec,
+                            spk, mem, cur, pre, syn, reset, immediate, sid, p1, p2, needs)
+    return [mem.new_empty(0) if g is None else g for g in grads]
+
+
+@recurrent_lif_backward.register_fake
+def _(g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | None, spk0: Tensor, syn0: Tensor,
+      mem0: Tensor, alpha: Tensor, beta: Tensor, threshold: Tensor, graded: Tensor, weight: Tensor,
+      bias: Tensor | None, spk: Tensor, mem: Tensor, cur: Tensor, pre: Tensor, conv: list[int], syn: bool,
+      reset: int, immediate: bool, sid: int, p1: float, p2: float, needs: list[bool]) -> list[Tensor]:
+    like = (mem, spk0, syn0, mem0, alpha, beta, threshold, graded, weight, bias)
+    return [torch.empty_like(t) if n and t is not None else mem.new_empty(0) for t, n in zip(like, needs)]
+
+
+def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[Tensor, ...]) -> None:
+    (_, spk0, syn0, mem0, alpha, beta, threshold, graded, weight, bias, conv, syn, reset, immediate,
+     sid, p1, p2) = inputs
+    ctx.config = (list(conv), syn, reset, immediate, sid, p1, p2)
+    ctx.save_for_backward(spk0, syn0, mem0, alpha, beta, threshold, graded, weight, bias, *output)
+    ctx.mark_non_differentiable(output[3])
+    ctx.set_materialize_grads(False)
+
+
+def _backward(ctx: Any, g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | None,
+              _g_pre: Tensor | None) -> tuple[Tensor | None, ...]:
+    conv, syn, reset, immediate, sid, p1, p2 = ctx.config
+    needs = [bool(n) for n in ctx.needs_input_grad[:_N_GRAD]]
+    saved = ctx.saved_tensors
+    grads = torch.ops.spikeforge.recurrent_lif_backward(
+        g_spk, g_mem, g_syn if syn else None, *saved, conv, syn, reset, immediate, sid, p1, p2, needs
+    )
+    out = tuple(g if n else None for g, n in zip(grads, needs))
+    return (*out, *(None,) * 7)
+
+
+recurrent_lif.register_autograd(_backward, setup_context=_setup_context)
