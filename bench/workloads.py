@@ -152,6 +152,10 @@ def child(a: argparse.Namespace) -> dict[str, Any]:
     wall = time.perf_counter() - w0
     bg = ((_busy_s() - busy0) - (time.process_time() - own0)) / wall if a.iters else float("nan")
     st = _status()
+    if "numba" in sys.modules:
+        rec["numba_threads"] = sys.modules["numba"].get_num_threads()
+    if torch.get_num_threads() != a.threads:  # something changed torch's thread count behind our back
+        rec["notes"] = f"torch threads {a.threads} -> {torch.get_num_threads()} in the run; " + rec["notes"]
     rec.update(status="ok", times_ms=times, cpu_ms=cpu, rss_setup_mb=rss_setup,
                peak_rss_mb=max(hwm_warm, st["VmHWM"]),
                iter_peak_mb=st["VmHWM"] - rss_before if rec["hwm_reset"] else float("nan"),
@@ -161,7 +165,9 @@ def child(a: argparse.Namespace) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------- parent
 def run_child(a: argparse.Namespace, wl: str, variant: str, threads: int, iters: int, parity: Path | None,
-              ) -> dict[str, Any]:
+              memory: bool = False) -> dict[str, Any]:
+    """One fresh process. ``memory``: glibc maps every block of 8 KiB or more on its own and trims its
+    heap at once, so that RSS follows the live tensors (timings of that process are not used)."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "--workload", wl, "--variant", variant,
            "--threads", str(threads), "--iters", str(iters), "--warmup", str(a.warmup), "--seed", str(a.seed)]
     if a.steps:
@@ -170,7 +176,9 @@ def run_child(a: argparse.Namespace, wl: str, variant: str, threads: int, iters:
         cmd += ["--batch", str(a.batch)]
     if parity is not None:
         cmd += ["--parity-out", str(parity)]
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    env = dict(os.environ, **{k: v.replace("{threads}", str(threads)) for k, v in a.env})
+    if memory:
+        env.update(MALLOC_MMAP_THRESHOLD_="8192", MALLOC_TRIM_THRESHOLD_="0", MALLOC_TOP_PAD_="0")
     t0 = time.time()
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=a.timeout, env=env)
@@ -183,7 +191,16 @@ def run_child(a: argparse.Namespace, wl: str, variant: str, threads: int, iters:
     except subprocess.TimeoutExpired:
         r = dict(status="timeout", reason=f"over --timeout {a.timeout} s")
     r.update(workload=wl, variant=variant, threads=threads, wall_s=round(time.time() - t0, 1))
+    if memory:
+        r["kind"] = "memory"
     return r
+
+
+def skipped(a: argparse.Namespace, wl: str, variant: str) -> bool:
+    """Compiled variants on sequences longer than ``--compile-max-steps`` (compilation takes too long)."""
+    from wl_models import WORKLOADS
+
+    return variant.endswith("compiled") and (a.steps or WORKLOADS[wl]["T"]) > a.compile_max_steps
 
 
 def compare(ref: dict[str, Any], got: dict[str, Any]) -> dict[str, float]:
@@ -216,6 +233,8 @@ def parent(a: argparse.Namespace) -> None:
             for wl in a.workloads:
                 k = rnd % len(a.variants)
                 for variant in a.variants[k:] + a.variants[:k]:
+                    if skipped(a, wl, variant):
+                        continue
                     parity = pdir / f"{wl}-{variant}-{threads}.pt"
                     r = run_child(a, wl, variant, threads, a.iters, parity if rnd == 0 else None)
                     r["round"] = rnd
@@ -226,6 +245,14 @@ def parent(a: argparse.Namespace) -> None:
                     if out:
                         out.write(json.dumps(r) + "\n")
                         out.flush()
+        for wl in a.workloads:
+            for variant in a.variants:
+                if skipped(a, wl, variant):
+                    continue
+                r = run_child(a, wl, variant, threads, 1, None, memory=True)
+                results.append(r)
+                if out:
+                    out.write(json.dumps(r) + "\n")
         for wl in a.workloads:
             ref = pdir / f"{wl}-snntorch-{threads}.pt"
             if not ref.exists() and any(v in SPIKEFORGE for v in a.variants):
@@ -253,41 +280,44 @@ def _fmt(x: float | None, nd: int = 1) -> str:
     return "-" if x is None or x != x else f"{x:.{nd}f}"
 
 
+def _aggregate(rs: list[dict[str, Any]], mem: dict[str, Any] | None) -> dict[str, Any]:
+    ok = [r for r in rs if r.get("status") == "ok"]
+    times = [t for r in ok for t in r["times_ms"]]
+    cpu = [t for r in ok for t in r.get("cpu_ms", [])]
+    first = ok[0] if ok else (rs[0] if rs else {})
+    return dict(
+        min=min(times, default=None), med=statistics.median(times) if times else None,
+        cpu=min(cpu, default=None),
+        peak=max((r["peak_rss_mb"] for r in ok), default=None),
+        over=max((r["peak_rss_mb"] - r["rss_setup_mb"] for r in ok), default=None),
+        iter=mem.get("iter_peak_mb") if mem and mem.get("status") == "ok" else None,
+        first=statistics.median([r["first_call_s"] for r in ok]) if ok else None,
+        bg=max((r.get("bg_cores", 0.0) for r in ok), default=None), version=first.get("version", "-"),
+        notes=first.get("notes", "") if ok else first.get("reason", first.get("status", "")),
+        rate=first.get("rate"), n=len(ok), of=len(rs),
+    )
+
+
+HEADER = ("| workload | variant | version | min ms | median ms | min CPU ms | x bound | x snntorch "
+          "| peak RSS MB | over setup MB | iteration MB | first call s | spike rate | parity vs snntorch "
+          "| bg cores | runs | notes |")
+
+
 def markdown(records: list[dict[str, Any]]) -> str:
-    runs = [r for r in records if r.get("kind") == "run"]
+    """One table per thread count: every variant's aggregate over its rounds."""
     parity = {(r["threads"], r["workload"], r["variant"]): r for r in records if r.get("kind") == "parity"}
+    memory = {(r["threads"], r["workload"], r["variant"]): r for r in records if r.get("kind") == "memory"}
     groups: dict[tuple[int, str, str], list[dict[str, Any]]] = {}
     for r in records:
         if r.get("kind") is None:
             groups.setdefault((r["threads"], r["workload"], r["variant"]), []).append(r)
-    lines = []
-    for h in runs:
-        lines.append(f"Load average (1, 5, 15 min) at start {h['load_start']}, at end {h['load_end']}; "
-                     f"{h['cpus']} CPUs; `{' '.join(h['argv'])}`\n")
-    agg: dict[tuple[int, str, str], dict[str, Any]] = {}
-    for key, rs in groups.items():
-        ok = [r for r in rs if r.get("status") == "ok"]
-        times = [t for r in ok for t in r["times_ms"]]
-        first = ok[0] if ok else rs[0]
-        agg[key] = dict(
-            min=min(times) if times else None, med=statistics.median(times) if times else None,
-            peak=max((r["peak_rss_mb"] for r in ok), default=None),
-            over=max((r["peak_rss_mb"] - r["rss_setup_mb"] for r in ok), default=None),
-            iter=statistics.median([r["iter_peak_mb"] for r in ok]) if ok else None,
-            first=statistics.median([r["first_call_s"] for r in ok]) if ok else None,
-            bg=max((r.get("bg_cores", 0.0) for r in ok), default=None), version=first.get("version", "-"),
-            notes=first.get("notes", "") if ok else first.get("reason", first.get("status")),
-            rate=first.get("rate"), n=len(ok), of=len(rs),
-        )
+    lines = [f"Load average (1, 5, 15 min) at start {h['load_start']}, at end {h['load_end']}; "
+             f"{h['cpus']} CPUs; `{' '.join(h['argv'])}`" for h in records if h.get("kind") == "run"]
+    agg = {k: _aggregate(rs, memory.get(k)) for k, rs in groups.items()}
     for threads in sorted({k[0] for k in agg}):
-        lines.append(f"\n### {threads} torch thread{'s' if threads > 1 else ''}\n")
-        lines.append("| workload | variant | version | min ms | median ms | x bound | x snntorch | peak RSS MB "
-                     "| over setup MB | iteration MB | first call s | spike rate | parity vs snntorch | bg cores "
-                     "| runs | notes |")
-        lines.append("|" + "---|" * 16)
+        lines += [f"\n### {threads} torch thread{'s' if threads > 1 else ''}\n", HEADER, "|" + "---|" * 17]
         for wl in dict.fromkeys(k[1] for k in agg if k[0] == threads):
-            b = agg.get((threads, wl, "bound"), {}).get("min")
-            s = agg.get((threads, wl, "snntorch"), {}).get("min")
+            refs = [agg.get((threads, wl, v), {}).get("min") for v in ("bound", "snntorch")]
             for v in VARIANTS:
                 g = agg.get((threads, wl, v))
                 if g is None:
@@ -295,14 +325,14 @@ def markdown(records: list[dict[str, Any]]) -> str:
                 p = parity.get((threads, wl, v))
                 par = "-"
                 if p is not None:
-                    par = (f"loss {p['loss_abs']:.1e}, grad {p['grad_abs']:.1e} abs / {p['grad_rel']:.1e} rel"
-                           if "loss_abs" in p else f"output {p['out_abs']:.1e}")
-                ratio = (lambda ref: "-" if ref is None or g["min"] is None else f"{g['min'] / ref:.2f}")
+                    par = (f"loss {p['loss_abs']:.1e}, grad {p['grad_abs']:.1e} abs / "
+                           f"{p['grad_rel']:.1e} rel" if "loss_abs" in p else f"output {p['out_abs']:.1e}")
+                ratios = ["-" if ref is None or g["min"] is None else f"{g['min'] / ref:.2f}" for ref in refs]
                 lines.append(
-                    f"| {wl} | {v} | {g['version']} | {_fmt(g['min'])} | {_fmt(g['med'])} | {ratio(b)} "
-                    f"| {ratio(s)} | {_fmt(g['peak'], 0)} | {_fmt(g['over'], 0)} | {_fmt(g['iter'], 0)} "
-                    f"| {_fmt(g['first'], 2)} | {_fmt(g['rate'], 3)} | {par} | {_fmt(g['bg'], 2)} "
-                    f"| {g['n']}/{g['of']} | {str(g['notes']).replace('|', '/')} |")
+                    f"| {wl} | {v} | {g['version']} | {_fmt(g['min'])} | {_fmt(g['med'])} | {_fmt(g['cpu'])} "
+                    f"| {ratios[0]} | {ratios[1]} | {_fmt(g['peak'], 0)} | {_fmt(g['over'], 0)} "
+                    f"| {_fmt(g['iter'], 0)} | {_fmt(g['first'], 2)} | {_fmt(g['rate'], 3)} | {par} "
+                    f"| {_fmt(g['bg'], 2)} | {g['n']}/{g['of']} | {str(g['notes']).replace('|', '/')} |")
     return "\n".join(lines)
 
 
@@ -317,8 +347,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--steps", type=int, default=0, help="override T of every workload (smoke runs)")
     ap.add_argument("--batch", type=int, default=0, help="override B of every workload (smoke runs)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--compile-max-steps", type=int, default=50,
+                    help="skip the compiled variants on longer sequences (Dynamo unrolls the time loop)")
     ap.add_argument("--timeout", type=float, default=1200, help="seconds per process")
     ap.add_argument("--shuffle", action="store_true", help="random variant order per round (seeded)")
+    ap.add_argument("--env", nargs="+", default=[], metavar="KEY=VALUE",
+                    help="environment of every process ({threads}: its torch thread count)")
     ap.add_argument("--out", help="append JSON records here")
     ap.add_argument("--md", help="write the Markdown table here")
     ap.add_argument("--table", metavar="JSONL", help="only render the table of a saved --out file")
@@ -340,6 +374,7 @@ def main(argv: list[str] | None = None) -> None:
                        traceback=traceback.format_exc()[-3000:])
         print(json.dumps(rec), flush=True)
         return
+    a.env = [tuple(kv.split("=", 1)) for kv in a.env]
     if a.shuffle:
         random.Random(a.seed).shuffle(a.variants)
     parent(a)

@@ -23,15 +23,18 @@ from .neurons import SpikingNeuron
 
 #: layers run on channels-last frames on CPU (4-D input ``[T*B, C, H, W]``)
 CHANNELS_LAST = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
-#: without autograd, a sequence is run in chunks of time steps whose widest activation stays under this
-CHUNK_BYTES = 8 << 20
+#: without autograd, a sequence is run in chunks of time steps whose widest activation stays under this;
+#: smaller chunks hold less but pay more often each neuron call's fixed work on ``[B, N]`` tensors
+#: (the MLP of snntorch's tutorial 5 at batch 1024: 48 MB and twice the time at one step per chunk,
+#: 95 MB at 16 MB chunks, 223 MB and 0.9x the time at 64 MB; bench/RESULTS.md)
+CHUNK_BYTES = 16 << 20
 
 #: layers that act on each frame alone (when their ``forward`` is torch's own), so running them over
 #: fewer frames (time steps or chunks of them) or on channels-last frames computes the same thing
 _PER_FRAME = (
-    nn.Linear, nn.Bilinear, nn.modules.conv._ConvNd, nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd,
-    nn.modules.pooling._AdaptiveAvgPoolNd, nn.modules.pooling._AdaptiveMaxPoolNd,
-    nn.Flatten, nn.Unflatten, nn.Identity, nn.ReLU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.GELU, nn.ELU,
+    nn.Linear, nn.Bilinear, nn.modules.conv._ConvNd, nn.Flatten, nn.Unflatten, nn.Identity,
+    nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd, nn.modules.pooling._AdaptiveAvgPoolNd,
+    nn.modules.pooling._AdaptiveMaxPoolNd, nn.ReLU, nn.LeakyReLU, nn.Sigmoid, nn.Tanh, nn.GELU, nn.ELU,
     nn.Softplus, nn.Hardtanh, nn.modules.padding._ConstantPadNd, nn.modules.padding._ReflectionPadNd,
     nn.modules.padding._ReplicationPadNd,
 )

@@ -2,7 +2,8 @@
 
 Stateless layers (Linear, Conv, pooling, dropout, flatten, batch norm, ...) are applied once to the
 ``T*B`` samples of the sequence; spiking neurons run through `SpikingNeuron.forward_sequence`
-(a fused kernel when one fits, else the step loop). No Python loop per time step is needed.
+(a fused kernel when one fits, else the step loop). No Python loop per time step is needed. How each
+layer is run (memory layout, time chunks without autograd) is decided in ``spikeforge._seqplan``.
 """
 
 from __future__ import annotations
@@ -90,7 +91,9 @@ class SequentialSNN(nn.Sequential):
             Default False: every call starts from zero states, so nothing leaks between batches.
 
     Shapes: input ``[T, B, ...]``; output spikes of the last layer ``[T, B, ...]`` (a stateless last
-    layer gives its output). dtype and device follow the input.
+    layer gives its output). dtype and device follow the input. On CPU, 2-D convolutions and
+    poolings run on channels-last frames (faster; results agree to rounding); custom layers get
+    contiguous frames. A neuron with ``init_hidden=True`` stores a detached copy of its last state.
 
     Raises:
         TypeError: if the input is not a tensor.
