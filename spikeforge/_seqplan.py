@@ -25,7 +25,7 @@ from .neurons import SpikingNeuron
 CHANNELS_LAST = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
 #: without autograd, a sequence is run in chunks of time steps whose widest activation stays under this;
 #: smaller chunks hold less but pay more often each neuron call's fixed work on ``[B, N]`` tensors
-#: (the MLP of snntorch's tutorial 5 at batch 1024: 48 MB and twice the time at one step per chunk,
+#: (the MLP of snntorch's tutorial 5 at batch 1024: 48 MB and 1.8x the time at one step per chunk,
 #: 95 MB at 16 MB chunks, 223 MB and 0.9x the time at 64 MB; bench/RESULTS.md)
 CHUNK_BYTES = 16 << 20
 
