@@ -2,7 +2,8 @@
 
 Stateless layers (Linear, Conv, pooling, dropout, flatten, batch norm, ...) are applied once to the
 ``T*B`` samples of the sequence; spiking neurons run through `SpikingNeuron.forward_sequence`
-(a fused kernel when one fits, else the step loop). No Python loop per time step is needed.
+(a fused kernel when one fits, else the step loop). No Python loop per time step is needed. How each
+layer is run (memory layout, time chunks without autograd) is decided in ``spikeforge._seqplan``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import NamedTuple
 
 from torch import Tensor, nn
 
+from . import _seqplan as _plan
 from .neurons import SpikingNeuron
 
 
@@ -89,7 +91,9 @@ class SequentialSNN(nn.Sequential):
             Default False: every call starts from zero states, so nothing leaks between batches.
 
     Shapes: input ``[T, B, ...]``; output spikes of the last layer ``[T, B, ...]`` (a stateless last
-    layer gives its output). dtype and device follow the input.
+    layer gives its output). dtype and device follow the input. On CPU, 2-D convolutions and
+    poolings run on channels-last frames (faster; results agree to rounding); custom layers get
+    contiguous frames. A neuron with ``init_hidden=True`` stores a detached copy of its last state.
 
     Raises:
         TypeError: if the input is not a tensor.
@@ -117,41 +121,95 @@ class SequentialSNN(nn.Sequential):
     ) -> Tensor | tuple[Tensor, list[LayerTrace]]:
         """Run the network over ``x[T, B, ...]``.
 
+        Without autograd (under ``torch.no_grad()``, or when nothing requires grad) and without
+        ``record``, the sequence runs in chunks of time steps, the states carried from chunk to chunk,
+        so that no layer holds more than a few MB of activations: only the output is whole.
+
         Args:
             x: time-major input ``[T, B, ...]``.
             record: also return a `LayerTrace` (spikes and every state at every step) per neuron
-                layer, e.g. for membrane or spike-count losses.
+                layer, e.g. for membrane or spike-count losses. Traces of layers run on
+                channels-last frames are channels-last (strided) views.
 
         Returns:
-            ``out[T, B, ...]``, or ``(out, traces)`` with ``record=True``.
+            ``out[T, B, ...]`` (contiguous), or ``(out, traces)`` with ``record=True``.
         """
         _check_input(self, x)
-        T, B = x.shape[:2]
+        starts = self._starts(x.shape[1])
+        if _plan.time_chunks(self, x, record):
+            out, finals = self._run_chunked(x, starts)
+            traces: list[LayerTrace] = []
+        else:
+            out, traces, finals, _ = self._run(x, starts, record)
+        if self.carry_state:
+            # rebind, never mutate: DataParallel replicas share the attribute dict with the original;
+            # a copy of the last step, so the whole state trace is not kept alive
+            self._carried = {i: tuple(s.detach().clone() for s in st) for i, st in finals.items()}
+        out = out.contiguous()
+        return (out, traces) if record else out
+
+    def _starts(self, batch: int) -> dict[int, tuple[Tensor, ...]]:
+        if not self.carry_state:
+            return {}
+        return {i: st for i, st in self._carried.items() if st[0].shape[0] == batch}
+
+    def _run(self, x: Tensor, starts: dict[int, tuple[Tensor, ...]], record: bool,
+             ) -> tuple[Tensor, list[LayerTrace], dict[int, tuple[Tensor, ...]], int]:
+        """One pass over ``x``: output, traces, final states by layer, widest activation per frame."""
         h = x
         traces: list[LayerTrace] = []
+        finals: dict[int, tuple[Tensor, ...]] = {}
+        widest = h[0, 0].numel()
         for i, layer in enumerate(self):
             if _is_sequence_neuron(layer):
-                h, trace = self._run_neuron(i, layer, h, record)
+                h, trace, finals[i] = _run_neuron(i, layer, h, starts.get(i), record)
                 if trace is not None:
                     traces.append(trace)
             else:
-                out = layer(h.reshape(T * B, *h.shape[2:]))
-                h = out.reshape(T, B, *out.shape[1:])
-        return (h, traces) if record else h
+                h = _plan.apply_layer(layer, h)
+            widest = max(widest, h[0, 0].numel())
+        return h, traces, finals, widest
 
-    def _run_neuron(self, i: int, neuron: SpikingNeuron, h: Tensor,
-                    record: bool) -> tuple[Tensor, LayerTrace | None]:
-        names = neuron._state_names
-        start = self._carried.get(i) if self.carry_state else None
-        if start is None or start[0].shape[0] != h.shape[1]:
-            start = tuple(h.new_zeros(s) for s in neuron._state_shapes(h[0]))
-        spk, *states = neuron.forward_sequence(h, *start, record=record)
-        if self.carry_state:
-            # rebind, never mutate: DataParallel replicas share the attribute dict with the original
-            carried = tuple((s[-1] if record else s).detach() for s in states)
-            self._carried = {**self._carried, i: carried}
-        trace = LayerTrace(i, spk, dict(zip(names, states))) if record else None
-        return spk, trace
+    def _run_chunked(self, x: Tensor, starts: dict[int, tuple[Tensor, ...]],
+                     ) -> tuple[Tensor, dict[int, tuple[Tensor, ...]]]:
+        """`_run` over chunks of time steps (the first one step long, to size the others) into one
+        preallocated output."""
+        T, B = x.shape[:2]
+        first, _, states, widest = self._run(x[:1], starts, False)
+        out = first.new_empty((T, *first.shape[1:]))
+        out[:1] = first
+        del first
+        k = _plan.chunk_steps(T, B, widest, x.element_size())
+        for t in range(1, T, k):
+            h, _, states, _ = self._run(x[t:t + k], states, False)
+            out[t:t + k] = h
+        return out, states
+
+
+def _run_neuron(i: int, neuron: SpikingNeuron, h: Tensor, start: tuple[Tensor, ...] | None, record: bool,
+                ) -> tuple[Tensor, LayerTrace | None, tuple[Tensor, ...]]:
+    """Run ``neuron`` over ``h[T, B, ...]`` from ``start`` (None: zeros); return its spikes, its trace
+    (with ``record``) and its final states. An element-wise neuron gets channels-last frames as a
+    contiguous permutation (``[T, B, H, W, C]``) and gives its outputs back in ``h``'s layout."""
+    perm = _plan.dense_order(h) if _plan.elementwise(neuron) else None
+    if perm is not None:
+        h = h.permute(perm)
+        step_perm = tuple(p - 1 for p in perm[1:])
+        if start is not None:
+            start = tuple(s.permute(step_perm) for s in start)
+    if start is None:
+        start = tuple(h.new_zeros(s) for s in neuron._state_shapes(h[0]))
+    spk, *states = neuron.forward_sequence(h, *start, record=record)
+    finals = tuple(s[-1] for s in states) if record else tuple(states)
+    if perm is not None:
+        back, step_back = _plan.inverse(perm), _plan.inverse(step_perm)
+        spk = spk.permute(back)
+        states = [s.permute(back) for s in states] if record else states
+        finals = tuple(s.permute(step_back) for s in finals)
+    if neuron.init_hidden:  # its stored state: a copy of the last step, not a view of the whole trace
+        neuron._set_states(tuple(s.detach().clone() for s in finals))
+    trace = LayerTrace(i, spk, dict(zip(neuron._state_names, states))) if record else None
+    return spk, trace, finals
 
 
 __all__ = ["LayerTrace", "SequentialSNN"]

@@ -1,0 +1,184 @@
+"""How ``SequentialSNN`` runs its layers: channels-last frames for 2-D convolutions and poolings on
+CPU (element-wise neurons on a permuted view), contiguous frames for custom layers, and time chunks
+without autograd. Every path must compute what the plain path (contiguous frames, whole sequence)
+computes; the expected values come from the hand-stepped loop or from that plain path."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import Tensor, nn
+
+import spikeforge as snn
+from spikeforge import _seqplan as plan
+
+CL = torch.channels_last
+
+
+def _conv_net(**leaky: object) -> snn.SequentialSNN:
+    torch.manual_seed(3)
+    return snn.SequentialSNN(
+        nn.Conv2d(2, 4, 3, padding=1), nn.MaxPool2d(2), snn.Leaky(beta=0.7, **leaky),
+        nn.Conv2d(4, 6, 3), snn.Leaky(beta=0.8, init_hidden=True), nn.Flatten(), nn.Linear(6 * 2 * 2, 5),
+        snn.Leaky(beta=0.9, threshold=0.1),
+    )
+
+
+def _plain(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Switch the channels-last rule off: every layer gets contiguous frames, as before."""
+    monkeypatch.setattr(plan, "CHANNELS_LAST", ())
+
+
+def _run(net: snn.SequentialSNN, x: Tensor) -> tuple[Tensor, list[Tensor], list[Tensor]]:
+    spk, traces = net(x, record=True)
+    loss = spk.sum() + sum(t.states["mem"].pow(2).mean() for t in traces)
+    params = [p for p in net.parameters() if p.requires_grad]
+    return spk, [t.states["mem"] for t in traces], list(torch.autograd.grad(loss, params))
+
+
+def test_channels_last_path_equals_contiguous_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    net = _conv_net()
+    x = torch.rand(7, 3, 2, 8, 8) * 4
+    spk, mems, grads = _run(net, x)
+    with monkeypatch.context() as m:
+        _plain(m)
+        want_spk, want_mems, want_grads = _run(net, x)
+    assert spk.sum() > 0 and spk.is_contiguous()
+    torch.testing.assert_close(spk, want_spk, rtol=0, atol=0)
+    for a, b in zip(mems + grads, want_mems + want_grads):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    assert mems[0].permute(0, 1, 3, 4, 2).is_contiguous()  # the first neuron ran on NHWC frames
+
+
+def test_per_channel_neuron_after_conv_is_not_permuted(monkeypatch: pytest.MonkeyPatch) -> None:
+    beta = torch.tensor([0.5, 0.6, 0.7, 0.8]).view(4, 1, 1)
+    net = _conv_net(learn_beta=True)
+    net[2].beta = nn.Parameter(beta.clone())
+    assert not plan.elementwise(net[2])
+    x = torch.rand(5, 2, 2, 8, 8) * 4
+    spk, mems, grads = _run(net, x)
+    with monkeypatch.context() as m:
+        _plain(m)
+        want_spk, want_mems, want_grads = _run(net, x)
+    torch.testing.assert_close(spk, want_spk, rtol=0, atol=0)
+    for a, b in zip(mems + grads, want_mems + want_grads):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+class _ViewFlatten(nn.Module):
+    def forward(self, x: Tensor) -> Tensor:
+        return x.view(x.size(0), -1)  # fails on channels-last frames
+
+
+def test_custom_layer_gets_contiguous_frames() -> None:
+    net = snn.SequentialSNN(nn.Conv2d(1, 2, 3), snn.Leaky(beta=0.9), _ViewFlatten(), nn.Linear(2 * 4 * 4, 3))
+    out = net(torch.rand(4, 2, 1, 6, 6))
+    assert out.shape == (4, 2, 3)
+
+
+def test_layout_rule() -> None:
+    frames = torch.rand(6, 3, 5, 5)
+    assert plan.layout(nn.Conv2d(3, 4, 3), frames).is_contiguous(memory_format=CL)
+    assert plan.layout(nn.MaxPool2d(2), frames).stride(1) == 1
+    one = plan.layout(nn.Conv2d(1, 2, 3), torch.rand(6, 1, 5, 5))
+    assert one.stride() == (25, 1, 5, 1)  # one channel: channels-last strides, so the conv picks NHWC
+    assert plan.layout(nn.Linear(5, 2), frames) is frames
+    cl = frames.contiguous(memory_format=CL)
+    assert plan.layout(_ViewFlatten(), cl).is_contiguous()
+    assert plan.layout(nn.Conv2d(3, 4, 3), cl) is cl  # already channels-last: no copy
+    assert plan.layout(nn.Conv1d(3, 4, 3), torch.rand(6, 3, 5)).is_contiguous()
+
+
+class _MixingConv(nn.Conv2d):
+    def forward(self, x: Tensor) -> Tensor:
+        return super().forward(x - x.mean(0))  # mixes frames
+
+
+@pytest.mark.parametrize(
+    ("layer", "train", "want"),
+    [
+        (nn.Conv2d(1, 1, 1), True, True), (nn.Linear(2, 2), True, True), (nn.Flatten(), True, True),
+        (nn.Flatten(0), True, False), (nn.BatchNorm2d(2), True, False), (nn.BatchNorm2d(2), False, True),
+        (nn.Dropout(0.5), True, False), (nn.Dropout(0.5), False, True), (_MixingConv(1, 1, 1), True, False),
+        (_ViewFlatten(), True, False), (nn.ZeroPad2d(1), True, True),
+    ],
+)
+def test_per_frame(layer: nn.Module, train: bool, want: bool) -> None:
+    assert plan.per_frame(layer.train(train)) is want
+
+
+def test_dense_order_and_inverse() -> None:
+    h = torch.rand(3, 2, 4, 5, 6).permute(0, 1, 4, 2, 3)  # [T, B, C, H, W] stored as [T, B, H, W, C]
+    perm = plan.dense_order(h)
+    assert perm == (0, 1, 3, 4, 2) and h.permute(perm).is_contiguous()
+    assert h.permute(perm).permute(plan.inverse(perm)).stride() == h.stride()
+    assert plan.dense_order(torch.rand(3, 2, 4, 5, 6)) is None
+    assert plan.dense_order(torch.rand(3, 2, 4, 5, 6)[..., ::2]) is None  # no permutation is dense
+
+
+def test_elementwise_rule() -> None:
+    assert plan.elementwise(snn.Leaky(beta=0.9))
+    assert plan.elementwise(snn.Synaptic(alpha=0.8, beta=0.9))
+    assert plan.elementwise(snn.RLeaky(beta=0.9, all_to_all=False))
+    assert not plan.elementwise(snn.RLeaky(beta=0.9, linear_features=3))
+    assert not plan.elementwise(snn.Leaky(beta=torch.full((3,), 0.9)))
+    with pytest.warns(UserWarning):
+        assert not plan.elementwise(snn.Leaky(beta=0.9, inhibition=True))
+
+
+def _mlp() -> snn.SequentialSNN:
+    torch.manual_seed(5)
+    return snn.SequentialSNN(nn.Linear(6, 16), snn.Leaky(beta=0.9, init_hidden=True), nn.Linear(16, 4),
+                             snn.Synaptic(alpha=0.8, beta=0.9), carry_state=True)
+
+
+def _rows_seen(net: snn.SequentialSNN) -> list[int]:
+    rows: list[int] = []
+    net[0].register_forward_hook(lambda mod, args, out: rows.append(args[0].shape[0]))
+    return rows
+
+
+def test_inference_runs_in_time_chunks_and_equals_whole_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    x = torch.rand(9, 3, 6) * 2
+    whole_net = _mlp()
+    want = whole_net(x)  # parameters require grad: one pass over the whole sequence
+    rows_whole = _rows_seen(whole_net)
+    whole_net.reset_state()
+    whole_net(x)
+    assert rows_whole == [27]
+    monkeypatch.setattr(plan, "CHUNK_BYTES", 2 * 3 * 16 * 4)  # two steps of the widest layer (16)
+    net = _mlp()
+    rows = _rows_seen(net)
+    with torch.no_grad():
+        got = net(x)
+    assert rows == [3, 6, 6, 6, 6]  # one step to size the chunks, then two steps per chunk
+    assert got.sum() > 0 and got.shape == (9, 3, 4)
+    torch.testing.assert_close(got, want, rtol=0, atol=0)
+    for i in (1, 3):  # the carried final states are copies, equal to the whole run's
+        for a, b in zip(net._carried[i], whole_net._carried[i]):
+            assert a._base is None
+            torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert net[1].mem._base is None and net[1].mem.shape == (3, 16)
+
+
+def test_no_time_chunks_when_a_layer_mixes_frames() -> None:
+    net = snn.SequentialSNN(nn.Linear(6, 8), nn.BatchNorm1d(8), snn.Leaky(beta=0.9))
+    rows = _rows_seen(net)
+    with torch.no_grad():
+        net(torch.rand(20, 3, 6))
+    assert rows == [60]
+    x = torch.rand(2, 3, 6)
+    with torch.no_grad():
+        assert not plan.time_chunks(net, x, record=False)
+        assert plan.time_chunks(net.eval(), x, record=False)
+        assert not plan.time_chunks(net, x, record=True)
+    assert not plan.time_chunks(net, x, record=False)  # parameters need grad
+    net.requires_grad_(False)
+    assert plan.time_chunks(net, x, record=False)
+    assert not plan.time_chunks(net, x.requires_grad_(), record=False)
+
+
+def test_chunk_steps() -> None:
+    assert plan.chunk_steps(T=10**6, B=4, widest=1024, itemsize=4) == plan.CHUNK_BYTES // (4 * 1024 * 4)
+    assert plan.chunk_steps(T=5, B=4, widest=1, itemsize=4) == 5
+    assert plan.chunk_steps(T=5, B=1 << 20, widest=1 << 10, itemsize=8) == 1
