@@ -1,50 +1,23 @@
 """The ``spikeforge`` command: ``train``, ``evaluate`` and ``export`` (also ``python -m spikeforge``).
 
 Options come from the defaults of `TrainConfig`, then a TOML file
-(``--config``), then the flags given. Every error is one line ``spikeforge: error: ...`` that says what
-to do; the exit status is 2 for an error and 130 after Ctrl-C.
+(``--config``), then the flags given; each is checked against one table
+(`spikeforge.training._options.OPTIONS`) before any file is created. Every error is one line
+``spikeforge: error: ...`` that says what to do. Exit status: 0 done, 1 the run failed on a fault of
+the machine (a full disk, no memory), 2 bad input, ``128 + signal`` after SIGINT (130, Ctrl-C) or
+SIGTERM (143), with a checkpoint that ``--resume`` continues.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-_TRAIN_OPTIONS: list[tuple[str, type, str]] = [
-    ("dataset", str, "data set: digits (bundled, default), nmnist, shd or dvsgesture"),
-    ("data_dir", str, "folder holding NMNIST/, SHD/ or DVSGesture/ (event data sets only)"),
-    ("epochs", int, "number of training epochs (default 15)"),
-    ("batch_size", int, "mini-batch size (default 64)"),
-    ("num_steps", int, "time steps: encoding length for digits, time bins for event data (default 25)"),
-    ("encoding", str, "digits only: rate (default) or latency spike coding (spikegen)"),
-    ("model", str, "network: mlp (default: Linear, neuron, Linear, neuron) or conv (two blocks of 5x5 "
-                   "convolution, 2x2 average pooling and neuron, then Linear, neuron, Linear, neuron; "
-                   "digits, nmnist, dvsgesture)"),
-    ("neuron", str, "neuron model: leaky (default), synaptic, alpha, lapicque, rleaky, rsynaptic"),
-    ("reset", str, "reset mechanism of the neurons: subtract, zero or none (default: the neuron's own, "
-                   "subtract for leaky); with zero a leaky model exports to NIR exactly"),
-    ("hidden", int, "hidden layer width (default 128)"),
-    ("beta", float, "membrane decay per step in [0, 1] (default 0.9)"),
-    ("lr", float, "Adam learning rate (default 5e-3)"),
-    ("seed", int, "seed of weights, data order and spike encoding (default 0)"),
-    ("device", str, "auto (CUDA if available, default), cpu or cuda"),
-    ("out", str, "run directory to create (default: the first free runs/<dataset>-seed<seed>[-N])"),
-    ("val_fraction", float, "part of the training split, in [0, 1), held out (a fixed random choice, at "
-                            "least one sample) to choose checkpoints/best.pt by validation accuracy "
-                            "(default 0.1; 0: no validation split, no best.pt)"),
-    ("train_limit", int, "use only N training samples (quick runs; digits: the first N of the fixed "
-                          "split, event data: a fixed random N); the validation samples come out of the N"),
-    ("test_limit", int, "use only N test samples (quick runs; chosen as for --train-limit)"),
-    ("time_window_us", float, "event data: time bin width in microseconds (default: split each sample "
-                              "into --num-steps equal bins)"),
-    ("denoise_us", float, "event data (cameras): drop events with no neighbour within this many us"),
-    ("downsample", float, "event data: spatial factor in (0, 1], e.g. 0.5 halves width and height"),
-]
+from .training._options import OPTIONS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -66,10 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
                                     "defaults.")
     tr.add_argument("--config", metavar="FILE", help="TOML file whose keys are these options' names "
                     "(with underscores), e.g. epochs = 10")
-    for name, kind, text in _TRAIN_OPTIONS:
-        metavar = {"data_dir": "DIR", "out": "RUN_DIR"}.get(name, {int: "N", float: "X", str: "NAME"}[kind])
-        tr.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, default=None, help=text,
-                        metavar=metavar)
+    for name, opt in OPTIONS.items():
+        if opt.flag:
+            metavar = opt.metavar or {int: "N", float: "X", str: "NAME"}[opt.kind]
+            tr.add_argument("--" + name.replace("_", "-"), dest=name, type=opt.kind, default=None,
+                            help=opt.help, metavar=metavar)
     tr.add_argument("--no-progress", dest="progress", action="store_false", default=None,
                     help="no progress bars or per-epoch lines")
     tr.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last "
@@ -88,26 +62,20 @@ def build_parser() -> argparse.ArgumentParser:
                     "(run directories only)")
     ev.add_argument("--device", default=None, help="auto, cpu or cuda (default: the run's device)")
     ev.add_argument("--json", action="store_true", help="print the result as JSON")
+    ev.add_argument("--as-trained", action="store_true", help="when config.toml was edited after training: "
+                    "evaluate under the configuration stored in the checkpoint (else refused)")
     ex = sub.add_parser("export", help="write a run's model as NIR",
                         description="Export a run's model to NIR (Neuromorphic Intermediate Representation).")
     ex.add_argument("run_dir", metavar="RUN_DIR", help="a run directory made by 'spikeforge train'")
     ex.add_argument("--checkpoint", default="last", help="last (default), best, or a checkpoint file path")
-    ex.add_argument("--out", default=None, metavar="FILE", help="output file (default RUN_DIR/model.nir)")
+    ex.add_argument("--out", default=None, metavar="FILE", help="output file (default RUN_DIR/model.nir); "
+                    "an existing file other than the run's own model.nir needs --force")
+    ex.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+    ex.add_argument("--as-trained", action="store_true", help="when config.toml was edited after training: "
+                    "export under the configuration stored in the checkpoint (else refused)")
     ex.add_argument("--format", default="nir", choices=["nir"],
                     help="model file format: nir (the Neuromorphic Intermediate Representation, default)")
     return parser
-
-
-def _checkpoint_path(run_dir: str, which: str) -> Path:
-    if which in ("last", "best"):
-        path = Path(run_dir) / "checkpoints" / f"{which}.pt"
-        if which == "best" and not path.exists() and (Path(run_dir) / "checkpoints" / "last.pt").exists():
-            raise FileNotFoundError(
-                f"{path} does not exist: best.pt is chosen on the validation split and this run held "
-                "none out (--val-fraction 0) or has not finished an epoch; use --checkpoint last"
-            )
-        return path
-    return Path(which)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -115,7 +83,7 @@ def _train(args: argparse.Namespace) -> int:
     from .training.distributed import is_main_process
     from .training.trainer import TrainConfig, completed_summary, resume_config, train
 
-    given = {name: getattr(args, name) for name, _, _ in _TRAIN_OPTIONS if getattr(args, name) is not None}
+    given = {name: getattr(args, name) for name in OPTIONS if getattr(args, name, None) is not None}
     if args.progress is not None:
         given["progress"] = args.progress
     if args.resume:
@@ -131,16 +99,7 @@ def _train(args: argparse.Namespace) -> int:
                   "to train longer)")
             return 0
     else:
-        base = read_toml(args.config) if args.config else {}
-        cfg = TrainConfig.from_dict({**base, **given}, args.config or "options")
-        try:
-            cfg.validate()
-        except ValueError as exc:  # a value from the config file: say where it came from
-            named = re.search(r"--([a-z][a-z-]*)", str(exc))
-            key = named.group(1).replace("-", "_") if named else ""
-            if key in base and key not in given:
-                raise ValueError(f"{exc} (set by {key} = {base[key]!r} in {args.config})") from None
-            raise
+        cfg = TrainConfig.from_command(given, read_toml(args.config) if args.config else {}, args.config)
     summary = train(cfg, resume=bool(args.resume))
     if not is_main_process():  # under torchrun only rank 0 reports
         return 0
@@ -164,10 +123,7 @@ def _evaluate_nir(args: argparse.Namespace) -> int:
     source = args.config or (str(beside) if beside.is_file() else None)
     values = read_toml(source) if source else {}
     values.pop("out", None)
-    if args.device:
-        values["device"] = args.device
-    cfg = TrainConfig.from_dict(values, source or "defaults")
-    cfg.validate()
+    cfg = TrainConfig.from_command({"device": args.device} if args.device else {}, values, source)
     res = evaluate_nir(args.run_dir, cfg, dt=args.dt)
     if args.json:
         print(json.dumps(res))
@@ -180,7 +136,7 @@ def _evaluate_nir(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .training.trainer import evaluate
+    from .training.trainer import checkpoint_path, evaluate
 
     if Path(args.run_dir).suffix == ".nir" or Path(args.run_dir).is_file():
         if args.checkpoint is not None:
@@ -188,36 +144,58 @@ def _evaluate(args: argparse.Namespace) -> int:
         return _evaluate_nir(args)
     if args.config:
         raise ValueError("--config is only for evaluating a .nir file; a run directory uses its own config")
-    path = _checkpoint_path(args.run_dir, args.checkpoint or "last")
-    res = evaluate(args.run_dir, path, device=args.device)
+    path = checkpoint_path(args.run_dir, args.checkpoint or "last")
+    res = evaluate(args.run_dir, path, device=args.device, as_trained=args.as_trained)
     if args.json:
         print(json.dumps(res))
     else:
         correct = round(res["accuracy"] * res["samples"])
+        at = f" and {res['batch']} batches of epoch {res['epoch'] + 1}" if res["batch"] else ""
+        if "note" in res:
+            print(f"note: {res['note']}")
         print(f"test accuracy {res['accuracy']:.4f} ({correct}/{res['samples']}), loss {res['loss']:.4f}, "
-              f"spikes/sample {res['spikes_per_sample']:.0f} [epoch {res['epoch']} of {res['checkpoint']}]")
+              f"spikes/sample {res['spikes_per_sample']:.0f} "
+              f"[epoch {res['epoch']}{at} of {res['checkpoint']}]")
     return 0
+
+
+def _export_target(args: argparse.Namespace) -> Path:
+    """The file ``export`` writes: ``--out`` or the run's ``model.nir``; an existing file other than the
+    run's own ``model.nir`` only with ``--force``."""
+    own = Path(args.run_dir) / "model.nir"
+    out = Path(args.out) if args.out else own
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a folder; give a file name, e.g. --out {out / 'model.nir'}")
+    if not out.parent.is_dir():
+        raise ValueError(f"--out {out}: the folder {out.parent} does not exist; create it or choose another "
+                         "--out")
+    if (out.exists() or out.is_symlink()) and not args.force:
+        if not (own.exists() and out.exists() and out.samefile(own)):
+            raise ValueError(f"{out} already exists; pass --force to overwrite it, or choose another --out")
+    return out
 
 
 def _export(args: argparse.Namespace) -> int:
     import torch
 
+    from .data.loaders import open_data
     from .training.checkpoint import export_network, export_nir, load_checkpoint, nir_sample
-    from .training.trainer import build_model, load_weights, resume_config
+    from .training.trainer import build_model, checkpoint_path, load_weights, resume_config, trained_config
 
     cfg = resume_config(args.run_dir, {"device": "cpu"}, command="export")
-    path = _checkpoint_path(args.run_dir, args.checkpoint)
+    path = checkpoint_path(args.run_dir, args.checkpoint)
+    out = _export_target(args)
     ckpt = load_checkpoint(path)
-    from .data.loaders import open_data
-
+    cfg, note = trained_config(cfg, ckpt, path, Path(args.run_dir), args.as_trained, "export")
     data = open_data(cfg)
     model = build_model(cfg, data)
     load_weights(model, ckpt["model"], path)
-    out = Path(args.out) if args.out else Path(args.run_dir) / "model.nir"
     x, _ = next(iter(data.batches("test", None)))
     state = export_nir(export_network(model), nir_sample(model, x).to(torch.get_default_dtype()), out)
     if not state.startswith("written"):
         raise ValueError(f"NIR export {state}")
+    if note:
+        print(f"note: {note}")
     print(f"wrote {out}")
     if state != "written":  # "written (what the export could not express)", as train logs it
         print(f"note: {state.removeprefix('written (').removesuffix(')')}")
@@ -225,10 +203,15 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command; returns the exit status (0 ok or --help, 2 error, 130 interrupted)."""
+    """Run the command; returns the exit status: 0 ok or --help, 1 a fault of the machine (full disk,
+    no memory), 2 bad input, 128 + signal after SIGINT (130) or SIGTERM (143)."""
     from .data import CorruptDataError
-    from .training.trainer import TrainingInterrupted
+    from .training._faults import fault_advice, fault_reason
+    from .training.trainer import TrainingFailed, TrainingInterrupted
 
+    for stream in (sys.stdout, sys.stderr):  # a path's undecodable bytes are printed as they are
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="surrogateescape")
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help (0) or a usage error (2, already printed as one line)
@@ -238,7 +221,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(handlers[args.command](args))
     except TrainingInterrupted as exc:
         print(f"spikeforge: {exc}", file=sys.stderr)
-        return 130
+        return 128 + exc.signum
+    except TrainingFailed as exc:
+        print(f"spikeforge: error: {exc}", file=sys.stderr)
+        return 1
     except (ValueError, FileNotFoundError, CorruptDataError) as exc:
         message = " ".join(str(exc).split())
         print(f"spikeforge: error: {message}", file=sys.stderr)
@@ -246,6 +232,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("spikeforge: interrupted", file=sys.stderr)
         return 130
+    except (OSError, MemoryError, RuntimeError) as exc:  # a fault outside a run (e.g. building the model)
+        reason = fault_reason(exc)
+        if reason is None:
+            raise
+        print(f"spikeforge: error: {reason}; {fault_advice(exc)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -252,8 +252,11 @@ class DVSGesture(EventDataset):
         original = self._folder() / "DvsGesture"
         trials = original / f"trials_to_{'train' if self.train else 'test'}.txt"
         if trials.is_file():
+            listed = trials.read_text().split()
+            if not listed:  # present but empty: "not found" would send the user looking for the file
+                raise CorruptDataError(f"{trials} lists no recordings (it is empty); re-extract DvsGesture.tar.gz")
             samples: list[Any] = []
-            for line in trials.read_text().split():
+            for line in listed:
                 aedat = original / line.strip()
                 labels = aedat.with_name(aedat.stem + "_labels.csv")
                 if not aedat.is_file() or not labels.is_file():

@@ -6,7 +6,10 @@ through ``forward_sequence``, Adam, and snntorch's rate cross-entropy
 (``SF.ce_rate_loss``). Reproducibility: the data order and the spike encoding of epoch ``e`` depend
 only on ``(seed, e)``, so a run resumed from any epoch's checkpoint ends with the same numbers as an
 uninterrupted one; the test set's encoding depends only on ``seed``, so evaluating a checkpoint
-reproduces the accuracy reported for it. ``checkpoints/best.pt`` is the epoch with the highest accuracy
+reproduces the accuracy reported for it. A first SIGINT (Ctrl-C) or SIGTERM stops the run at the next
+batch boundary with a checkpoint that ``--resume`` continues exactly (see `TrainingInterrupted`); a
+full disk or exhausted memory ends it with `TrainingFailed`, ``status.json`` saying why and the last
+checkpoint intact. ``checkpoints/best.pt`` is the epoch with the highest accuracy
 on the validation split (``val_fraction`` of the training data, held out); the test split is only
 measured, never used to choose.
 
@@ -22,40 +25,18 @@ Example::
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import torch
-from torch import nn
-
-from ..data.loaders import DataSource, open_data
-from ..network import SequentialSNN
-from ._run_dir import completed_summary, finish_run, new_run_dir, resume_config
+from ..data.loaders import open_data
+from ._epoch import evaluate_model, run_epoch
+from ._faults import TrainingFailed, TrainingInterrupted, stop_on_signals
+from ._loop import Run
+from ._run_dir import checkpoint_path, completed_summary, resume_config, trained_config
 from ._train_config import DEVICES, ENCODINGS, NEURONS, RESUMABLE_CHANGES, TrainConfig
 from ._train_model import build_model, build_network, load_weights, make_neuron, resolve_device, run_network
-from .checkpoint import (
-    append_log,
-    load_checkpoint,
-    rng_state,
-    save_checkpoint,
-    set_rng_state,
-    write_config_toml,
-    write_metrics,
-    write_status,
-)
-from .distributed import (
-    DistEnv,
-    Shard,
-    check_checkpoint_config,
-    check_world_size,
-    detect_env,
-    distributed_session,
-    on_main,
-    reduce_sums,
-    wrap_model,
-)
+from .checkpoint import load_checkpoint
+from .distributed import check_world_size, detect_env, distributed_session
 
 __all__ = [
     "DEVICES",
@@ -63,9 +44,11 @@ __all__ = [
     "NEURONS",
     "RESUMABLE_CHANGES",
     "TrainConfig",
+    "TrainingFailed",
     "TrainingInterrupted",
     "build_model",
     "build_network",
+    "checkpoint_path",
     "completed_summary",
     "evaluate",
     "evaluate_model",
@@ -79,71 +62,6 @@ __all__ = [
 ]
 
 
-class TrainingInterrupted(RuntimeError):
-    """Ctrl-C stopped training; the run directory holds a checkpoint that ``--resume`` continues."""
-
-def run_epoch(
-    model: nn.Module,
-    shards: Iterable[Shard],
-    total: int,
-    device: torch.device,
-    optimizer: torch.optim.Optimizer | None,
-    desc: str,
-    progress: bool,
-    env: DistEnv | None = None,
-) -> dict[str, float]:
-    """One pass: trains when ``optimizer`` is given, else evaluates without gradients.
-
-    ``shards`` are this process's slices of the global batches (`DataSource.shards`; the whole
-    batches, weight 1, for one process); with several processes (``env``) the metrics are summed over
-    ranks (the progress bar shows this rank's running numbers). ``total`` is the number of batches.
-
-    Returns:
-        ``{"loss", "acc", "spikes_per_sample", "n"}`` averaged over samples (of all ranks).
-    """
-    from tqdm.auto import tqdm
-
-    import spikeforge.functional as SF
-
-    env = env or DistEnv()
-    loss_fn = SF.ce_rate_loss()
-    model.train(optimizer is not None)
-    sums = {"loss": 0.0, "correct": 0.0, "spikes": 0.0, "n": 0}
-    bar = tqdm(total=total, desc=desc, disable=not progress, leave=optimizer is not None, unit="batch")
-    with torch.set_grad_enabled(optimizer is not None):
-        for x, y, weight, b in shards:
-            x, y = x.to(device), y.to(device)
-            spk, _, hid = run_network(model, x)  # type: ignore[arg-type]
-            loss = loss_fn(spk, y)
-            if optimizer is not None:
-                optimizer.zero_grad(set_to_none=True)
-                (loss * weight).backward()
-                optimizer.step()
-            if b == 0:  # a rank's placeholder for an empty slice: it only joined the all-reduce
-                bar.update(1)
-                continue
-            sums["n"] += b
-            sums["loss"] += float(loss.detach()) * b
-            sums["correct"] += round(float(SF.accuracy_rate(spk, y)) * b)
-            sums["spikes"] += float(spk.detach().sum() + hid.detach().sum())
-            n = sums["n"]
-            bar.update(1)
-            bar.set_postfix(
-                loss=f"{sums['loss'] / n:.3f}",
-                acc=f"{sums['correct'] / n:.3f}",
-                spk=f"{sums['spikes'] / n:.0f}",
-            )
-    bar.close()
-    sums = reduce_sums(sums, env, device)
-    n = max(int(sums["n"]), 1)
-    return {
-        "loss": sums["loss"] / n,
-        "acc": sums["correct"] / n,
-        "spikes_per_sample": sums["spikes"] / n,
-        "n": int(sums["n"]),
-    }
-
-
 def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
     """Train (or, with ``resume``, continue the run in ``cfg.out``) and return the summary.
 
@@ -153,7 +71,9 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
     Raises:
         ValueError / FileNotFoundError / DatasetNotFoundError: bad options or data (also more
             processes than training samples or than ``batch_size``), before any run directory is
-            created. TrainingInterrupted: on Ctrl-C, after marking the run interrupted.
+            created. TrainingInterrupted: SIGINT (Ctrl-C) or SIGTERM, after saving a checkpoint at the
+            next batch boundary and marking the run interrupted. TrainingFailed: a full disk, no memory
+            or a file that cannot be written, after marking the run failed.
     """
     cfg.validate()
     if cfg.dataset == "digits" and cfg.encoding is None:
@@ -161,131 +81,10 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
     data = open_data(cfg)
     env = detect_env()
     check_world_size(env.world_size, data.size("train"), cfg.batch_size)
-    with distributed_session(cfg.device, env) as (env, device):
-        return _train(cfg, data, resume, env, device)
-
-
-def _train(
-    cfg: TrainConfig, data: DataSource, resume: bool, env: DistEnv, device: torch.device
-) -> dict[str, Any]:
-    """`train` in one process of the job (rank 0 alone writes files and prints)."""
-    model = build_model(cfg, data).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    history: list[dict[str, Any]] = []
-    best = {"acc": -1.0, "epoch": 0}
-    if resume:
-        run_dir = Path(cfg.out)  # type: ignore[arg-type]
-        path = run_dir / "checkpoints" / "last.pt"
-        ckpt = on_main(lambda: load_checkpoint(path), env)
-        saved_cfg = {"val_fraction": 0.0, **ckpt["config"]}  # made before the validation split
-        check_checkpoint_config(saved_cfg, cfg.to_dict(), RESUMABLE_CHANGES, str(path))
-        done = int(ckpt["epoch"])
-        if cfg.epochs < done:
-            raise ValueError(f"--epochs {cfg.epochs} is fewer than the {done} epochs already done in "
-                             f"{run_dir}; pass --epochs N with N > {done} to train longer")
-        finished = completed_summary(run_dir) if cfg.epochs == done else None
-        if finished is not None:  # nothing to do: leave every file as it is
-            return finished
-        load_weights(model, ckpt["model"], path)
-        optimizer.load_state_dict(ckpt["optimizer"])
-        history, best, start = list(ckpt["history"]), dict(ckpt["best"]), int(ckpt["epoch"])
-        set_rng_state(ckpt["rng"])
-    else:
-        run_dir = on_main(lambda: new_run_dir(cfg), env)
-        start = 0
-    net = wrap_model(model, env, device)
-    cfg.out = str(run_dir)
-    progress = cfg.progress and env.is_main
-    if env.is_main:
-        write_config_toml(run_dir / "config.toml", cfg.to_dict())
-        write_status(run_dir, "running", epoch=start)
-        procs = f" x {env.world_size} processes" if env.enabled else ""
-        append_log(run_dir, f"{'resume at' if resume else 'start'} epoch {start}: {data.describe()} on "
-                            f"{device}{procs}")
-
-    def checkpoint(name: str, epoch: int) -> None:
-        if not env.is_main:
-            return
-        save_checkpoint(
-            run_dir / "checkpoints" / name,
-            {
-                "epoch": epoch,
-                "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                "optimizer": optimizer.state_dict(),
-                "config": cfg.to_dict(),
-                "history": history,
-                "best": best,
-                "rng": rng_state(),
-                "data_sizes": [data.size("train"), data.size("val"), data.size("test")],
-            },
-        )
-
-    if not resume:
-        checkpoint("last.pt", 0)
-    t0 = time.perf_counter()
-    saved = start  # the epoch checkpoints/last.pt holds
-    try:
-        for epoch in range(start + 1, cfg.epochs + 1):
-            torch.manual_seed(data.stream_seed(epoch, 0))
-            tr = run_epoch(net, data.shards("train", epoch, env, train=True), data.num_batches("train"),
-                           device, optimizer, f"epoch {epoch}/{cfg.epochs}", progress, env)
-            va = evaluate_model(model, data, device, progress=False, env=env, split="val") \
-                if data.size("val") else None
-            te = evaluate_model(model, data, device, progress=False, env=env)
-            history.append({"epoch": epoch, "train_loss": tr["loss"], "train_acc": tr["acc"],
-                            "val_loss": va["loss"] if va else None, "val_acc": va["acc"] if va else None,
-                            "test_loss": te["loss"], "test_acc": te["acc"],
-                            "train_spikes_per_sample": tr["spikes_per_sample"],
-                            "test_spikes_per_sample": te["spikes_per_sample"]})
-            if va is not None and va["acc"] > best["acc"]:
-                best = {"acc": va["acc"], "epoch": epoch, "test_acc": te["acc"]}
-                checkpoint("best.pt", epoch)
-            checkpoint("last.pt", epoch)
-            saved = epoch
-            if env.is_main:
-                write_metrics(run_dir, history)
-            if progress:  # printed once the epoch is saved
-                val = f"val acc {va['acc']:.4f}  " if va is not None else ""
-                print(f"epoch {epoch}: train acc {tr['acc']:.4f}  {val}test acc {te['acc']:.4f}  "
-                      f"loss {tr['loss']:.4f}  train spikes/sample {tr['spikes_per_sample']:.0f}", flush=True)
-        elapsed = time.perf_counter() - t0
-        summary = on_main(lambda: finish_run(cfg, model, data, device, history, best, run_dir, elapsed), env)
-    except KeyboardInterrupt:
-        saved = _saved_epoch(run_dir / "checkpoints" / "last.pt", saved)
-        when = (f"during epoch {saved + 1}" if saved < cfg.epochs else
-                f"after the last epoch ({saved}), while writing the final outputs")
-        if env.is_main:
-            write_status(run_dir, "interrupted", epoch=saved)
-            append_log(run_dir, f"interrupted {when}; last.pt holds epoch {saved}")
-        raise TrainingInterrupted(f"interrupted {when}; continue with: spikeforge train "
-                                  f"--resume {run_dir}") from None
-    except BaseException as exc:
-        if env.is_main:
-            error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            write_status(run_dir, "failed", error=error)
-        raise
-    if env.is_main:
-        write_status(run_dir, "complete", epoch=cfg.epochs)
-    return summary
-
-def _saved_epoch(path: Path, expected: int) -> int:
-    """The epoch stored in ``path`` (a Ctrl-C may fall between saving it and noting it), else
-    ``expected``."""
-    try:
-        return int(load_checkpoint(path)["epoch"])
-    except (OSError, ValueError, KeyError):
-        return expected
-
-
-def evaluate_model(
-    model: SequentialSNN, data: DataSource, device: torch.device, progress: bool, env: DistEnv | None = None,
-    split: str = "test",
-) -> dict[str, float]:
-    """Loss, accuracy and spikes per sample on ``split`` (``"test"`` or ``"val"``; the encoding depends
-    only on the seed); with several processes each evaluates a slice and the numbers are summed over
-    ranks."""
-    shards = data.shards(split, None, env or DistEnv(), train=False)
-    return run_epoch(model, shards, data.num_batches(split), device, None, split, progress, env)
+    with distributed_session(cfg.device, env) as (env, device), stop_on_signals() as request:
+        run = Run(cfg, data, env, device, request)
+        finished = run.open(resume)
+        return finished if finished is not None else run.train(resume)
 
 
 def evaluate(
@@ -293,19 +92,26 @@ def evaluate(
     checkpoint: str | Path | None = None,
     device: str | None = None,
     progress: bool = False,
+    as_trained: bool = False,
 ) -> dict[str, Any]:
     """Evaluate a run's checkpoint (default ``checkpoints/last.pt``) on its test split.
 
+    The checkpoint records the configuration it was trained under; when ``config.toml`` no longer
+    matches it (an option that changes the model or the data was edited), the evaluation is refused,
+    or with ``as_trained`` made under the checkpoint's own configuration, saying so in ``"note"``.
+
     Returns:
-        ``{"accuracy", "loss", "spikes_per_sample", "samples", "epoch", "checkpoint"}``.
+        ``{"accuracy", "loss", "spikes_per_sample", "samples", "epoch", "batch", "checkpoint"}``, and
+        ``"note"`` when evaluated as trained.
 
     Raises:
-        FileNotFoundError: not a run directory / no checkpoint. ValueError: a checkpoint of another model.
+        FileNotFoundError: not a run directory / no checkpoint. ValueError: a checkpoint of another model
+            or configuration, or an edited ``config.toml`` (without ``as_trained``).
     """
     cfg = resume_config(run_dir, {"device": device} if device else None, command="evaluate")
-    cfg.validate()
-    path = Path(checkpoint) if checkpoint else Path(run_dir) / "checkpoints" / "last.pt"
+    path = Path(checkpoint) if checkpoint else checkpoint_path(run_dir, "last")
     ckpt = load_checkpoint(path)
+    cfg, note = trained_config(cfg, ckpt, path, Path(run_dir), as_trained, "evaluate")
     data = open_data(cfg)
     sizes = ckpt.get("data_sizes")
     if sizes is not None and int(sizes[-1]) != data.size("test"):
@@ -318,11 +124,13 @@ def evaluate(
     model = build_model(cfg, data)
     load_weights(model, ckpt["model"], path)
     res = evaluate_model(model.to(dev), data, dev, progress)
-    return {
+    out = {
         "accuracy": res["acc"],
         "loss": res["loss"],
         "spikes_per_sample": res["spikes_per_sample"],
         "samples": res["n"],
         "epoch": int(ckpt["epoch"]),
+        "batch": int(ckpt.get("batch", 0)),
         "checkpoint": str(path),
     }
+    return {**out, "note": note} if note else out

@@ -1,0 +1,247 @@
+"""The epochs of ``spikeforge train`` in one process of the job: checkpoints at every epoch and where a
+signal stops the run, ``status.json`` and ``log.txt`` kept current, faults recorded; used by
+`spikeforge.training.trainer.train`."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..data.loaders import DataSource
+from ._epoch import StopAtBatch, evaluate_model, run_epoch
+from ._faults import StopRequest, TrainingFailed, TrainingInterrupted, fault_advice, fault_reason
+from ._run_dir import completed_summary, config_hash, finish_run, new_run_dir
+from ._train_config import RESUMABLE_CHANGES, TrainConfig
+from ._train_model import build_model, load_weights
+from .checkpoint import (
+    append_log,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+    write_config_toml,
+    write_metrics,
+    write_status,
+)
+from .distributed import DistEnv, check_checkpoint_config, on_main, wrap_model
+
+
+class Run:
+    """One training run in this process (rank 0 alone writes files and prints).
+
+    ``position`` is what ``checkpoints/last.pt`` holds: ``(epochs done, batches done in the next
+    epoch)``; a run stopped by a signal inside an epoch saves ``batch > 0`` with the optimizer, the RNG
+    state and the epoch's running metric sums, so that `train` continues it exactly.
+    """
+
+    def __init__(self, cfg: TrainConfig, data: DataSource, env: DistEnv, device: torch.device,
+                 request: StopRequest) -> None:
+        self.cfg, self.data, self.env, self.device, self.request = cfg, data, env, device, request
+        self.model = build_model(cfg, data).to(device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
+        self.history: list[dict[str, Any]] = []
+        self.best: dict[str, Any] = {"acc": -1.0, "epoch": 0}
+        self.position = (0, 0)
+        self.resumed: dict[str, Any] = {}  # the checkpoint a resumed run starts from
+        self.run_dir = Path(".")
+
+    def open(self, resume: bool) -> dict[str, Any] | None:
+        """Create the run directory, or load the checkpoint of the run to resume; returns the summary of
+        a finished run that needs nothing more, else None."""
+        cfg, env = self.cfg, self.env
+        if not resume:
+            self.run_dir = on_main(lambda: new_run_dir(cfg), env)
+            return None
+        self.run_dir = Path(cfg.out)  # type: ignore[arg-type]
+        path = self.run_dir / "checkpoints" / "last.pt"
+        ckpt = on_main(lambda: load_checkpoint(path), env)
+        saved_cfg = {"val_fraction": 0.0, **ckpt["config"]}  # made before the validation split
+        check_checkpoint_config(saved_cfg, cfg.to_dict(), RESUMABLE_CHANGES, str(path))
+        done, batch = int(ckpt["epoch"]), int(ckpt.get("batch", 0))
+        if batch and cfg.epochs <= done:
+            raise ValueError(f"--epochs {cfg.epochs} ends before epoch {done + 1}, which {self.run_dir} stopped "
+                             f"inside (after {batch} of its batches); pass --epochs N with N >= {done + 1}")
+        if cfg.epochs < done:
+            raise ValueError(f"--epochs {cfg.epochs} is fewer than the {done} epochs already done in "
+                             f"{self.run_dir}; pass --epochs N with N > {done} to train longer")
+        finished = completed_summary(self.run_dir) if (cfg.epochs, batch) == (done, 0) else None
+        if finished is not None:  # nothing to do: leave every file as it is
+            return finished
+        load_weights(self.model, ckpt["model"], path)
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        self.history, self.best = list(ckpt["history"]), dict(ckpt["best"])
+        self.position, self.resumed = (done, batch), ckpt
+        set_rng_state(ckpt["rng"])
+        return None
+
+    def save(self, name: str, epoch: int, batch: int = 0, sums: dict[str, float] | None = None) -> None:
+        """Write ``checkpoints/NAME`` (rank 0): the state after ``epoch`` epochs and ``batch`` batches."""
+        if not self.env.is_main:
+            return
+        config = self.cfg.to_dict()
+        payload = {
+            "epoch": epoch, "batch": batch,
+            "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "optimizer": self.optimizer.state_dict(), "config": config,
+            "config_sha256": config_hash(config), "history": self.history, "best": self.best,
+            "rng": rng_state(),
+            "data_sizes": [self.data.size("train"), self.data.size("val"), self.data.size("test")],
+        }
+        if batch:
+            payload["train_sums"] = dict(sums or {})
+        save_checkpoint(self.run_dir / "checkpoints" / name, payload)
+        if name == "last.pt":
+            self.position = (epoch, batch)
+
+    def stop_requested(self) -> bool:
+        return self.request.agreed(self.env, self.device)
+
+    def train(self, resume: bool) -> dict[str, Any]:
+        """Train the remaining epochs and write the final outputs; returns the summary.
+
+        Raises:
+            TrainingInterrupted: a signal stopped the run (after saving where). TrainingFailed: a fault
+                of the machine (disk, memory). Anything else: after marking the run failed.
+        """
+        cfg, env = self.cfg, self.env
+        try:
+            net = wrap_model(self.model, env, self.device)
+            cfg.out = str(self.run_dir)
+            if env.is_main:
+                write_config_toml(self.run_dir / "config.toml", cfg.to_dict())
+                write_status(self.run_dir, "running", epoch=self.position[0], epochs=cfg.epochs)
+                procs = f" x {env.world_size} processes" if env.enabled else ""
+                append_log(self.run_dir, f"{'resume at' if resume else 'start'} {self._where()}: "
+                                         f"{self.data.describe()} on {self.device}{procs}")
+            if not resume:
+                self.save("last.pt", 0)
+            if self.stop_requested():
+                raise self.stopped()
+            t0 = time.perf_counter()
+            for epoch in range(self.position[0] + 1, cfg.epochs + 1):
+                self.epoch(net, epoch)
+                if self.stop_requested():
+                    raise self.stopped()
+            elapsed = time.perf_counter() - t0
+            summary = on_main(lambda: finish_run(cfg, self.model, self.data, self.device, self.history,
+                                                 self.best, self.run_dir, elapsed), env)
+        except TrainingInterrupted:
+            raise
+        except KeyboardInterrupt:  # a second signal, or Ctrl-C with no handler: stop at once
+            self.reread_position()
+            raise self.stopped() from None
+        except BaseException as exc:
+            error = self.failed(exc)
+            if error is exc:
+                raise
+            raise error from exc
+        if env.is_main:
+            write_status(self.run_dir, "complete", epoch=cfg.epochs, epochs=cfg.epochs)
+            late = self.request.signum
+            note = f" ({signal.Signals(late).name} arrived while writing the final outputs)" if late else ""
+            append_log(self.run_dir, f"complete: test accuracy {summary['test_accuracy']:.4f}{note}")
+        return summary
+
+    def epoch(self, net: torch.nn.Module, epoch: int) -> None:
+        """Train epoch ``epoch`` (from where a resumed run stopped inside it), measure, save."""
+        cfg, data, env, device = self.cfg, self.data, self.env, self.device
+        t0 = time.perf_counter()
+        torch.manual_seed(data.stream_seed(epoch, 0))
+        shards = iter(data.shards("train", epoch, env, train=True))
+        skip = self.position[1] if epoch == self.position[0] + 1 else 0
+        sums = None
+        if skip:  # the data order and encoding of an epoch depend only on (seed, epoch): replay them
+            for _ in range(skip):
+                next(shards)
+            set_rng_state(self.resumed["rng"])  # after the replay (a DataLoader draws from it)
+            sums = self.resumed.get("train_sums") if env.is_main else None
+        try:
+            tr = run_epoch(net, shards, data.num_batches("train"), device, self.optimizer,
+                           f"epoch {epoch}/{cfg.epochs}", cfg.progress and env.is_main, env, start=skip,
+                           sums=sums, stop=self.stop_requested)
+        except StopAtBatch as stop:
+            self.save("last.pt", epoch - 1, stop.batch, stop.sums)
+            raise self.stopped() from None
+        va = evaluate_model(self.model, data, device, progress=False, env=env, split="val") \
+            if data.size("val") else None
+        te = evaluate_model(self.model, data, device, progress=False, env=env)
+        self.history.append({"epoch": epoch, "train_loss": tr["loss"], "train_acc": tr["acc"],
+                             "val_loss": va["loss"] if va else None, "val_acc": va["acc"] if va else None,
+                             "test_loss": te["loss"], "test_acc": te["acc"],
+                             "train_spikes_per_sample": tr["spikes_per_sample"],
+                             "test_spikes_per_sample": te["spikes_per_sample"]})
+        if va is not None and va["acc"] > self.best["acc"]:
+            self.best = {"acc": va["acc"], "epoch": epoch, "test_acc": te["acc"]}
+            self.save("best.pt", epoch)
+        self.save("last.pt", epoch)
+        if not env.is_main:
+            return
+        write_metrics(self.run_dir, self.history)
+        write_status(self.run_dir, "running", epoch=epoch, epochs=cfg.epochs)
+        val = f"val acc {va['acc']:.4f}  " if va is not None else ""
+        line = (f"epoch {epoch}: train acc {tr['acc']:.4f}  {val}test acc {te['acc']:.4f}  "
+                f"loss {tr['loss']:.4f}  train spikes/sample {tr['spikes_per_sample']:.0f}")
+        append_log(self.run_dir, f"{line}  ({time.perf_counter() - t0:.1f} s)")
+        if cfg.progress:  # printed once the epoch is saved
+            print(line, flush=True)
+
+    def reread_position(self) -> None:
+        """Read ``position`` back from ``last.pt`` (an abrupt stop may fall between saving it and noting
+        it)."""
+        if self.env.is_main:
+            try:
+                ckpt = load_checkpoint(self.run_dir / "checkpoints" / "last.pt")
+                self.position = (int(ckpt["epoch"]), int(ckpt.get("batch", 0)))
+            except (OSError, ValueError, KeyError):
+                pass
+
+    def _where(self) -> str:
+        """Where ``last.pt`` stands, in words."""
+        done, batch = self.position
+        if batch:
+            total = self.data.num_batches("train")
+            return f"epoch {done} and {batch} of the {total} batches of epoch {done + 1}"
+        return f"epoch {done}"
+
+    def stopped(self) -> TrainingInterrupted:
+        """Mark the run interrupted at ``position`` and return the exception to raise."""
+        signum = self.request.signum or signal.SIGINT
+        name = signal.Signals(signum).name
+        done, batch = self.position
+        if done == self.cfg.epochs and not batch:
+            when = f"after the last epoch ({done}), while writing the final outputs"
+        else:
+            when = f"during epoch {done + 1}"
+        if self.env.is_main:
+            extra = {"batch": batch} if batch else {}
+            write_status(self.run_dir, "interrupted", epoch=done, **extra, epochs=self.cfg.epochs,
+                         signal=name)
+            append_log(self.run_dir, f"interrupted by {name} {when}; last.pt holds {self._where()}")
+        resume = f"spikeforge train --resume {self.run_dir}"
+        return TrainingInterrupted(f"interrupted by {name} {when}; checkpoints/last.pt holds "
+                                   f"{self._where()}; continue with: {resume}", signum)
+
+    def failed(self, exc: BaseException) -> BaseException:
+        """Mark the run failed with the reason; returns `TrainingFailed` for a fault of the machine (a
+        full disk, no memory), else ``exc`` itself (a bug shows its traceback)."""
+        reason = fault_reason(exc)
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        note = ""
+        if self.env.is_main:
+            try:
+                write_status(self.run_dir, "failed", error=reason or first, epoch=self.position[0],
+                             epochs=self.cfg.epochs)
+            except OSError as again:  # the disk is still full: say so rather than hide the first fault
+                note = f" (status.json could not be updated: {again.strerror})"
+            with contextlib.suppress(OSError):
+                append_log(self.run_dir, f"failed: {reason or first}; last.pt holds {self._where()}")
+        if reason is None:
+            return exc
+        advice = fault_advice(exc, str(self.run_dir))
+        return TrainingFailed(f"{reason}; the run stopped and checkpoints/last.pt holds {self._where()}"
+                              f"{note}; {advice}")
