@@ -254,7 +254,8 @@ class DVSGesture(EventDataset):
         if trials.is_file():
             listed = trials.read_text().split()
             if not listed:  # present but empty: "not found" would send the user looking for the file
-                raise CorruptDataError(f"{trials} lists no recordings (it is empty); re-extract DvsGesture.tar.gz")
+                raise CorruptDataError(f"{trials} lists no recordings (it is empty); re-extract "
+                                       "DvsGesture.tar.gz")
             samples: list[Any] = []
             for line in listed:
                 aedat = original / line.strip()

@@ -64,8 +64,9 @@ class Run:
         check_checkpoint_config(saved_cfg, cfg.to_dict(), RESUMABLE_CHANGES, str(path))
         done, batch = int(ckpt["epoch"]), int(ckpt.get("batch", 0))
         if batch and cfg.epochs <= done:
-            raise ValueError(f"--epochs {cfg.epochs} ends before epoch {done + 1}, which {self.run_dir} stopped "
-                             f"inside (after {batch} of its batches); pass --epochs N with N >= {done + 1}")
+            raise ValueError(f"--epochs {cfg.epochs} ends before epoch {done + 1}, which {self.run_dir} "
+                             f"stopped inside (after {batch} of its batches); pass --epochs N with "
+                             f"N >= {done + 1}")
         if cfg.epochs < done:
             raise ValueError(f"--epochs {cfg.epochs} is fewer than the {done} epochs already done in "
                              f"{self.run_dir}; pass --epochs N with N > {done} to train longer")

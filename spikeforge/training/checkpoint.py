@@ -270,7 +270,8 @@ def nir_sample(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 def export_nir(net: torch.nn.Module, sample: torch.Tensor, path: Path) -> str:
-    """Write ``net`` (from `export_network`) to ``path`` as NIR, with one input step (`nir_sample`).
+    """Write ``net`` (from `export_network`) to ``path`` as NIR, with one input step (`nir_sample`);
+    through a temporary file and a rename, so ``path`` is never left half written.
 
     Returns:
         ``"written"`` (plus any lossy-export warning), ``"not available: ..."`` when this spikeforge has
@@ -282,13 +283,19 @@ def export_nir(net: torch.nn.Module, sample: torch.Tensor, path: Path) -> str:
         from .. import export_to_nir  # type: ignore[attr-defined]
     except ImportError as exc:
         return f"not available: this spikeforge has no NIR export ({exc})"
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")  # written whole, then renamed
     try:
         with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stderr(io.StringIO()):
             warnings.simplefilter("always")
             graph = export_to_nir(net, sample.cpu(), dt=1e-4)
-            nir.write(str(path), graph)
+            nir.write(str(tmp), graph)
+        with contextlib.suppress(OSError):  # a rewritten file keeps its permissions
+            tmp.chmod(stat.S_IMODE(path.stat().st_mode))
+        os.replace(tmp, path)
     except Exception as exc:  # an export error must not lose the trained run
         return f"failed: {type(exc).__name__}: {_first_line(exc)}"
+    finally:
+        tmp.unlink(missing_ok=True)
     notes = "; ".join(sorted({str(w.message).splitlines()[0] for w in caught}))
     return "written" + (f" ({notes})" if notes else "")
 

@@ -223,3 +223,18 @@ def test_out_of_memory_ends_in_one_line_and_keeps_the_last_checkpoint(tmp_path: 
     ckpt = torch.load(out / "checkpoints/last.pt", weights_only=True)  # the initial weights, whole
     assert (ckpt["epoch"], ckpt["batch"]) == (0, 0) and ckpt["model"]["1.weight"].shape == (256, 64)
     _no_temporaries(out)
+
+
+@pytest.mark.skipif(not Path("/proc/sys/vm/overcommit_memory").is_file()
+                    or Path("/proc/sys/vm/overcommit_memory").read_text().strip() == "1",
+                    reason="with overcommit always on, the allocation would succeed and the kernel kill us")
+def test_a_model_too_large_for_memory_is_one_line_and_no_run_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    # a hidden layer of 10**12 neurons: 256 TB of weights, refused by the allocator at once
+    assert main(["train", "--hidden", str(10**12), "--out", str(out), "--epochs", "1"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("spikeforge: error: out of memory (you tried to allocate ")
+    assert err.endswith("use a smaller --batch-size, --hidden or --num-steps in a new run\n")
+    assert not out.exists()
