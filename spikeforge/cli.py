@@ -207,6 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     no memory), 2 bad input, 128 + signal after SIGINT (130) or SIGTERM (143)."""
     from .data import CorruptDataError
     from .training._faults import fault_advice, fault_reason
+    from .training.distributed import is_main_process
     from .training.trainer import TrainingFailed, TrainingInterrupted
 
     for stream in (sys.stdout, sys.stderr):  # a path's undecodable bytes are printed as they are
@@ -220,7 +221,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(handlers[args.command](args))
     except TrainingInterrupted as exc:
-        print(f"spikeforge: {exc}", file=sys.stderr)
+        if is_main_process():  # under torchrun every process stops at the same batch: one says so
+            print(f"spikeforge: {exc}", file=sys.stderr)
         return 128 + exc.signum
     except TrainingFailed as exc:
         print(f"spikeforge: error: {exc}", file=sys.stderr)

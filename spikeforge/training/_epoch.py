@@ -20,8 +20,8 @@ class StopAtBatch(Exception):  # noqa: N818 (a signal to the trainer, not an err
     """`run_epoch` stopped after ``batch`` training batches because ``stop()`` said so.
 
     Attributes:
-        batch: batches done in this epoch. sums: the running metric sums of all processes (loss,
-            correct, spikes, n), to continue the epoch's metrics where they stopped.
+        batch: batches done in this epoch. sums: this process's running metric sums (loss, correct,
+            spikes, n), to continue the epoch's metrics where they stopped.
     """
 
     def __init__(self, batch: int, sums: dict[str, float]) -> None:
@@ -58,7 +58,7 @@ def run_epoch(
     Args:
         progress: show a progress bar (only drawn on a terminal, see `bars_wanted`).
         start, sums: continue an epoch stopped after ``start`` batches (``shards`` then yields the rest)
-            with the metric sums it had (`StopAtBatch.sums`).
+            with the metric sums this process had (`StopAtBatch.sums`).
         stop: asked after every training batch; when it returns True the pass ends with `StopAtBatch`.
 
     Returns:
@@ -99,7 +99,7 @@ def run_epoch(
                                 spk=f"{acc['spikes'] / n:.0f}")
             if stop is not None and stop():
                 bar.close()
-                raise StopAtBatch(done, reduce_sums(acc, env, device))
+                raise StopAtBatch(done, dict(acc))
     bar.close()
     acc = reduce_sums(acc, env, device)
     n = max(int(acc["n"]), 1)

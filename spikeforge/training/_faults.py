@@ -47,14 +47,17 @@ class TrainingFailed(RuntimeError):
 class StopRequest:
     """Whether a stop signal arrived (see `stop_on_signals`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, announce: bool = True) -> None:
         self.signum: int | None = None
+        self.announce = announce  # say on stderr that the run will stop (rank 0 only)
 
     def handle(self, signum: int, frame: FrameType | None) -> None:
         """The signal handler: note the first signal, stop at once on the second."""
         if self.signum is not None:
             raise KeyboardInterrupt
         self.signum = signum
+        if not self.announce:
+            return
         isatty = getattr(sys.stderr, "isatty", None)
         below_bar = "\n" if isatty and isatty() else ""  # not on the line of a progress bar
         print(f"{below_bar}spikeforge: {signal.Signals(signum).name} received: stopping at the end of this "
@@ -75,10 +78,14 @@ class StopRequest:
 
 
 @contextmanager
-def stop_on_signals() -> Iterator[StopRequest]:
+def stop_on_signals(announce: bool = True) -> Iterator[StopRequest]:
     """Turn SIGINT and SIGTERM into a `StopRequest` while the block runs (in the main thread only;
-    elsewhere the signals keep their handlers), then restore the previous handlers."""
-    request = StopRequest()
+    elsewhere the signals keep their handlers), then restore the previous handlers.
+
+    Args:
+        announce: print on stderr that the run will stop (False on all but rank 0).
+    """
+    request = StopRequest(announce)
     if threading.current_thread() is not threading.main_thread():
         yield request
         return

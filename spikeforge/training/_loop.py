@@ -28,7 +28,7 @@ from .checkpoint import (
     write_metrics,
     write_status,
 )
-from .distributed import DistEnv, check_checkpoint_config, on_main, wrap_model
+from .distributed import DistEnv, check_checkpoint_config, gather_objects, on_main, wrap_model
 
 
 class Run:
@@ -80,9 +80,12 @@ class Run:
         set_rng_state(ckpt["rng"])
         return None
 
-    def save(self, name: str, epoch: int, batch: int = 0, sums: dict[str, float] | None = None) -> None:
-        """Write ``checkpoints/NAME`` (rank 0): the state after ``epoch`` epochs and ``batch`` batches."""
+    def save(self, name: str, epoch: int, batch: int = 0, sums: list[dict[str, float]] | None = None) -> None:
+        """Write ``checkpoints/NAME`` (rank 0): the state after ``epoch`` epochs and ``batch`` batches
+        (with ``sums``, each process's running metric sums of the epoch)."""
         if not self.env.is_main:
+            if name == "last.pt":
+                self.position = (epoch, batch)
             return
         config = self.cfg.to_dict()
         payload = {
@@ -94,7 +97,7 @@ class Run:
             "data_sizes": [self.data.size("train"), self.data.size("val"), self.data.size("test")],
         }
         if batch:
-            payload["train_sums"] = dict(sums or {})
+            payload["train_sums"] = list(sums or [])
         save_checkpoint(self.run_dir / "checkpoints" / name, payload)
         if name == "last.pt":
             self.position = (epoch, batch)
@@ -160,13 +163,13 @@ class Run:
             for _ in range(skip):
                 next(shards)
             set_rng_state(self.resumed["rng"])  # after the replay (a DataLoader draws from it)
-            sums = self.resumed.get("train_sums") if env.is_main else None
+            sums = _own_sums(self.resumed.get("train_sums") or [], env)
         try:
             tr = run_epoch(net, shards, data.num_batches("train"), device, self.optimizer,
                            f"epoch {epoch}/{cfg.epochs}", cfg.progress and env.is_main, env, start=skip,
                            sums=sums, stop=self.stop_requested)
         except StopAtBatch as stop:
-            self.save("last.pt", epoch - 1, stop.batch, stop.sums)
+            self.save("last.pt", epoch - 1, stop.batch, gather_objects(stop.sums, env))
             raise self.stopped() from None
         va = evaluate_model(self.model, data, device, progress=False, env=env, split="val") \
             if data.size("val") else None
@@ -246,3 +249,13 @@ class Run:
         advice = fault_advice(exc, str(self.run_dir))
         return TrainingFailed(f"{reason}; the run stopped and checkpoints/last.pt holds {self._where()}"
                               f"{note}; {advice}")
+
+
+def _own_sums(saved: list[dict[str, float]], env: DistEnv) -> dict[str, float] | None:
+    """This process's share of the metric sums of an epoch stopped inside: its own when resumed with as
+    many processes (so the epoch's metrics come out exactly as without the stop), else all on rank 0."""
+    if len(saved) == env.world_size:
+        return saved[env.rank]
+    if not env.is_main:
+        return None
+    return {k: sum(part[k] for part in saved) for k in saved[0]} if saved else None

@@ -44,10 +44,13 @@ class Range:
         below = self.high is None or (x < self.high if self.high_open else x <= self.high)
         return above and below
 
-    def text(self, kind: type) -> str:
-        """What "must" needs: ``be >= 1``, ``be a finite number > 0`` or ``lie in [0, 1)``."""
+    def text(self, kind: type, value: float | None = None) -> str:
+        """What "must" needs: ``be >= 1``, ``be a finite number > 0`` or ``lie in [0, 1)``; for a
+        ``value`` above an upper bound that is only torch's limit, ``be at most 2**63 - 1``."""
         high = self.high_text or (None if self.high is None else _number(self.high))
-        if high is None or high == _number(INT64_MAX):
+        if self.high == INT64_MAX and value is not None and value > INT64_MAX:
+            return "be at most 2**63 - 1 (the largest integer torch takes)"
+        if high is None or self.high == INT64_MAX:
             bound = f"{'>' if self.low_open else '>='} {_number(self.low)}"
             return f"be a finite number {bound}" if kind is float else f"be {bound}"
         left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
@@ -231,7 +234,7 @@ def check_value(key: str, value: Any, origin: Origin = PYTHON) -> Any:
     if kind in (int, float):
         number = kind(value)
         if opt.allowed is not None and not opt.allowed.holds(number):
-            raise bad_value(key, value, opt.allowed.text(kind), origin)  # shown as it was written
+            raise bad_value(key, value, opt.allowed.text(kind, number), origin)  # shown as written
         return number
     elif kind is str:
         value = os.fspath(value)

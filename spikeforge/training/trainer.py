@@ -81,7 +81,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> dict[str, Any]:
     data = open_data(cfg)
     env = detect_env()
     check_world_size(env.world_size, data.size("train"), cfg.batch_size)
-    with distributed_session(cfg.device, env) as (env, device), stop_on_signals() as request:
+    with distributed_session(cfg.device, env) as (env, device), stop_on_signals(env.is_main) as request:
         run = Run(cfg, data, env, device, request)
         finished = run.open(resume)
         return finished if finished is not None else run.train(resume)

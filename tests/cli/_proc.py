@@ -23,8 +23,10 @@ class Child:
     it after ``limit`` seconds so that a hung child fails the test instead of hanging it."""
 
     def __init__(self, args: list[str], tmp_path: Path, limit: float = 600,
-                 python: list[str] | None = None, terminal: bool = False) -> None:
+                 python: list[str] | None = None, terminal: bool = False,
+                 env: dict[str, str] | None = None) -> None:
         cmd = [sys.executable, *(python or ["-m", "spikeforge"]), *args]
+        env = env or ENV
         self.err_path = tmp_path / f"stderr-{len(list(tmp_path.glob('stderr-*')))}.txt"
         self.lines: list[str] = []
         self.screen = ""  # what the child wrote to its terminal
@@ -33,14 +35,14 @@ class Child:
         if terminal:
             master, slave = os.openpty()
             fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))  # 200 columns
-            self.proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=slave, text=True,
+            self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=slave, text=True,
                                          errors="surrogateescape")
             os.close(slave)
             self._reader = threading.Thread(target=self._read_terminal, args=(master,), daemon=True)
             self._reader.start()
         else:
             with self.err_path.open("w") as err:
-                self.proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.PIPE, stderr=err, text=True,
+                self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=err, text=True,
                                              errors="surrogateescape")
             self._reader = None
         self.watchdog = threading.Timer(limit, self.proc.kill)

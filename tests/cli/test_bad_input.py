@@ -49,7 +49,8 @@ def _error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
          "--denoise-us must be a finite number > 0, got -5.0"),
         (["--dataset", "shd", "--data-dir", "x", "--time-window-us", "inf"],
          "--time-window-us must be a finite number > 0, got inf"),
-        (["--hidden", str(2**63)], f"--hidden must be >= 1, got {2**63}"),
+        (["--hidden", str(2**63)], f"--hidden must be at most 2**63 - 1 (the largest integer torch takes), "
+                                   f"got {2**63}"),
         (["--neuron", "lapicque", "--beta", "1"], "--neuron lapicque needs --beta strictly between 0 and 1"),
     ],
 )

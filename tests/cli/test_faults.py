@@ -83,7 +83,7 @@ def test_a_signal_stops_at_a_batch_and_resume_is_exact(
         f"{batch} of the {BATCHES} batches of epoch 2; continue with: spikeforge train --resume {out}",
     ]
     ckpt = torch.load(out / "checkpoints/last.pt", weights_only=True)
-    assert (ckpt["epoch"], ckpt["batch"]) == (1, batch) and ckpt["train_sums"]["n"] == 8 * batch
+    assert (ckpt["epoch"], ckpt["batch"]) == (1, batch) and ckpt["train_sums"][0]["n"] == 8 * batch
     assert not (out / "summary.json").exists()
     _no_temporaries(out)
     assert f"interrupted by {sig.name} during epoch 2" in (out / "log.txt").read_text()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -23,13 +24,19 @@ TINY = ["--train-limit", "15", "--batch-size", "7", "--test-limit", "20", "--hid
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _torchrun(*args: str) -> subprocess.CompletedProcess[str]:
+def _env() -> dict[str, str]:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
         env.pop(name, None)
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "spikeforge", *args]
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240, cwd=ROOT)
+    return env
+
+
+_LAUNCH = ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "spikeforge"]
+
+
+def _torchrun(*args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, *_LAUNCH, *args]
+    return subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=240, cwd=ROOT)
 
 
 def test_torchrun_resumes_a_single_process_run_with_two_processes(tmp_path: Path) -> None:
@@ -108,3 +115,32 @@ def test_torchrun_on_event_data_equals_one_process(tmp_path: Path) -> None:
     for row_got, row_want in zip(got, want):
         for key, value in row_want.items():
             assert row_got[key] == pytest.approx(value, rel=1e-5), key
+
+
+def test_sigterm_to_torchrun_stops_both_processes_at_one_batch_and_resume_is_exact(tmp_path: Path) -> None:
+    from cli._proc import Child  # tests/cli/_proc.py (tests/ is on sys.path)
+
+    # 152 global batches of 8 an epoch, 4 samples on each process
+    opts = ["--epochs", "2", "--batch-size", "8", "--num-steps", "8", "--hidden", "16", "--test-limit", "64",
+            "--device", "cpu"]
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    done = _torchrun("train", "--out", str(whole), *opts, "--no-progress")
+    assert done.returncode == 0, done.stderr[-3000:]
+    child = Child(["train", "--out", str(cut), *opts], tmp_path, python=_LAUNCH, terminal=True, env=_env())
+    child.wait_on_terminal(r"epoch 2/2:[^\r\n]*?\| *[1-9][0-9]*/152 ")  # rank 0's bar, inside epoch 2
+    child.proc.send_signal(signal.SIGTERM)  # torchrun passes it on to both processes
+    _, screen = child.finish()
+    status = json.loads((cut / "status.json").read_text())
+    assert (status["state"], status["epoch"], status["signal"]) == ("interrupted", 1, "SIGTERM")
+    assert 0 < status["batch"] < 152
+    ckpt = torch.load(cut / "checkpoints/last.pt", weights_only=True)
+    assert [part["n"] for part in ckpt["train_sums"]] == [4 * status["batch"]] * 2  # each process's share
+    # the processes agreed on where to stop, and one of them said so
+    assert screen.count("spikeforge: interrupted by SIGTERM during epoch 2;") == 1, screen[-3000:]
+    assert screen.count("spikeforge: SIGTERM received") == 1
+    done = _torchrun("train", "--resume", str(cut), "--no-progress")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads((cut / "metrics.json").read_text()) == json.loads((whole / "metrics.json").read_text())
+    a = torch.load(cut / "checkpoints/last.pt", weights_only=True)["model"]
+    b = torch.load(whole / "checkpoints/last.pt", weights_only=True)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in b)
