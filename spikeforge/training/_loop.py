@@ -83,22 +83,19 @@ class Run:
     def save(self, name: str, epoch: int, batch: int = 0, sums: list[dict[str, float]] | None = None) -> None:
         """Write ``checkpoints/NAME`` (rank 0): the state after ``epoch`` epochs and ``batch`` batches
         (with ``sums``, each process's running metric sums of the epoch)."""
-        if not self.env.is_main:
-            if name == "last.pt":
-                self.position = (epoch, batch)
-            return
-        config = self.cfg.to_dict()
-        payload = {
-            "epoch": epoch, "batch": batch,
-            "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
-            "optimizer": self.optimizer.state_dict(), "config": config,
-            "config_sha256": config_hash(config), "history": self.history, "best": self.best,
-            "rng": rng_state(),
-            "data_sizes": [self.data.size("train"), self.data.size("val"), self.data.size("test")],
-        }
-        if batch:
-            payload["train_sums"] = list(sums or [])
-        save_checkpoint(self.run_dir / "checkpoints" / name, payload)
+        if self.env.is_main:
+            config = self.cfg.to_dict()
+            payload = {
+                "epoch": epoch, "batch": batch,
+                "model": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+                "optimizer": self.optimizer.state_dict(), "config": config,
+                "config_sha256": config_hash(config), "history": self.history, "best": self.best,
+                "rng": rng_state(),
+                "data_sizes": [self.data.size("train"), self.data.size("val"), self.data.size("test")],
+            }
+            if batch:
+                payload["train_sums"] = list(sums or [])
+            save_checkpoint(self.run_dir / "checkpoints" / name, payload)
         if name == "last.pt":
             self.position = (epoch, batch)
 
