@@ -40,10 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--config", metavar="FILE", help="TOML file whose keys are these options' names "
                     "(with underscores), e.g. epochs = 10")
     for name, opt in OPTIONS.items():
-        if opt.flag:
+        flag = "--" + name.replace("_", "-")
+        if opt.flag and opt.kind is bool:  # a switch: given means true
+            tr.add_argument(flag, dest=name, action="store_true", default=None, help=opt.help)
+        elif opt.flag:
             metavar = opt.metavar or {int: "N", float: "X", str: "NAME"}[opt.kind]
-            tr.add_argument("--" + name.replace("_", "-"), dest=name, type=opt.kind, default=None,
-                            help=opt.help, metavar=metavar)
+            tr.add_argument(flag, dest=name, type=opt.kind, default=None, help=opt.help, metavar=metavar)
     tr.add_argument("--no-progress", dest="progress", action="store_false", default=None,
                     help="no progress bars or per-epoch lines")
     tr.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last "

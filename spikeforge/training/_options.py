@@ -71,7 +71,8 @@ class Option:
             ``pathlib.Path``). optional: None (not set) is allowed.
         allowed: a `Range` for numbers. choices: the names a ``str`` option takes.
         hint: added to an error, e.g. what the edge value means. metavar: the flag's placeholder.
-        flag: whether ``spikeforge train`` has a ``--name`` flag for it (``progress`` has ``--no-progress``).
+        flag: whether ``spikeforge train`` has a ``--name`` flag for it (a ``bool`` option's flag is a
+            switch that sets it true; ``progress`` has ``--no-progress`` instead).
     """
 
     kind: type
