@@ -21,10 +21,11 @@ from spikeforge.cli import main
 
 from ._proc import Child
 
-#: the whole digits training split (1212 samples) in batches of 8: 152 batches an epoch, so a signal
-#: sent when the line of epoch 1 appears lands inside epoch 2
-SLOW = ["--batch-size", "8", "--num-steps", "8", "--hidden", "16", "--test-limit", "64", "--lr", "0.01"]
-BATCHES = 152
+#: 540 training samples (600, less 60 held out) in batches of 8: 68 batches an epoch, so that a signal
+#: sent once the progress bar shows a batch of epoch 2 done lands inside epoch 2
+SLOW = ["--batch-size", "8", "--num-steps", "8", "--hidden", "16", "--train-limit", "600",
+        "--test-limit", "64", "--lr", "0.01"]
+BATCHES = 68
 
 
 @pytest.fixture(scope="module")

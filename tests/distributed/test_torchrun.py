@@ -120,19 +120,19 @@ def test_torchrun_on_event_data_equals_one_process(tmp_path: Path) -> None:
 def test_sigterm_to_torchrun_stops_both_processes_at_one_batch_and_resume_is_exact(tmp_path: Path) -> None:
     from cli._proc import Child  # tests/cli/_proc.py (tests/ is on sys.path)
 
-    # 152 global batches of 8 an epoch, 4 samples on each process
-    opts = ["--epochs", "2", "--batch-size", "8", "--num-steps", "8", "--hidden", "16", "--test-limit", "64",
-            "--device", "cpu"]
+    # 45 global batches of 8 an epoch (360 training samples), 4 samples on each process
+    opts = ["--epochs", "2", "--batch-size", "8", "--num-steps", "8", "--hidden", "16",
+            "--train-limit", "400", "--test-limit", "32", "--device", "cpu"]
     whole, cut = tmp_path / "whole", tmp_path / "cut"
     done = _torchrun("train", "--out", str(whole), *opts, "--no-progress")
     assert done.returncode == 0, done.stderr[-3000:]
     child = Child(["train", "--out", str(cut), *opts], tmp_path, python=_LAUNCH, terminal=True, env=_env())
-    child.wait_on_terminal(r"epoch 2/2:[^\r\n]*?\| *[1-9][0-9]*/152 ")  # rank 0's bar, inside epoch 2
+    child.wait_on_terminal(r"epoch 2/2:[^\r\n]*?\| *[1-9][0-9]*/45 ")  # rank 0's bar, inside epoch 2
     child.proc.send_signal(signal.SIGTERM)  # torchrun passes it on to both processes
     _, screen = child.finish()
     status = json.loads((cut / "status.json").read_text())
     assert (status["state"], status["epoch"], status["signal"]) == ("interrupted", 1, "SIGTERM")
-    assert 0 < status["batch"] < 152
+    assert 0 < status["batch"] < 45
     ckpt = torch.load(cut / "checkpoints/last.pt", weights_only=True)
     assert [part["n"] for part in ckpt["train_sums"]] == [4 * status["batch"]] * 2  # each process's share
     # the processes agreed on where to stop, and one of them said so
