@@ -2,74 +2,23 @@
 ``python -m spikeforge``).
 
 Options come from the defaults of `TrainConfig`, then a TOML file
-(``--config``), then the flags given. Every error is one line ``spikeforge: error: ...`` that says what
-to do; the exit status is 2 for an error and 130 after Ctrl-C.
+(``--config``), then the flags given; each is checked against one table
+(`spikeforge.training._options.OPTIONS`) before any file is created. Every error is one line
+``spikeforge: error: ...`` that says what to do. Exit status: 0 done, 1 the run failed on a fault of
+the machine (a full disk, no memory), 2 bad input, ``128 + signal`` after SIGINT (130, Ctrl-C) or
+SIGTERM (143), with a checkpoint that ``--resume`` continues.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-_TRAIN_OPTIONS: list[tuple[str, type, str]] = [
-    ("dataset", str, "data set: digits (bundled, default), nmnist, shd, ssc, dvsgesture, pokerdvs, "
-                     "cifar10dvs, ncaltech101, or tonic:NAME for any tonic.datasets class "
-                     "(e.g. tonic:ASLDVS)"),
-    ("data_dir", str, "folder holding the event data set's folder, e.g. NMNIST/ or SSC/, as tonic lays "
-                      "it out (event data sets only; nothing is downloaded)"),
-    ("epochs", int, "number of training epochs (default 15)"),
-    ("batch_size", int, "mini-batch size (default 64)"),
-    ("num_steps", int, "time steps: encoding length for digits, time bins for event data (default 25)"),
-    ("encoding", str, "digits only: rate (default) or latency spike coding (spikegen)"),
-    ("model", str, "network: mlp (default: Linear, neuron, Linear, neuron) or conv (two blocks of 5x5 "
-                   "convolution, 2x2 average pooling and neuron, then Linear, neuron, Linear, neuron; "
-                   "digits, nmnist, dvsgesture)"),
-    ("neuron", str, "neuron model: leaky (default), synaptic, alpha, lapicque, rleaky, rsynaptic"),
-    ("reset", str, "reset mechanism of the neurons: subtract, zero or none (default: the neuron's own, "
-                   "subtract for leaky); with zero a leaky model exports to NIR exactly"),
-    ("hidden", int, "hidden layer width (default 128)"),
-    ("beta", float, "membrane decay per step in [0, 1] (default 0.9)"),
-    ("lr", float, "learning rate (default 5e-3; the peak rate under a schedule)"),
-    ("seed", int, "seed of weights, data order and spike encoding (default 0)"),
-    ("device", str, "auto (CUDA if available, default), cpu or cuda"),
-    ("out", str, "run directory to create (default: the first free runs/<dataset>-seed<seed>[-N])"),
-    ("val_fraction", float, "part of the training split, in [0, 1), held out (a fixed random choice, at "
-                            "least one sample) to choose checkpoints/best.pt by validation accuracy "
-                            "(default 0.1; 0: no validation split, no best.pt)"),
-    ("train_limit", int, "use only N training samples (quick runs; digits: the first N of the fixed "
-                          "split, event data: a fixed random N); the validation samples come out of the N"),
-    ("test_limit", int, "use only N test samples (quick runs; chosen as for --train-limit)"),
-    ("time_window_us", float, "event data: time bin width in microseconds (default: split each sample "
-                              "into --num-steps equal bins)"),
-    ("denoise_us", float, "event data (cameras): drop events with no neighbour within this many us"),
-    ("downsample", float, "event data: spatial factor in (0, 1], e.g. 0.5 halves width and height"),
-    ("optimizer", str, "adam (default), adamw or sgd"),
-    ("momentum", float, "SGD momentum in [0, 1) (--optimizer sgd only; default 0)"),
-    ("weight_decay", float, "weight decay (default 0; decoupled for adamw, an L2 term for adam and sgd)"),
-    ("lr_schedule", str, "learning-rate schedule, stepped after every batch: none (default), cosine, step "
-                         "or onecycle"),
-    ("warmup_epochs", int, "epochs of linear warm-up to --lr (default 0; with onecycle: its rising phase, "
-                           "default 30%% of the run)"),
-    ("lr_step_size", int, "--lr-schedule step: epochs between two decays (default: a third of --epochs)"),
-    ("lr_gamma", float, "--lr-schedule step: the factor of each decay (default 0.1)"),
-    ("grad_clip", float, "clip the gradients' global L2 norm to X before each step"),
-    ("early_stopping", int, "stop when the validation accuracy has not improved for PATIENCE epochs"),
-    ("loss", str, "ce_rate (default), ce_count, mse_count (spike counts), ce_max_membrane, mse_membrane "
-                  "(output membrane), ce_temporal, mse_temporal (first-spike times)"),
-]
-#: the train options that are flags (no value): name -> help
-_TRAIN_FLAGS = {
-    "amp": "mixed precision: bfloat16 autocast on CPU, float16 autocast with a gradient scaler on CUDA",
-    "tensorboard": "log every epoch's metrics and the figures to RUN_DIR/tensorboard (needs "
-                   "pip install 'spikeforge[tensorboard]')",
-    "drop_out_of_range": "event data: drop events outside the sensor and report how many (default: stop "
-                         "with an error naming the file and sample)",
-}
+from .training._options import OPTIONS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -96,14 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
                                     "defaults.")
     tr.add_argument("--config", metavar="FILE", help="TOML file whose keys are these options' names "
                     "(with underscores), e.g. epochs = 10")
-    for name, kind, text in _TRAIN_OPTIONS:
-        metavar = {"data_dir": "DIR", "out": "RUN_DIR", "early_stopping": "PATIENCE"}.get(
-            name, {int: "N", float: "X", str: "NAME"}[kind])
-        tr.add_argument("--" + name.replace("_", "-"), dest=name, type=kind, default=None, help=text,
-                        metavar=metavar)
-    for name, text in _TRAIN_FLAGS.items():
-        tr.add_argument("--" + name.replace("_", "-"), dest=name, action="store_true", default=None,
-                        help=text)
+    for name, opt in OPTIONS.items():
+        flag = "--" + name.replace("_", "-")
+        if opt.flag and opt.kind is bool:  # a switch: given means true
+            tr.add_argument(flag, dest=name, action="store_true", default=None, help=opt.help)
+        elif opt.flag:
+            metavar = opt.metavar or {int: "N", float: "X", str: "NAME"}[opt.kind]
+            tr.add_argument(flag, dest=name, type=opt.kind, default=None, help=opt.help, metavar=metavar)
     tr.add_argument("--no-progress", dest="progress", action="store_false", default=None,
                     help="no progress bars or per-epoch lines")
     tr.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last "
@@ -122,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "(run directories only)")
     ev.add_argument("--device", default=None, help="auto, cpu or cuda (default: the run's device)")
     ev.add_argument("--json", action="store_true", help="print the result as JSON")
+    ev.add_argument("--as-trained", action="store_true", help="when config.toml was edited after training: "
+                    "evaluate under the configuration stored in the checkpoint (else refused)")
     pr = sub.add_parser("predict", help="classify input files, or a whole split, with a trained run",
                         description="Classify new inputs with a run's checkpoint: image files or .npy "
                                     "arrays for the digits, event files in the run's data set's format, or "
@@ -129,7 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
                                     "with --out.")
     pr.add_argument("run_dir", metavar="RUN_DIR", help="a run directory made by 'spikeforge train'")
     pr.add_argument("inputs", metavar="INPUT", nargs="*", help="image (.png, .jpg, ...) or .npy files for "
-                    "the digits; .bin (N-MNIST), .h5 (SHD), .aedat or .npy (DVS Gesture) event files")
+                    "the digits; event files of the run's data set: .bin (N-MNIST, N-Caltech101), .h5 "
+                    "(SHD, SSC), .aedat or .npy (DVS Gesture), .npy (POKER-DVS), .aedat4 (CIFAR10-DVS)")
     pr.add_argument("--split", choices=["test", "train", "val"], default=None,
                     help="predict every sample of this split of the run's data, encoded as in training")
     pr.add_argument("--checkpoint", default="last", help="last (default), best, or a checkpoint file path")
@@ -137,26 +88,20 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--seed", type=int, default=None, help="seed of each digit input's spike coding "
                     "(default: the run's --seed)")
     pr.add_argument("--device", default=None, help="auto, cpu or cuda (default: the run's device)")
+    pr.add_argument("--as-trained", action="store_true", help="when config.toml was edited after training: "
+                    "predict under the configuration stored in the checkpoint (else refused)")
     ex = sub.add_parser("export", help="write a run's model as NIR",
                         description="Export a run's model to NIR (Neuromorphic Intermediate Representation).")
     ex.add_argument("run_dir", metavar="RUN_DIR", help="a run directory made by 'spikeforge train'")
     ex.add_argument("--checkpoint", default="last", help="last (default), best, or a checkpoint file path")
-    ex.add_argument("--out", default=None, metavar="FILE", help="output file (default RUN_DIR/model.nir)")
+    ex.add_argument("--out", default=None, metavar="FILE", help="output file (default RUN_DIR/model.nir); "
+                    "an existing file other than the run's own model.nir needs --force")
+    ex.add_argument("--force", action="store_true", help="overwrite an existing --out file")
+    ex.add_argument("--as-trained", action="store_true", help="when config.toml was edited after training: "
+                    "export under the configuration stored in the checkpoint (else refused)")
     ex.add_argument("--format", default="nir", choices=["nir"],
                     help="model file format: nir (the Neuromorphic Intermediate Representation, default)")
     return parser
-
-
-def _checkpoint_path(run_dir: str, which: str) -> Path:
-    if which in ("last", "best"):
-        path = Path(run_dir) / "checkpoints" / f"{which}.pt"
-        if which == "best" and not path.exists() and (Path(run_dir) / "checkpoints" / "last.pt").exists():
-            raise FileNotFoundError(
-                f"{path} does not exist: best.pt is chosen on the validation split and this run held "
-                "none out (--val-fraction 0) or has not finished an epoch; use --checkpoint last"
-            )
-        return path
-    return Path(which)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -164,8 +109,7 @@ def _train(args: argparse.Namespace) -> int:
     from .training.distributed import is_main_process
     from .training.trainer import TrainConfig, completed_summary, resume_config, train
 
-    given = {name: getattr(args, name) for name, _, _ in _TRAIN_OPTIONS if getattr(args, name) is not None}
-    given.update({name: True for name in _TRAIN_FLAGS if getattr(args, name)})
+    given = {name: getattr(args, name) for name in OPTIONS if getattr(args, name, None) is not None}
     if args.progress is not None:
         given["progress"] = args.progress
     if args.resume:
@@ -185,16 +129,7 @@ def _train(args: argparse.Namespace) -> int:
                   "to train longer)")
             return 0
     else:
-        base = read_toml(args.config) if args.config else {}
-        cfg = TrainConfig.from_dict({**base, **given}, args.config or "options")
-        try:
-            cfg.validate()
-        except ValueError as exc:  # a value from the config file: say where it came from
-            named = re.search(r"--([a-z][a-z-]*)", str(exc))
-            key = named.group(1).replace("-", "_") if named else ""
-            if key in base and key not in given:
-                raise ValueError(f"{exc} (set by {key} = {base[key]!r} in {args.config})") from None
-            raise
+        cfg = TrainConfig.from_command(given, read_toml(args.config) if args.config else {}, args.config)
     summary = train(cfg, resume=bool(args.resume))
     if not is_main_process():  # under torchrun only rank 0 reports
         return 0
@@ -218,10 +153,7 @@ def _evaluate_nir(args: argparse.Namespace) -> int:
     source = args.config or (str(beside) if beside.is_file() else None)
     values = read_toml(source) if source else {}
     values.pop("out", None)
-    if args.device:
-        values["device"] = args.device
-    cfg = TrainConfig.from_dict(values, source or "defaults")
-    cfg.validate()
+    cfg = TrainConfig.from_command({"device": args.device} if args.device else {}, values, source)
     res = evaluate_nir(args.run_dir, cfg, dt=args.dt)
     if args.json:
         print(json.dumps(res))
@@ -234,7 +166,7 @@ def _evaluate_nir(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .training.trainer import evaluate
+    from .training.trainer import checkpoint_path, evaluate
 
     if Path(args.run_dir).suffix == ".nir" or Path(args.run_dir).is_file():
         if args.checkpoint is not None:
@@ -242,32 +174,38 @@ def _evaluate(args: argparse.Namespace) -> int:
         return _evaluate_nir(args)
     if args.config:
         raise ValueError("--config is only for evaluating a .nir file; a run directory uses its own config")
-    path = _checkpoint_path(args.run_dir, args.checkpoint or "last")
-    res = evaluate(args.run_dir, path, device=args.device)
+    path = checkpoint_path(args.run_dir, args.checkpoint or "last")
+    res = evaluate(args.run_dir, path, device=args.device, as_trained=args.as_trained)
     if args.json:
         print(json.dumps(res))
     else:
         correct = round(res["accuracy"] * res["samples"])
+        at = f" and {res['batch']} batches of epoch {res['epoch'] + 1}" if res["batch"] else ""
+        if "note" in res:
+            print(f"note: {res['note']}")
         print(f"test accuracy {res['accuracy']:.4f} ({correct}/{res['samples']}), loss {res['loss']:.4f}, "
-              f"spikes/sample {res['spikes_per_sample']:.0f} [epoch {res['epoch']} of {res['checkpoint']}]")
+              f"spikes/sample {res['spikes_per_sample']:.0f} "
+              f"[epoch {res['epoch']}{at} of {res['checkpoint']}]")
     return 0
 
 
 def _predict(args: argparse.Namespace) -> int:
+    from .training.checkpoint import write_text
     from .training.predict import predict
 
     if not args.inputs and not args.split:
         raise ValueError("give input files to classify, or --split test|train|val")
     if args.inputs and args.split:
         raise ValueError("give input files or --split, not both")
-    path = _checkpoint_path(args.run_dir, args.checkpoint)
-    res = predict(args.run_dir, args.inputs, args.split, path, args.device, args.seed)
+    res = predict(args.run_dir, args.inputs, args.split, args.checkpoint, args.device, args.seed,
+                  as_trained=args.as_trained)
+    if res.note:
+        print(f"note: {res.note}")
     accuracy = res.accuracy()
     score = "" if accuracy is None else (f"; accuracy {accuracy:.4f} "
                                          f"({round(accuracy * len(res.names))}/{len(res.names)})")
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(res.to_csv())
+        write_text(Path(args.out), res.to_csv())
         print(f"wrote {args.out} ({len(res.names)} rows){score}")
     else:
         print(res.to_text())
@@ -276,25 +214,38 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_target(args: argparse.Namespace) -> Path:
+    """The file ``export`` writes: ``--out`` or the run's ``model.nir``; an existing file other than the
+    run's own ``model.nir`` only with ``--force``."""
+    own = Path(args.run_dir) / "model.nir"
+    out = Path(args.out) if args.out else own
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a folder; give a file name, e.g. --out {out / 'model.nir'}")
+    if not out.parent.is_dir():
+        raise ValueError(f"--out {out}: the folder {out.parent} does not exist; create it or choose another "
+                         "--out")
+    if (out.exists() or out.is_symlink()) and not args.force:
+        if not (own.exists() and out.exists() and out.samefile(own)):
+            raise ValueError(f"{out} already exists; pass --force to overwrite it, or choose another --out")
+    return out
+
+
 def _export(args: argparse.Namespace) -> int:
     import torch
 
-    from .training.checkpoint import export_network, export_nir, load_checkpoint, nir_sample
-    from .training.trainer import build_model, load_weights, resume_config
+    from .training.checkpoint import export_network, export_nir, nir_sample
+    from .training.trainer import checkpoint_path, open_trained, resume_config
 
-    cfg = resume_config(args.run_dir, {"device": "cpu"}, command="export")
-    path = _checkpoint_path(args.run_dir, args.checkpoint)
-    ckpt = load_checkpoint(path)
-    from .data.loaders import open_data
-
-    data = open_data(cfg)
-    model = build_model(cfg, data)
-    load_weights(model, ckpt["model"], path)
-    out = Path(args.out) if args.out else Path(args.run_dir) / "model.nir"
-    x, _ = next(iter(data.batches("test", None)))
-    state = export_nir(export_network(model), nir_sample(model, x).to(torch.get_default_dtype()), out)
+    resume_config(args.run_dir, {"device": "cpu"}, command="export")  # not a run directory: said first
+    checkpoint_path(args.run_dir, args.checkpoint)  # then a missing checkpoint, before --out
+    out = _export_target(args)
+    run = open_trained(args.run_dir, args.checkpoint, "cpu", args.as_trained, "export")
+    x, _ = next(iter(run.data.batches("test", None)))
+    state = export_nir(export_network(run.model), nir_sample(run.model, x).to(torch.get_default_dtype()), out)
     if not state.startswith("written"):
         raise ValueError(f"NIR export {state}")
+    if run.note:
+        print(f"note: {run.note}")
     print(f"wrote {out}")
     if state != "written":  # "written (what the export could not express)", as train logs it
         print(f"note: {state.removeprefix('written (').removesuffix(')')}")
@@ -302,10 +253,16 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command; returns the exit status (0 ok or --help, 2 error, 130 interrupted)."""
+    """Run the command; returns the exit status: 0 ok or --help, 1 a fault of the machine (full disk,
+    no memory), 2 bad input, 128 + signal after SIGINT (130) or SIGTERM (143)."""
     from .data import CorruptDataError
-    from .training.trainer import TrainingInterrupted
+    from .training._faults import fault_advice, fault_reason
+    from .training.distributed import is_main_process
+    from .training.trainer import TrainingFailed, TrainingInterrupted
 
+    for stream in (sys.stdout, sys.stderr):  # a path's undecodable bytes are printed as they are
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="surrogateescape")
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help (0) or a usage error (2, already printed as one line)
@@ -315,8 +272,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(handlers[args.command](args))
     except TrainingInterrupted as exc:
-        print(f"spikeforge: {exc}", file=sys.stderr)
-        return 130
+        if is_main_process():  # under torchrun every process stops at the same batch: one says so
+            print(f"spikeforge: {exc}", file=sys.stderr)
+        return 128 + exc.signum
+    except TrainingFailed as exc:
+        print(f"spikeforge: error: {exc}", file=sys.stderr)
+        return 1
     except (ValueError, FileNotFoundError, CorruptDataError) as exc:
         message = " ".join(str(exc).split())
         print(f"spikeforge: error: {message}", file=sys.stderr)
@@ -324,6 +285,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("spikeforge: interrupted", file=sys.stderr)
         return 130
+    except (OSError, MemoryError, RuntimeError) as exc:  # a fault outside a run (e.g. building the model)
+        reason = fault_reason(exc)
+        if reason is None:
+            raise
+        print(f"spikeforge: error: {reason}; {fault_advice(exc)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from .events import (
     read_orchard_bin,
     read_shd,
 )
+from .files import FILE_FORMATS, file_format, read_event_file
 from .frames import FrameCache, FrameSpec, collate_time_major, events_to_frames
 from .neuromorphic import NMNIST, SHD, SSC, EventDataset
 from .tonic_sets import TONIC_PREFIX, TonicDataset, tonic_class
@@ -77,5 +78,5 @@ __all__ = [
     "check_times", "FrameCache", "FrameSpec", "collate_time_major", "events_to_frames", "EventDataset",
     "NMNIST", "SHD", "SSC", "DVSGesture", "POKERDVS", "CIFAR10DVS", "NCALTECH101", "FIXED_TEST_FRACTION",
     "fixed_class_split", "TONIC_PREFIX", "TonicDataset", "tonic_class", "EVENT_DATASETS", "DATASET_NAMES",
-    "check_dataset_name", "get_event_dataset",
+    "check_dataset_name", "get_event_dataset", "FILE_FORMATS", "file_format", "read_event_file",
 ]

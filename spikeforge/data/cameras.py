@@ -20,7 +20,7 @@ CIFAR10-DVS and N-Caltech101 have no published train/test split: the test split 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -60,6 +60,23 @@ def fixed_class_split(labels: list[int], train: bool, fraction: float = FIXED_TE
     return sorted(chosen)
 
 
+def gesture_part(events: np.ndarray, start: int, end: int) -> np.ndarray:
+    """The events of one labelled gesture of a DVS Gesture recording: ``start <= t < end`` (microseconds),
+    times relative to ``start``."""
+    part = events[(events["t"] >= start) & (events["t"] < end)].copy()
+    part["t"] -= start
+    return part
+
+
+def read_ncaltech101(path: str | Path) -> np.ndarray:
+    """One N-Caltech101 ``.bin`` recording, shifted (as tonic does) so its smallest ``x`` and ``y`` are 0."""
+    events = read_orchard_bin(path)
+    if len(events):
+        events["x"] -= events["x"].min()
+        events["y"] -= events["y"].min()
+    return events
+
+
 class DVSGesture(EventDataset):
     """IBM DVS Gesture (Amir et al., 2017): 11 hand and arm gestures by 29 people under 5 lighting
     conditions, 128x128 pixels, 2 polarities. From the original AEDAT 3.1 recordings, each labelled
@@ -69,6 +86,8 @@ class DVSGesture(EventDataset):
     name = "DVSGesture"
     sensor_size = (128, 128, 2)
     num_classes = 11
+    #: the columns of tonic's preprocessed ``.npy`` tables (``t`` in milliseconds)
+    npy_columns: ClassVar[tuple[str, ...]] = ("x", "y", "p", "t")
 
     def _folder(self) -> Path:
         return self.root / "DVSGesture"
@@ -86,8 +105,12 @@ class DVSGesture(EventDataset):
         original = self._folder() / "DvsGesture"
         trials = original / f"trials_to_{'train' if self.train else 'test'}.txt"
         if trials.is_file():
+            listed = trials.read_text().split()
+            if not listed:  # present but empty: "not found" would send the user looking for the file
+                raise CorruptDataError(f"{trials} lists no recordings (it is empty); re-extract "
+                                       "DvsGesture.tar.gz")
             samples: list[Any] = []
-            for line in trials.read_text().split():
+            for line in listed:
                 aedat = original / line.strip()
                 labels = aedat.with_name(aedat.stem + "_labels.csv")
                 if not aedat.is_file() or not labels.is_file():
@@ -123,13 +146,10 @@ class DVSGesture(EventDataset):
     def _read(self, sample: Any) -> tuple[np.ndarray, int]:
         path, cls, start, end = sample
         if start is None:
-            return read_event_npy(path, ("x", "y", "p", "t"), ms=True), int(cls)
+            return read_event_npy(path, self.npy_columns, ms=True), int(cls)
         if self._loaded[0] != path:
             self._loaded = (path, read_aedat31(path))
-        events = self._loaded[1]
-        sel = events[(events["t"] >= start) & (events["t"] < end)].copy()
-        sel["t"] -= start
-        return sel, int(cls)
+        return gesture_part(self._loaded[1], start, end), int(cls)
 
 
 class POKERDVS(ClassFolders):
@@ -141,6 +161,8 @@ class POKERDVS(ClassFolders):
     num_classes = 4
     classes = ("cl", "he", "di", "sp")
     suffix = ".npy"
+    #: the columns of tonic's ``.npy`` tables
+    npy_columns: ClassVar[tuple[str, ...]] = ("t", "x", "y", "p")
 
     def _folder(self) -> Path:
         return self.root / "POKERDVS" / ("pips_train" if self.train else "pips_test")
@@ -150,7 +172,7 @@ class POKERDVS(ClassFolders):
                 f"pips_test.tar.gz into {self.root / 'POKERDVS'})")
 
     def _read(self, sample: Any) -> tuple[np.ndarray, int]:
-        return read_event_npy(sample[0], ("t", "x", "y", "p")), int(sample[1])
+        return read_event_npy(sample[0], self.npy_columns), int(sample[1])
 
 
 class CIFAR10DVS(ClassFolders):
@@ -208,8 +230,4 @@ class NCALTECH101(ClassFolders):
         return [samples[i] for i in fixed_class_split([s[1] for s in samples], self.train)]
 
     def _read(self, sample: Any) -> tuple[np.ndarray, int]:
-        events = read_orchard_bin(sample[0])
-        if len(events):
-            events["x"] -= events["x"].min()
-            events["y"] -= events["y"].min()
-        return events, int(sample[1])
+        return read_ncaltech101(sample[0]), int(sample[1])

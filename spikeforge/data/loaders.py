@@ -43,6 +43,12 @@ class _Config(Protocol):
     drop_out_of_range: bool | None
 
 
+def frame_spec(cfg: _Config) -> FrameSpec:
+    """How ``cfg`` bins an event data set's events into ``num_steps`` frames."""
+    return FrameSpec(n_time_bins=cfg.num_steps, time_window_us=cfg.time_window_us, denoise_us=cfg.denoise_us,
+                     spatial_factor=cfg.downsample)
+
+
 def _fixed_permutation(total: int, seed: int) -> list[int]:
     """A random order of ``range(total)`` that depends only on ``seed`` (never on the training seed)."""
     return torch.randperm(total, generator=torch.Generator().manual_seed(seed)).tolist()
@@ -185,7 +191,8 @@ class DroppedEventsWarning(UserWarning):
 
 
 class EventSource(DataSource):
-    """An event data set from ``cfg.data_dir`` as cached frames of ``num_steps`` time bins. With
+    """An event data set from ``cfg.data_dir`` as cached frames of ``num_steps`` time bins (`frame_spec`;
+    `sensor_size` is the data set's ``(W, H, P)``). With
     ``cfg.drop_out_of_range``, each pass over a split that dropped events outside the sensor ends with a
     `DroppedEventsWarning` saying how many, in how many samples."""
 
@@ -193,8 +200,7 @@ class EventSource(DataSource):
         from . import get_event_dataset
 
         super().__init__(cfg)
-        spec = FrameSpec(n_time_bins=cfg.num_steps, time_window_us=cfg.time_window_us,
-                         denoise_us=cfg.denoise_us, spatial_factor=cfg.downsample)
+        spec = frame_spec(cfg)
         self._drop = bool(getattr(cfg, "drop_out_of_range", None))
         self._splits: dict[str, Any] = {}
         for train, limit in ((False, cfg.test_limit), (True, cfg.train_limit)):
@@ -208,6 +214,7 @@ class EventSource(DataSource):
             else:
                 self._splits["test"] = Subset(ds, indices)
             ds[indices[0]]  # read one sample now: a corrupt file fails before the run starts
+        self.sensor_size: tuple[int, int, int] = tuple(ds.sensor_size)  # type: ignore[assignment]
         self.input_shape = tuple(ds.frame_shape)
         self.in_features = math.prod(ds.frame_shape)
         self.num_classes = ds.num_classes

@@ -39,14 +39,17 @@ def check_unit_range(data: Tensor, name: str = "data") -> None:
 
 
 def steps(num_steps: Any, name: str = "num_steps", *, required: bool = True) -> int:
-    """Return ``num_steps`` as a positive int (``False``/``None``/0 mean "not given").
+    """Return ``num_steps`` as a positive int (``False``/``None``/0 mean "not given", 0 only where it
+    is not required).
 
     Raises:
-        ValueError: if it is required and missing, or not a positive integer.
+        ValueError: if it is required and missing or 0, or not a positive integer.
     """
     if num_steps is None or num_steps is False or (num_steps == 0 and not isinstance(num_steps, Tensor)):
-        if required:
+        if required and (num_steps is None or num_steps is False):
             raise ValueError(f"{name} is required here: pass the number of time steps as a positive int")
+        if required:
+            raise ValueError(f"{name} must be a positive int (the number of time steps), got {num_steps!r}")
         return 0
     if isinstance(num_steps, bool) or int(num_steps) != num_steps or num_steps < 0:
         raise ValueError(f"{name} must be a positive int, got {num_steps!r}")

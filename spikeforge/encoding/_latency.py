@@ -181,7 +181,9 @@ def latency(
     """
     x = float_data(data)
     if not steps(num_steps, required=False) and not bypass:
-        raise ValueError("num_steps is required (or set bypass=True to size the output to the latest spike)")
+        given = "" if num_steps is None or num_steps is False else f", got {num_steps!r} (no time steps)"
+        raise ValueError(f"num_steps must be a positive int{given} (or set bypass=True to size the output "
+                         "to the latest spike)")
     t, below = latency_code(x, num_steps, threshold, tau, first_spike_time, normalize, linear, epsilon)
     last = int(t.max().round().item()) if t.numel() else 0
     n = steps(num_steps, required=False) or last + 1

@@ -78,8 +78,10 @@ def rate(
             spk = torch.cat([torch.zeros((fst, *spk.shape[1:]), dtype=spk.dtype, device=spk.device), spk])
         return spk
     if not steps(num_steps, required=False):
+        given = "" if num_steps is None or num_steps is False else f", got {num_steps!r} (no time steps)"
         raise ValueError(
-            "num_steps is required for static input; if data is already time-varying set time_var_input=True"
+            f"num_steps must be a positive int for static input{given}: the number of time steps to encode "
+            "over; if data is already time-varying set time_var_input=True"
         )
     n = steps(num_steps)
     fst = first_spike(first_spike_time, n)

@@ -28,7 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from ..metrics._readout import first_spike_time
-from ._train_config import LOSSES
+from ._options import LOSSES
 
 #: the readout of each loss (see the module's table)
 READOUTS = {"ce_rate": "spike count", "ce_count": "spike count", "mse_count": "spike count",

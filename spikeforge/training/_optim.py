@@ -1,5 +1,6 @@
 """The optimisation options of ``spikeforge train``: optimizer, learning-rate schedule, gradient clipping,
-mixed precision and early stopping, with their checks and their checkpoint state.
+mixed precision and early stopping, and their checkpoint state (each option's value is checked by the
+table `spikeforge.training._options.OPTIONS`, their combinations by `TrainConfig.validate`).
 
 Everything here is exactly resumable: the optimizer's, the schedule's and the gradient scaler's states
 go into the checkpoint (`Stepper.state_dict`), and early stopping is a function of the checkpoint's
@@ -30,57 +31,11 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor, nn
 
-from ._train_config import LOSSES, LR_SCHEDULES, OPTIMIZERS
-
 if TYPE_CHECKING:
     from ._train_config import TrainConfig
 
 #: the factor of ``--lr-schedule step`` when ``--lr-gamma`` is not given
 DEFAULT_LR_GAMMA = 0.1
-
-
-def check_training_options(cfg: TrainConfig) -> None:
-    """The checks of the optimisation options (called by `TrainConfig.validate`).
-
-    Raises:
-        ValueError: naming the option and what to do instead.
-    """
-    if cfg.optimizer not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {cfg.optimizer!r}; choose --optimizer from "
-                         f"{', '.join(OPTIMIZERS)}")
-    if cfg.lr_schedule not in LR_SCHEDULES:
-        raise ValueError(f"unknown schedule {cfg.lr_schedule!r}; choose --lr-schedule from "
-                         f"{', '.join(LR_SCHEDULES)}")
-    if cfg.loss not in LOSSES:
-        raise ValueError(f"unknown loss {cfg.loss!r}; choose --loss from {', '.join(LOSSES)}")
-    if not 0 <= cfg.momentum < 1:
-        raise ValueError(f"--momentum must lie in [0, 1), got {cfg.momentum}")
-    if cfg.momentum and cfg.optimizer != "sgd":
-        raise ValueError(f"--momentum applies to --optimizer sgd only ({cfg.optimizer} keeps its own moment "
-                         "estimates); drop --momentum or use --optimizer sgd")
-    if not cfg.weight_decay >= 0:
-        raise ValueError(f"--weight-decay must be >= 0, got {cfg.weight_decay}")
-    if int(cfg.warmup_epochs) < 0:
-        raise ValueError(f"--warmup-epochs must be >= 0, got {cfg.warmup_epochs}")
-    if cfg.warmup_epochs and cfg.warmup_epochs >= cfg.epochs:
-        raise ValueError(f"--warmup-epochs {cfg.warmup_epochs} must be fewer than --epochs {cfg.epochs}")
-    for name in ("lr_step_size", "lr_gamma"):
-        if getattr(cfg, name) is not None and cfg.lr_schedule != "step":
-            raise ValueError(f"--{name.replace('_', '-')} applies to --lr-schedule step only (drop it, or "
-                             "add --lr-schedule step)")
-    if cfg.lr_step_size is not None and cfg.lr_step_size < 1:
-        raise ValueError(f"--lr-step-size must be >= 1 (epochs), got {cfg.lr_step_size}")
-    if cfg.lr_gamma is not None and not 0 < cfg.lr_gamma <= 1:
-        raise ValueError(f"--lr-gamma must lie in (0, 1], got {cfg.lr_gamma}")
-    if cfg.grad_clip is not None and not cfg.grad_clip > 0:
-        raise ValueError(f"--grad-clip must be > 0 (the largest gradient norm), got {cfg.grad_clip}")
-    if cfg.early_stopping is not None:
-        if cfg.early_stopping < 1:
-            raise ValueError(f"--early-stopping must be >= 1 (epochs without improvement), got "
-                             f"{cfg.early_stopping}")
-        if cfg.val_fraction == 0:
-            raise ValueError("--early-stopping watches the validation accuracy, but --val-fraction 0 holds "
-                             "no validation samples out; use a --val-fraction above 0")
 
 
 def prepare_training(cfg: TrainConfig) -> None:

@@ -4,17 +4,20 @@ the final outputs (figures, NIR model, ``summary.json``); re-exported by
 
 from __future__ import annotations
 
+import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ..data.loaders import DataSource
+from ..data.loaders import DataSource, open_data
 from ..network import SequentialSNN
-from ._train_config import RESUMABLE_CHANGES, TrainConfig
-from ._train_model import run_network
-from .checkpoint import export_network, nir_sample, read_toml, write_json, write_outputs
+from ._options import Origin, check_value, path_from_toml, toml_value
+from ._train_config import BEFORE_OPTIONS, RESUMABLE_CHANGES, TrainConfig
+from ._train_model import build_model, load_weights, run_network
+from .checkpoint import export_network, load_checkpoint, nir_sample, read_toml, write_json, write_outputs
 
 
 def new_run_dir(cfg: TrainConfig) -> Path:
@@ -63,7 +66,8 @@ def resume_config(run_dir: str | Path, changes: dict[str, Any] | None = None,
             ``evaluate``, ``export``), for the not-found message.
 
     Raises:
-        FileNotFoundError: no ``config.toml`` in ``run_dir``. ValueError: a change that is not allowed.
+        FileNotFoundError: no ``config.toml`` in ``run_dir``. ValueError: a change that is not allowed, or
+            a bad value (in ``config.toml``, named as its key, or in ``changes``, named as a flag).
     """
     run_dir = Path(run_dir)
     hint = ("check the --resume path" if command == "train" else
@@ -72,18 +76,145 @@ def resume_config(run_dir: str | Path, changes: dict[str, Any] | None = None,
         raise FileNotFoundError(f"{run_dir} does not exist; {hint}")
     if not (run_dir / "config.toml").is_file():
         raise FileNotFoundError(f"{run_dir} is not a run directory (no config.toml); {hint}")
-    stored = read_toml(run_dir / "config.toml")
+    source = str(run_dir / "config.toml")
+    stored = read_toml(source)
     stored.setdefault("val_fraction", 0.0)  # runs made before the validation split held nothing out
-    cfg = TrainConfig.from_dict(stored, str(run_dir / "config.toml"))
-    for key, value in (changes or {}).items():
-        if key not in RESUMABLE_CHANGES and value != getattr(cfg, key):
+    changes = {k: v for k, v in (changes or {}).items() if v is not None}
+    for key, value in changes.items():
+        before = stored.get(key, getattr(TrainConfig, key))
+        if key in stored:
+            before = check_value(key, path_from_toml(key, before),
+                                 Origin.command(file=source, file_keys=[key]))
+        if key not in RESUMABLE_CHANGES and check_value(key, value, Origin.command([key])) != before:
             raise ValueError(
                 f"--{key.replace('_', '-')} cannot change when resuming (the run used "
-                f"{getattr(cfg, key)!r}); start a new run with another --out instead"
+                f"{before!r}); start a new run with another --out instead"
             )
-        setattr(cfg, key, value)
-    cfg.out = str(run_dir)
-    return cfg
+    stored.pop("out", None)  # the run directory is where it is now
+    return TrainConfig.from_command({**changes, "out": str(run_dir)}, stored, source)
+
+
+#: options that may differ between ``config.toml`` and a checkpoint that is evaluated, used by
+#: ``predict`` or exported: they change neither the model, nor the data, nor how the model was trained
+#: (``data_dir`` says where the files are; a change of the files themselves is caught by the split
+#: sizes the checkpoint records)
+UNHASHED = ("epochs", "device", "progress", "out", "data_dir", "tensorboard")
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    """SHA-256 of the options that define the model, the data and the training (all but `UNHASHED`:
+    also the optimizer, schedule, clipping, precision and loss), as stored in every checkpoint."""
+    kept = {k: config[k] for k in sorted(config) if k not in UNHASHED}
+    return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()
+
+
+def trained_config(cfg: TrainConfig, ckpt: dict[str, Any], path: Path, run_dir: Path, as_trained: bool,
+                   command: str) -> tuple[TrainConfig, str]:
+    """The configuration to evaluate or export the checkpoint ``ckpt`` (read from ``path``) under.
+
+    ``cfg`` (from ``config.toml``) when it matches the configuration the checkpoint was trained under
+    (`config_hash`), else with ``as_trained`` the checkpoint's own (``device`` and ``data_dir`` still
+    from ``cfg``) and a note saying so.
+
+    Raises:
+        ValueError: they differ and not ``as_trained``: naming the options, both values and what to do.
+    """
+    stored = ckpt.get("config")
+    current = cfg.to_dict()
+    if not isinstance(stored, dict) or ckpt.get("config_sha256") == config_hash(current):
+        return cfg, ""
+    stored = {"val_fraction": 0.0, **BEFORE_OPTIONS, **stored}  # made before these options
+    diffs = [k for k in sorted(set(stored) | set(current))
+             if k not in UNHASHED and stored.get(k) != current.get(k)]
+    if not diffs:
+        return cfg, ""
+    shown = ", ".join(f"{k} = {_shown(current.get(k))} in config.toml, {_shown(stored.get(k))} when trained"
+                      for k in diffs[:3])
+    own = path.resolve().parent == (run_dir / "checkpoints").resolve()
+    if not as_trained and own:
+        raise ValueError(f"{run_dir / 'config.toml'} was edited after {path} was trained ({shown}); "
+                         f"restore it, or pass --as-trained to {command} the checkpoint under the "
+                         "configuration it was trained with")
+    if not as_trained:
+        raise ValueError(f"checkpoint {path} was saved from a different model or configuration ({shown}); "
+                         f"use it with the config.toml of the run that made it, or pass --as-trained")
+    keep = {k: current[k] for k in ("device", "data_dir", "out") if current.get(k) is not None}
+    values = {k: v for k, v in stored.items() if v is not None and k not in UNHASHED}
+    trained = TrainConfig.from_command(keep, values, f"the configuration stored in {path}")
+    return trained, f"{command} as trained: config.toml differs from {path} ({shown})"
+
+
+@dataclass
+class TrainedRun:
+    """A run's checkpoint with what it needs: the configuration it was trained under (`trained_config`),
+    its data and its model (on the CPU, weights loaded)."""
+
+    cfg: TrainConfig
+    path: Path
+    ckpt: dict[str, Any]
+    data: DataSource
+    model: SequentialSNN
+    #: says the configuration came from the checkpoint (``--as-trained``), else empty
+    note: str
+
+
+def open_trained(run_dir: str | Path, checkpoint: str | Path | None = None, device: str | None = None,
+                 as_trained: bool = False, command: str = "evaluate") -> TrainedRun:
+    """Read a run for ``spikeforge evaluate``, ``predict`` or ``export`` (``command``): its config
+    (with ``device`` when given), the checkpoint ``last`` (default), ``best`` or a file, checked
+    against the config by `trained_config`, the data and the model.
+
+    Raises:
+        FileNotFoundError: not a run directory, no such checkpoint or data. ValueError: an edited
+            ``config.toml`` (without ``as_trained``), a checkpoint of another model, a bad value.
+    """
+    cfg = resume_config(run_dir, {"device": device} if device else None, command=command)
+    path = checkpoint_path(run_dir, str(checkpoint or "last"))
+    ckpt = load_checkpoint(path)
+    cfg, note = trained_config(cfg, ckpt, path, Path(run_dir), as_trained, command)
+    data = open_data(cfg)
+    model = build_model(cfg, data)
+    load_weights(model, ckpt["model"], path)
+    return TrainedRun(cfg, path, ckpt, data, model, note)
+
+
+def _shown(value: Any) -> str:
+    return "not set" if value is None else toml_value(value)
+
+
+def checkpoint_path(run_dir: str | Path, which: str) -> Path:
+    """The checkpoint ``--checkpoint`` names: ``last`` or ``best`` of the run, else a file path.
+
+    Raises:
+        FileNotFoundError: the checkpoint does not exist, with why (the run held out no validation split,
+            stopped before its first checkpoint, ...) and what to give instead.
+    """
+    run_dir = Path(run_dir)
+    folder = run_dir / "checkpoints"
+    if which not in ("last", "best"):
+        path = Path(which)
+        if path.is_dir():
+            raise FileNotFoundError(f"--checkpoint {which} is a folder; give last, best or a checkpoint "
+                                    "file (e.g. RUN_DIR/checkpoints/last.pt)")
+        if not path.is_file():
+            raise FileNotFoundError(f"--checkpoint {which}: no such file; give last, best or the path of a "
+                                    ".pt checkpoint file")
+        return path
+    path = folder / f"{which}.pt"
+    if path.is_file() or not (run_dir / "config.toml").is_file():
+        return path  # (not a run directory: reported by resume_config)
+    if not (folder / "last.pt").is_file():
+        raise FileNotFoundError(f"{run_dir} has no checkpoint yet: training stopped before saving "
+                                f"{folder / 'last.pt'} (see its status.json and log.txt); train it again")
+    try:
+        held_out = float(read_toml(run_dir / "config.toml").get("val_fraction", 0.0)) > 0
+    except (OSError, ValueError, TypeError):
+        held_out = True
+    if not held_out:
+        raise FileNotFoundError(f"{run_dir} has no best.pt: it is chosen on the validation split and this "
+                                "run held none out (--val-fraction 0); use --checkpoint last")
+    raise FileNotFoundError(f"{run_dir} has no best.pt yet: it is written after the first epoch and this "
+                            "run has not finished one; use --checkpoint last")
 
 
 def completed_summary(run_dir: str | Path) -> dict[str, Any] | None:

@@ -1,10 +1,20 @@
-"""Following a run while it trains: ``status.json`` with the epoch and the estimated time to finish,
-and TensorBoard logging (``--tensorboard``) through ``torch.utils.tensorboard``.
+"""Following a run while it trains: ``status.json`` (`RunStatus`, its one writer) and TensorBoard
+logging (``--tensorboard``, `TensorBoardLog`) through ``torch.utils.tensorboard``.
+
+``status.json`` always has ``state`` (``running``, ``interrupted``, ``failed`` or ``complete``),
+``epoch`` (the epochs finished), ``epochs`` (the run's last epoch), ``batches`` (training batches per
+epoch) and ``updated`` (local time, ISO 8601); inside an epoch also ``batch`` (the batches of epoch
+``epoch + 1`` done); while running also ``current_epoch`` (``epoch + 1``) and, once this session
+has trained a batch or an epoch, ``eta_seconds`` and ``finish_time``; when interrupted ``signal``
+(``SIGINT`` or ``SIGTERM``); when failed ``error`` (the reason, one line).
 
 TensorBoard tags (step = epoch): ``loss/<split>``, ``accuracy/<split>`` for the train, validation and
 test splits, ``spike_rate/<split>/<layer>`` (spikes per neuron per time step of each neuron layer,
 named ``<index>_<class>`` as in the `SequentialSNN`), ``accuracy_per_class/test/<class>``, ``lr``, and
-at the end every figure of ``RUN_DIR/figures`` as an image.
+at the end every figure of ``RUN_DIR/figures`` as an image. An epoch's points are written just before
+its checkpoint is saved, and a resumed session hides what an earlier one wrote after the checkpoint
+it resumes from (TensorBoard's ``purge_step``), so an interrupted and resumed run has every epoch's
+points once, wherever it stopped.
 """
 
 from __future__ import annotations
@@ -32,25 +42,23 @@ def require_tensorboard() -> None:
                          f"install it with {TENSORBOARD_EXTRA}, or drop --tensorboard") from None
 
 
-class RunTracker:
-    """``status.json`` with progress and time to finish, and the TensorBoard writer (rank 0 only).
+class RunStatus:
+    """``status.json`` of a run (rank 0 only): the one place that writes it (see the module for its
+    keys), with the estimated time to finish while running.
 
     Args:
-        run_dir: the run directory. epochs: the run's last epoch. start: the epochs already done.
-        batches: training batches per epoch. tensorboard: write TensorBoard events to
-            ``run_dir/tensorboard`` (a resumed run hides any events of epochs after ``start`` that an
-            interrupted session wrote, TensorBoard's ``purge_step``).
+        run_dir: the run directory. epochs: the run's last epoch. batches: training batches per epoch.
     """
 
-    def __init__(self, run_dir: Path, epochs: int, start: int, batches: int, tensorboard: bool) -> None:
-        self.run_dir, self.epochs, self.start, self.batches = run_dir, epochs, start, max(batches, 1)
-        self.t0 = time.time()
+    def __init__(self, run_dir: Path, epochs: int, batches: int) -> None:
+        self.run_dir, self.epochs, self.batches = run_dir, epochs, max(batches, 1)
+        self.t0, self.start = time.time(), 0.0
         self._last_write = 0.0
-        self.writer: Any = None
-        if tensorboard:
-            from torch.utils.tensorboard import SummaryWriter
 
-            self.writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=start + 1 if start else None)
+    def begin(self, epoch: int, batch: int = 0) -> None:
+        """This session starts after ``epoch`` epochs and ``batch`` batches: the time to finish is
+        estimated from its own pace."""
+        self.t0, self.start = time.time(), epoch + batch / self.batches
 
     def _eta(self, done: float) -> float | None:
         """Seconds to finish, from the mean time per epoch of this session (``done`` epochs, fractional)."""
@@ -59,32 +67,48 @@ class RunTracker:
             return None
         return (time.time() - self.t0) / session * (self.epochs - done)
 
-    def _write(self, epoch: int, batch: int | None) -> None:
-        done = epoch + (0 if batch is None else batch / self.batches)
-        eta = self._eta(done)
-        extra: dict[str, Any] = {"epochs": self.epochs, "current_epoch": min(epoch + 1, self.epochs)}
-        if batch is not None:
-            extra.update(batch=batch, batches=self.batches)
-        if eta is not None:
-            finish = datetime.now().astimezone() + timedelta(seconds=eta)
-            extra.update(eta_seconds=round(eta, 1), finish_time=finish.isoformat(timespec="seconds"))
-        write_status(self.run_dir, "running", epoch=epoch, **extra)
+    def write(self, state: str, epoch: int, batch: int = 0, **extra: Any) -> None:
+        """Write ``state`` after ``epoch`` epochs and ``batch`` batches of the next (``extra``: ``signal``,
+        ``error``); a ``running`` state gets the current epoch and the time to finish."""
+        fields: dict[str, Any] = {"epoch": epoch, "epochs": self.epochs}
+        if batch:
+            fields["batch"] = batch
+        fields["batches"] = self.batches
+        if state == "running":
+            fields["current_epoch"] = min(epoch + 1, self.epochs)
+            eta = self._eta(epoch + batch / self.batches)
+            if eta is not None:
+                finish = datetime.now().astimezone() + timedelta(seconds=eta)
+                fields.update(eta_seconds=round(eta, 1), finish_time=finish.isoformat(timespec="seconds"))
+        write_status(self.run_dir, state, **fields, **extra)
         self._last_write = time.time()
 
-    def watch(self, shards: Iterable[Any], epoch: int) -> Iterator[Any]:
-        """``shards`` of training epoch ``epoch`` (1-based), updating ``status.json`` at most every
-        `STATUS_EVERY_S` seconds as the batches go by."""
-        for batch, shard in enumerate(shards):
-            if batch and time.time() - self._last_write >= STATUS_EVERY_S:
-                self._write(epoch - 1, batch)
+    def watch(self, shards: Iterable[Any], epoch: int, start: int = 0) -> Iterator[Any]:
+        """``shards`` of training epoch ``epoch`` (1-based; the first ``start`` batches already done),
+        updating ``status.json`` at most every `STATUS_EVERY_S` seconds as the batches go by."""
+        for batch, shard in enumerate(shards, start):
+            if batch > start and time.time() - self._last_write >= STATUS_EVERY_S:
+                self.write("running", epoch - 1, batch)
             yield shard
 
-    def epoch_done(self, row: Mapping[str, Any], lr: float) -> None:
-        """Record a finished epoch (a `metrics.json` row): ``status.json`` and TensorBoard."""
+
+class TensorBoardLog:
+    """The TensorBoard writer of a run (rank 0, ``--tensorboard``), in ``run_dir/tensorboard``.
+
+    Args:
+        run_dir: the run directory. resumed_at: for a resumed session, the epochs its checkpoint holds:
+            any events of later epochs that an interrupted session wrote are hidden.
+    """
+
+    def __init__(self, run_dir: Path, resumed_at: int | None = None) -> None:
+        from torch.utils.tensorboard import SummaryWriter
+
+        purge = None if resumed_at is None else resumed_at + 1
+        self.writer: Any = SummaryWriter(str(run_dir / "tensorboard"), purge_step=purge)
+
+    def epoch_done(self, row: Mapping[str, Any]) -> None:
+        """Log a finished epoch (a ``metrics.json`` row)."""
         epoch = int(row["epoch"])
-        self._write(epoch, None)
-        if self.writer is None:
-            return
         for split in ("train", "val", "test"):
             for metric, tag in (("loss", "loss"), ("acc", "accuracy")):
                 if row.get(f"{split}_{metric}") is not None:
@@ -94,13 +118,11 @@ class RunTracker:
         for cls, acc in (row.get("test_class_acc") or {}).items():
             if acc is not None:
                 self.writer.add_scalar(f"accuracy_per_class/test/{cls}", acc, epoch)
-        self.writer.add_scalar("lr", lr, epoch)
+        self.writer.add_scalar("lr", row["lr"], epoch)
         self.writer.flush()
 
     def add_figures(self, folder: Path, epoch: int) -> None:
         """Every PNG in ``folder`` as a TensorBoard image ``figures/<name>`` at ``epoch``."""
-        if self.writer is None:
-            return
         import numpy as np
         from PIL import Image
 
@@ -111,6 +133,4 @@ class RunTracker:
         self.writer.flush()
 
     def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
+        self.writer.close()

@@ -4,20 +4,31 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-ARCHITECTURES = ("mlp", "conv")
-NEURONS = ("leaky", "synaptic", "alpha", "lapicque", "rleaky", "rsynaptic")
-ENCODINGS = ("rate", "latency")
-RESETS = ("subtract", "zero", "none")
-DEVICES = ("auto", "cpu", "cuda")
-OPTIMIZERS = ("adam", "adamw", "sgd")
-LR_SCHEDULES = ("none", "cosine", "step", "onecycle")
-LOSSES = ("ce_rate", "ce_count", "mse_count", "ce_max_membrane", "mse_membrane", "ce_temporal",
-          "mse_temporal")
+from ._options import (
+    ARCHITECTURES,
+    DEVICES,
+    ENCODINGS,
+    LOSSES,
+    LR_SCHEDULES,
+    NEURONS,
+    OPTIMIZERS,
+    OPTIONS,
+    PYTHON,
+    RESETS,
+    Origin,
+    check_value,
+    path_from_toml,
+)
+
+__all__ = ["ARCHITECTURES", "BEFORE_OPTIONS", "DEVICES", "ENCODINGS", "LOSSES", "LR_SCHEDULES", "NEURONS",
+           "OPTIMIZERS", "RESETS", "RESUMABLE_CHANGES", "TrainConfig"]
+
 #: fields that may change when a run is resumed (the rest must match the checkpoint)
 RESUMABLE_CHANGES = ("epochs", "device", "progress", "out", "tensorboard")
 #: the values of the optimisation options in runs made before these options existed (for --resume)
@@ -29,6 +40,14 @@ BEFORE_OPTIONS = {"optimizer": "adam", "momentum": 0.0, "weight_decay": 0.0, "lr
 @dataclass
 class TrainConfig:
     """Everything ``spikeforge train`` needs; each field is also a command-line option and a TOML key.
+
+    Each value is checked when the config is made (its type, range or choices, from the table
+    `spikeforge.training._options.OPTIONS`); `validate` also checks combinations. A new option is a
+    field here plus a row in that table.
+
+    Raises:
+        ValueError: a value of the wrong type (``epochs="3"``), not finite or out of range
+            (``lr=float("inf")``, ``seed=2**70``) or not among the choices, naming the field.
 
     Attributes:
         dataset: ``digits`` (bundled, default), an event data set (``nmnist``, ``shd``, ``ssc``,
@@ -46,9 +65,11 @@ class TrainConfig:
         reset: the neurons' reset mechanism, ``subtract``, ``zero`` or ``none`` (default: the neuron's
             own, e.g. ``subtract`` for Leaky). NIR expresses only ``zero`` exactly, so a model trained
             with ``--reset zero`` exports to NIR without loss.
-        lr: Adam learning rate. seed: seeds weights, data order and encoding.
+        lr: learning rate (finite, > 0; the peak rate under a schedule). seed: seeds weights, data
+            order and encoding, in ``[0, 2**64 - 1]``.
         device: ``auto`` (CUDA if available), ``cpu`` or ``cuda``.
-        out: the run directory (default: the first free ``runs/<dataset>-seed<seed>[-N]``).
+        out: the run directory (default: the first free ``runs/<dataset>-seed<seed>[-N]``); ``data_dir``
+            and ``out`` also take a ``pathlib.Path`` (stored as ``str``).
         val_fraction: the part of the training split held out (a fixed random subset) to choose the best
             epoch, ``checkpoints/best.pt``, by validation accuracy; 0 holds nothing out and writes no
             ``best.pt``. The test split is never used for a choice.
@@ -68,7 +89,7 @@ class TrainConfig:
         amp: mixed precision (bfloat16 autocast on CPU; float16 autocast and a gradient scaler on CUDA).
         loss: one of `LOSSES` (see `spikeforge.training._objective`).
         tensorboard: log to ``RUN_DIR/tensorboard`` (needs the ``tensorboard`` extra).
-        progress: show progress bars.
+        progress: print a line per epoch, and progress bars when stderr is a terminal.
     """
 
     dataset: str = "digits"
@@ -107,104 +128,123 @@ class TrainConfig:
     tensorboard: bool = False
     progress: bool = True
 
-    def validate(self) -> None:
-        """Check names, ranges and combinations.
+    def __post_init__(self) -> None:
+        for key in OPTIONS:  # each value on its own; combinations are checked by `validate`
+            setattr(self, key, check_value(key, getattr(self, key)))
+
+    def validate(self, origin: Origin = PYTHON) -> None:
+        """Check every value (as `__post_init__` does, in case a field was set since) and the
+        combinations of values.
+
+        Args:
+            origin: where the values came from, so that a message names each option as the user wrote
+                it (a flag, a TOML key, a field).
 
         Raises:
             ValueError: with a message naming the option and what to do instead.
         """
         from ..data import check_dataset_name
 
-        check_dataset_name(self.dataset)
-        if self.neuron not in NEURONS:
-            raise ValueError(f"unknown neuron {self.neuron!r}; choose --neuron from {', '.join(NEURONS)}")
-        if self.model not in ARCHITECTURES:
-            raise ValueError(f"unknown model {self.model!r}; choose --model mlp or conv")
+        for key in OPTIONS:
+            setattr(self, key, check_value(key, getattr(self, key), origin))
+        name, note = origin.name, origin.note
+        try:
+            check_dataset_name(self.dataset)
+        except ValueError as exc:  # the data layer says --dataset: name it as the user wrote it
+            head, _, tail = str(exc).replace("--dataset", name("dataset")).partition(";")
+            raise ValueError(f"{head}{note({'dataset': self.dataset})};{tail}") from None
         if self.model == "conv" and self.dataset == "shd":
-            raise ValueError("--model conv needs image-like frames but shd gives one channel axis per step; "
-                             "use --model mlp for shd")
-        if self.reset is not None and self.reset not in RESETS:
-            raise ValueError(f"unknown reset {self.reset!r}; choose --reset from {', '.join(RESETS)}")
-        if self.encoding is not None and self.encoding not in ENCODINGS:
-            raise ValueError(f"unknown encoding {self.encoding!r}; choose --encoding rate or latency")
-        if self.device not in DEVICES:
-            raise ValueError(f"unknown device {self.device!r}; choose --device auto, cpu or cuda")
-        for name in ("epochs", "batch_size", "num_steps", "hidden"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
-        for name in ("train_limit", "test_limit"):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)} "
-                                 "(leave it out to use the whole split)")
-        if not 0 <= self.val_fraction < 1:
-            raise ValueError(f"--val-fraction must lie in [0, 1), got {self.val_fraction} (0 holds out no "
-                             "validation samples and writes no best.pt)")
-        if not 0 <= self.beta <= 1:
-            raise ValueError(f"--beta must lie in [0, 1], got {self.beta}")
+            raise ValueError(f"{name('model')} conv needs image-like frames but shd gives one channel axis "
+                             f"per step{note({'model': 'conv', 'dataset': 'shd'})}; use {name('model')} mlp "
+                             "for shd")
         if self.neuron == "lapicque" and not 0 < self.beta < 1:
-            raise ValueError(f"--neuron lapicque needs --beta strictly between 0 and 1 (its R and C are "
-                             f"derived from it), got {self.beta}")
-        if int(self.seed) < 0:
-            raise ValueError(f"--seed must be >= 0, got {self.seed}")
-        if not self.lr > 0:
-            raise ValueError(f"--lr must be > 0, got {self.lr}")
+            raise ValueError(f"{name('neuron')} lapicque needs {name('beta')} strictly between 0 and 1 (its "
+                             f"R and C are derived from it), got {self.beta}"
+                             f"{note({'neuron': self.neuron, 'beta': self.beta})}")
         if self.device == "cuda" and not torch.cuda.is_available():
-            raise ValueError("--device cuda but no CUDA device is available; use --device cpu or auto")
-        from ._optim import check_training_options
-
-        check_training_options(self)
+            raise ValueError(f"{name('device')} cuda but no CUDA device is available"
+                             f"{note({'device': 'cuda'})}; use {name('device')} cpu or auto")
+        self._check_training(origin)
         event_only = {
             "data_dir": self.data_dir,
             "time_window_us": self.time_window_us,
             "denoise_us": self.denoise_us,
-            "downsample": None if self.downsample == 1 else 1,
+            "downsample": None if self.downsample == 1 else self.downsample,
             "drop_out_of_range": self.drop_out_of_range or None,
         }
         if self.dataset == "digits":
-            given = [k for k, v in event_only.items() if v is not None]
+            given = {k: v for k, v in event_only.items() if v is not None}
             if given:
-                opt = "--" + given[0].replace("_", "-")
-                raise ValueError(f"{opt} applies to event data sets only; digits is bundled (drop {opt})")
+                key = next(iter(given))
+                raise ValueError(f"{name(key)} applies to event data sets only; digits is bundled"
+                                 f"{note({key: given[key]})} (drop {name(key)})")
         else:
             if self.encoding is not None:
-                raise ValueError(
-                    f"--encoding applies to digits only; {self.dataset} is already spikes (drop --encoding)"
-                )
+                raise ValueError(f"{name('encoding')} applies to digits only; {self.dataset} is already "
+                                 f"spikes{note({'encoding': self.encoding})} (drop {name('encoding')})")
             if self.data_dir is None:
-                raise ValueError(f"--dataset {self.dataset} needs --data-dir (the folder with its files)")
+                raise ValueError(f"{name('dataset')} {self.dataset} needs {name('data_dir')} (the folder "
+                                 f"with its files){note({'dataset': self.dataset})}")
+
+    def _check_training(self, origin: Origin) -> None:
+        """The combinations of the optimisation options (each value is checked by the table)."""
+        name, note = origin.name, origin.note
+        if self.momentum and self.optimizer != "sgd":
+            raise ValueError(f"{name('momentum')} applies to {name('optimizer')} sgd only ({self.optimizer} "
+                             f"keeps its own moment estimates){note({'momentum': self.momentum})}; drop "
+                             f"{name('momentum')} or use {name('optimizer')} sgd")
+        if self.warmup_epochs and self.warmup_epochs >= self.epochs:
+            raise ValueError(f"{name('warmup_epochs')} {self.warmup_epochs} must be fewer than "
+                             f"{name('epochs')} {self.epochs}"
+                             f"{note({'warmup_epochs': self.warmup_epochs, 'epochs': self.epochs})}")
+        for key in ("lr_step_size", "lr_gamma"):
+            if getattr(self, key) is not None and self.lr_schedule != "step":
+                raise ValueError(f"{name(key)} applies to {name('lr_schedule')} step only"
+                                 f"{note({key: getattr(self, key)})} (drop it, or add "
+                                 f"{name('lr_schedule')} step)")
+        if self.early_stopping is not None and self.val_fraction == 0:
+            raise ValueError(f"{name('early_stopping')} watches the validation accuracy, but "
+                             f"{name('val_fraction')} 0 holds no validation samples out"
+                             f"{note({'early_stopping': self.early_stopping, 'val_fraction': 0.0})}; use a "
+                             f"{name('val_fraction')} above 0")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "config") -> TrainConfig:
-        """Build from a dict (e.g. TOML); an unknown key or a value of the wrong type (a bool is not an
-        integer; a float option takes an integer) raises ValueError naming ``source``."""
-        fields = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - fields)
+    def from_dict(cls, data: Mapping[str, Any], source: str = "config") -> TrainConfig:
+        """Build from the keys of a TOML file ``source`` (or any dict); each value is checked and an
+        error names it as ``key = value in source``.
+
+        Raises:
+            ValueError: an unknown key, or a value of the wrong type or out of range.
+        """
+        return cls.from_command({}, data, source)
+
+    @classmethod
+    def from_command(cls, flags: Mapping[str, Any], file_values: Mapping[str, Any] | None = None,
+                     file: str | None = None) -> TrainConfig:
+        """Build from the defaults, then the keys of a TOML file, then the command-line flags.
+
+        Every value is checked where it came from (a bad value in the file is reported even when a
+        flag overrides it), then the combinations (`validate`), before anything is created.
+
+        Args:
+            flags: options given as flags, by field name. file_values: the keys read from ``file``.
+
+        Raises:
+            ValueError: an unknown key in the file, or a bad value, naming the flag or the file's key.
+        """
+        file_values = dict(file_values or {})
+        unknown = sorted(set(file_values) - set(OPTIONS))
         if unknown:
-            allowed = ", ".join(sorted(fields))
-            raise ValueError(f"unknown key {unknown[0]!r} in {source}; allowed keys: {allowed}")
-        return cls(**{key: _checked(key, value, source) for key, value in data.items()})
+            allowed = ", ".join(sorted(OPTIONS))
+            raise ValueError(f"unknown key {unknown[0]!r} in {file}; allowed keys: {allowed}")
+        from_file = Origin.command(file=file, file_keys=file_values)
+        values = {k: check_value(k, path_from_toml(k, v), from_file) for k, v in file_values.items()}
+        origin = Origin.command(flags, file, file_values)
+        values.update({k: check_value(k, v, origin) for k, v in flags.items()})
+        cfg = cls(**values)
+        cfg.validate(origin)
+        return cfg
 
-
-#: the value type of each option (None is allowed where the default is None)
-_KINDS = {f.name: str(f.type).split(" | ")[0] for f in dataclasses.fields(TrainConfig)}
-_KIND_NAMES = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false"}
-
-
-def _checked(key: str, value: Any, source: str) -> Any:
-    """``value`` if it has ``key``'s type (a float option also takes an integer, converted; a bool is
-    not an integer), else ValueError naming the key, ``source``, the value and the type."""
-    if value is None and getattr(TrainConfig, key) is None:
-        return None
-    kind = _KINDS[key]
-    ok = {
-        "int": isinstance(value, int) and not isinstance(value, bool),
-        "float": isinstance(value, (int, float)) and not isinstance(value, bool),
-        "str": isinstance(value, str),
-        "bool": isinstance(value, bool),
-    }[kind]
-    if not ok:
-        raise ValueError(f"{key} = {value!r} in {source} must be {_KIND_NAMES[kind]}")
-    return float(value) if kind == "float" else value

@@ -23,7 +23,9 @@ import io
 import json
 import os
 import random
-import tempfile
+import secrets
+import stat
+import time
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -32,19 +34,45 @@ from typing import Any
 import numpy as np
 import torch
 
+from ._options import OPTIONS, path_to_toml, toml_value
+
 CHECKPOINT_FORMAT = "spikeforge-run/1"
 
 
-def _atomic_write(path: Path, write: Any, binary: bool = False) -> None:
-    """Write through a temporary file and rename, so a crash never leaves half a file."""
+def _atomic_write(path: Path, write: Any, binary: bool = False, durable: bool = False) -> None:
+    """Write through a temporary file in the same folder and rename it over ``path``, so that a crash or
+    a full disk never leaves half a file (the old one stays).
+
+    The file gets the permissions a plain ``open(path, "w")`` would give: an existing file keeps its
+    own, a new one ``0o666`` less the umask (the temporary file is created with mode ``0o666`` and the
+    kernel applies the umask). Text is UTF-8. ``durable``: flush the data to the disk (``fsync``) before
+    the rename, for checkpoints.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb" if binary else "w") as f:
+        keep = stat.S_IMODE(path.stat().st_mode)
+    except OSError:  # a new file
+        keep = None
+    while True:
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            break
+        except FileExistsError:
+            continue
+    try:
+        if keep is not None:
+            os.fchmod(fd, keep)
+        with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8") as f:
             write(f)
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:  # e.g. ENOSPC from a write: name the file
+            exc.filename = str(path)
         raise
 
 
@@ -83,7 +111,7 @@ def set_rng_state(state: Mapping[str, Any]) -> None:
 def save_checkpoint(path: Path, payload: Mapping[str, Any]) -> None:
     """Save ``payload`` (tensors, numbers, strings, lists, dicts) atomically with the format tag."""
     data = {"format": CHECKPOINT_FORMAT, **payload}
-    _atomic_write(Path(path), lambda f: torch.save(data, f), binary=True)
+    _atomic_write(Path(path), lambda f: torch.save(data, f), binary=True, durable=True)
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -112,9 +140,24 @@ def write_json(path: Path, data: Any) -> None:
     _atomic_write(Path(path), lambda f: json.dump(data, f, indent=2))
 
 
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) atomically, creating the folders above ``path``."""
+    _atomic_write(Path(path), lambda f: f.write(text))
+
+
 def write_status(run_dir: Path, state: str, **extra: Any) -> None:
-    """Record the run's state (``running``, ``interrupted``, ``failed``, ``complete``)."""
-    write_json(run_dir / "status.json", {"state": state, **extra})
+    """Record the run's state (``running``, ``interrupted``, ``failed``, ``complete``) and the time.
+
+    On a full disk the atomic write may find no room for its temporary file; the status is then
+    rewritten in place (its old blocks are freed first), since a stale ``running`` would mislead.
+    """
+    data = {"state": state, **extra, "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    path = run_dir / "status.json"
+    try:
+        write_json(path, data)
+    except OSError:
+        with path.open("w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2)
 
 
 def write_metrics(run_dir: Path, history: Sequence[Mapping[str, Any]]) -> None:
@@ -137,22 +180,43 @@ def write_metrics(run_dir: Path, history: Sequence[Mapping[str, Any]]) -> None:
     _atomic_write(run_dir / "metrics.csv", write)
 
 
+def _toml_string(text: str) -> str:
+    """A TOML basic string: UTF-8 text as it is, quotes, backslashes and control characters escaped."""
+    escapes = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+    out = [escapes.get(c) or (f"\\u{ord(c):04x}" if ord(c) < 0x20 or ord(c) == 0x7F else c) for c in text]
+    return '"' + "".join(out) + '"'
+
+
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
-        return repr(value)
+        return toml_value(value)
     if isinstance(value, str):
-        return json.dumps(value)
+        return _toml_string(value)
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
     raise TypeError(f"cannot write {type(value).__name__} to TOML")
 
 
 def write_config_toml(path: Path, config: Mapping[str, Any]) -> None:
-    """Write a flat config as TOML, one line per key; a key whose value is None (TOML has no null)
-    is written as the comment ``# key: not set``, so the file names every option."""
-    lines = [f"# {k}: not set" if v is None else f"{k} = {_toml_value(v)}" for k, v in config.items()]
-    text = "# spikeforge train: resolved configuration\n" + "\n".join(lines) + "\n"
-    _atomic_write(Path(path), lambda f: f.write(text))
+    """Write a flat config as TOML (UTF-8), one line per key; a key whose value is None (TOML has no
+    null) is written as the comment ``# key: not set``, so the file names every option. A path that is
+    not valid UTF-8 (bytes the file system allows but TOML text cannot hold) is written as
+    ``{ path_bytes = "<hex>" }`` after a comment showing it, and read back exactly by
+    `TrainConfig.from_dict`."""
+    lines = []
+    for key, value in config.items():
+        if value is None:
+            lines.append(f"# {key}: not set")
+            continue
+        if key in OPTIONS and OPTIONS[key].path:
+            value = path_to_toml(value)
+            if isinstance(value, dict):
+                shown = os.fsencode(config[key]).decode("utf-8", "backslashreplace")
+                lines.append(f"# {key}: {shown} (not valid UTF-8, so stored as its bytes)")
+        lines.append(f"{key} = {_toml_value(value)}")
+    write_text(path, "# spikeforge train: resolved configuration\n" + "\n".join(lines) + "\n")
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
@@ -176,9 +240,16 @@ def read_toml(path: str | Path) -> dict[str, Any]:
 
 
 def append_log(run_dir: Path, line: str) -> None:
-    """Append one line to ``log.txt``."""
-    with (run_dir / "log.txt").open("a") as f:
-        f.write(line.rstrip("\n") + "\n")
+    """Append one line to ``log.txt``, after the local time (UTF-8; a path's undecodable bytes as
+    ``\\xNN``)."""
+    path = run_dir / "log.txt"
+    try:
+        with path.open("a", encoding="utf-8", errors="backslashreplace") as f:
+            f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {line.rstrip()}\n")
+    except OSError as exc:
+        if exc.filename is None:
+            exc.filename = str(path)
+        raise
 
 
 def _starts_with_flatten(model: torch.nn.Module) -> bool:
@@ -206,7 +277,8 @@ def nir_sample(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 def export_nir(net: torch.nn.Module, sample: torch.Tensor, path: Path) -> str:
-    """Write ``net`` (from `export_network`) to ``path`` as NIR, with one input step (`nir_sample`).
+    """Write ``net`` (from `export_network`) to ``path`` as NIR, with one input step (`nir_sample`);
+    through a temporary file and a rename, so ``path`` is never left half written.
 
     Returns:
         ``"written"`` (plus any lossy-export warning), ``"not available: ..."`` when this spikeforge has
@@ -218,13 +290,19 @@ def export_nir(net: torch.nn.Module, sample: torch.Tensor, path: Path) -> str:
         from .. import export_to_nir  # type: ignore[attr-defined]
     except ImportError as exc:
         return f"not available: this spikeforge has no NIR export ({exc})"
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")  # written whole, then renamed
     try:
         with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stderr(io.StringIO()):
             warnings.simplefilter("always")
             graph = export_to_nir(net, sample.cpu(), dt=1e-4)
-            nir.write(str(path), graph)
+            nir.write(str(tmp), graph)
+        with contextlib.suppress(OSError):  # a rewritten file keeps its permissions
+            tmp.chmod(stat.S_IMODE(path.stat().st_mode))
+        os.replace(tmp, path)
     except Exception as exc:  # an export error must not lose the trained run
         return f"failed: {type(exc).__name__}: {_first_line(exc)}"
+    finally:
+        tmp.unlink(missing_ok=True)
     notes = "; ".join(sorted({str(w.message).splitlines()[0] for w in caught}))
     return "written" + (f" ({notes})" if notes else "")
 

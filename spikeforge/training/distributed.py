@@ -277,6 +277,15 @@ def reduce_sums(sums: Mapping[str, float], env: DistEnv, device: torch.device) -
     return dict(zip(keys, t.tolist()))
 
 
+def gather_objects(obj: T, env: DistEnv) -> list[T]:
+    """``obj`` of every rank, in rank order (``[obj]`` for one process); every rank must call it."""
+    if not env.enabled:
+        return [obj]
+    out: list[Any] = [None] * env.world_size
+    dist.all_gather_object(out, obj)
+    return out
+
+
 def on_main(fn: Callable[[], T], env: DistEnv) -> T:
     """Run ``fn`` on rank 0 only and give its result, or its exception, to every rank.
 

@@ -5,13 +5,20 @@ Inputs, by the run's data set:
 
 - digits: image files (PNG, JPEG, BMP, GIF, TIFF, ...; see `image_to_digit` for the conversion) and
   ``.npy`` arrays of pixels in [0, 1] shaped ``[8, 8]``, ``[64]``, ``[N, 8, 8]`` or ``[N, 64]``.
-- event data sets: files in the data set's own format, read with `spikeforge.data`'s readers and binned
-  into frames with the run's options: an N-MNIST ``.bin``; an SHD ``.h5`` (every sample in it); a DVS
-  Gesture ``.aedat`` (each labelled gesture of the ``*_labels.csv`` beside it, else the whole
-  recording) or a tonic ``.npy`` of ``x, y, p, t(ms)`` rows.
+- event data sets: files in the data set's own format (`spikeforge.data.FILE_FORMATS`), read with
+  the data layer's readers (`spikeforge.data.read_event_file`), checked like its samples
+  (`spikeforge.data.check_events`: an event outside the sensor is an error naming the file and sample,
+  or dropped and counted with the run's ``--drop-out-of-range``) and binned into frames with the run's
+  options (`spikeforge.data.loaders.frame_spec`): an N-MNIST or N-Caltech101 ``.bin``; an SHD or SSC
+  ``.h5`` (every sample in it, with its label); a DVS Gesture ``.aedat`` (each labelled gesture of the
+  ``*_labels.csv`` beside it, else the whole recording) or tonic ``.npy`` of ``x, y, p, t(ms)`` rows;
+  a POKER-DVS ``.npy`` of ``t, x, y, p`` rows; a CIFAR10-DVS ``.aedat4``. A ``tonic:NAME`` run takes
+  the files of the named data set of the same name; other ``tonic:NAME`` runs predict a split only.
 - ``split``: every sample of the run's ``train``, ``val`` or ``test`` split, encoded exactly as
   training and ``spikeforge evaluate`` encode it, so ``predict --split test`` gives evaluate's accuracy.
 
+The checkpoint is checked against ``config.toml`` as ``spikeforge evaluate`` checks it (refused when
+the config was edited after training, unless ``as_trained``).
 The digits are spike coded like the training data; each input is coded on its own with a generator
 seeded with ``seed`` (default: the run's ``--seed``), so an input always gives the same spikes and the
 same prediction, whatever else is predicted with it. Event data involve no random numbers.
@@ -21,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import io
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,14 +38,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..data.loaders import DataSource, open_data
+from ..data.loaders import DataSource
 from ..network import SequentialSNN
 from ._objective import Objective
 from ._optim import autocast
-from ._run_dir import resume_config
-from ._train_config import TrainConfig
-from ._train_model import build_model, load_weights, resolve_device
-from .checkpoint import append_log, load_checkpoint
+from ._run_dir import TrainedRun, open_trained
+from ._train_model import resolve_device
+from .checkpoint import append_log
 
 __all__ = ["Predictions", "image_to_digit", "predict", "predict_split", "write_confusion"]
 
@@ -57,6 +64,8 @@ class Predictions:
     predicted: list[int] = field(default_factory=list)
     scores: list[float] = field(default_factory=list)
     counts: list[list[int]] = field(default_factory=list)
+    #: says the run was used under its checkpoint's configuration (``as_trained``), else empty
+    note: str = ""
 
     def accuracy(self) -> float | None:
         """The share of correct predictions, when every row has a label (else None)."""
@@ -187,116 +196,72 @@ def _digit_inputs(paths: Sequence[str]) -> list[tuple[str, Tensor]]:
     return out
 
 
-def _gesture_npy(path: Path) -> np.ndarray:
-    """A tonic DVS Gesture ``.npy`` (rows ``x, y, p, t`` in milliseconds) as camera events."""
-    from ..data.events import CAMERA_DTYPE, CorruptDataError
-
-    rows = np.load(path, allow_pickle=False)
-    if rows.ndim != 2 or rows.shape[1] != 4:
-        raise CorruptDataError(f"{path}: expected [N, 4] rows of x, y, p, t(ms), got {rows.shape}")
-    events = np.empty(len(rows), dtype=CAMERA_DTYPE)
-    events["x"], events["y"], events["p"] = rows[:, 0], rows[:, 1], rows[:, 2]
-    events["t"] = np.round(rows[:, 3].astype(np.float64) * 1000).astype(np.int64)
-    return events
-
-
-def _event_samples(dataset: str, path: Path) -> list[tuple[str, np.ndarray, int | None]]:
-    """``(name, events, label or None)`` of every sample in an event file of ``dataset``'s format."""
-    from .. import data as sd
-
-    suffix = path.suffix.lower()
-    sensor = sd.EVENT_DATASETS[dataset].sensor_size
-    if not path.is_file():
-        raise FileNotFoundError(f"input file {path} not found")
-    if suffix == ".h5" and sensor[1:] == (1, 1):
-        from ..data.events import hdf5_labels
-
-        return [(f"{path}#{i}", *sd.read_shd(path, i)) for i in range(len(hdf5_labels(path)))]
-    if suffix == ".bin" and dataset == "nmnist":
-        return [(str(path), sd.read_nmnist(path), None)]
-    if suffix == ".aedat" and dataset == "dvsgesture":
-        events = sd.read_aedat31(path)
-        labels = path.with_name(path.stem + "_labels.csv")
-        if not labels.is_file():
-            return [(str(path), events, None)]
-        out: list[tuple[str, np.ndarray, int | None]] = []
-        for k, (cls, start, end) in enumerate(sd.read_gesture_labels(labels)):
-            part = events[(events["t"] >= start) & (events["t"] < end)].copy()
-            part["t"] -= start
-            out.append((f"{path}#{k}", part, cls))
-        return out
-    if suffix == ".npy" and dataset == "dvsgesture":
-        return [(str(path), _gesture_npy(path), None)]
-    formats = {"nmnist": "N-MNIST .bin files", "dvsgesture": "DVS Gesture .aedat or tonic .npy files"}
-    raise ValueError(f"{path}: a {dataset} run predicts {formats.get(dataset, '.h5 files of its format')}")
+#: one input sample: ``(name, x [T, ...], label or None)``
+_Input = tuple[str, Tensor, int | None]
 
 
 @dataclass
 class _Run:
-    cfg: TrainConfig
-    data: DataSource
-    model: SequentialSNN
+    run: TrainedRun
     device: torch.device
     objective: Objective
-    #: the (train, val, test) sizes the checkpoint was made with, when it says
-    sizes: list[int] | None
 
 
-def _load_run(run_dir: str | Path, checkpoint: str | Path | None, device: str | None) -> _Run:
-    changes: dict[str, Any] = {"tensorboard": False}  # reading a run needs no TensorBoard
-    if device:
-        changes["device"] = device
-    cfg = resume_config(run_dir, changes, command="predict")
-    cfg.validate()
-    path = Path(checkpoint) if checkpoint else Path(run_dir) / "checkpoints" / "last.pt"
-    ckpt = load_checkpoint(path)
-    data = open_data(cfg)
-    dev = resolve_device(cfg.device)
-    model = build_model(cfg, data)
-    load_weights(model, ckpt["model"], path)
-    sizes = ckpt.get("data_sizes")
-    return _Run(cfg, data, model.to(dev), dev, Objective(cfg.loss), None if sizes is None else list(sizes))
+def _load_run(run_dir: str | Path, checkpoint: str | Path | None, device: str | None,
+              as_trained: bool) -> _Run:
+    run = open_trained(run_dir, checkpoint, device, as_trained, "predict")
+    dev = resolve_device(run.cfg.device)
+    run.model.to(dev)
+    return _Run(run, dev, Objective(run.cfg.loss))
 
 
 def predict(run_dir: str | Path, inputs: Sequence[str] = (), split: str | None = None,
             checkpoint: str | Path | None = None, device: str | None = None,
-            seed: int | None = None) -> Predictions:
+            seed: int | None = None, as_trained: bool = False) -> Predictions:
     """Classify ``inputs`` (files, see the module) or every sample of ``split`` with a run's checkpoint.
 
     Args:
-        run_dir: a run directory of ``spikeforge train``. checkpoint: default ``checkpoints/last.pt``.
-        device: ``auto``, ``cpu`` or ``cuda`` (default: the run's). seed: seeds each digit input's spike
-            coding (default: the run's seed; see the module).
+        run_dir: a run directory of ``spikeforge train``. checkpoint: ``last`` (default), ``best`` or a
+            checkpoint file. device: ``auto``, ``cpu`` or ``cuda`` (default: the run's). seed: seeds each
+            digit input's spike coding (default: the run's seed; see the module). as_trained: when
+            ``config.toml`` was edited after training, use the checkpoint's own configuration (else
+            refused), saying so in `Predictions.note`.
 
     Raises:
-        ValueError: neither or both of ``inputs`` and ``split``; an input the run's data set cannot take.
-        FileNotFoundError: a missing run, checkpoint or input.
+        ValueError: neither or both of ``inputs`` and ``split``; an input the run's data set cannot take
+            (or a ``tonic:NAME`` run without a reader of single files); an edited ``config.toml``.
+        FileNotFoundError: a missing run, checkpoint or input. CorruptDataError: a damaged input, or
+            an event outside the sensor (without the run's ``--drop-out-of-range``).
     """
     if bool(inputs) == bool(split):
         raise ValueError("give input files or --split test|train|val (one of the two)")
-    run = _load_run(run_dir, checkpoint, device)
+    loaded = _load_run(run_dir, checkpoint, device, as_trained)
+    run, data, cfg = loaded.run, loaded.run.data, loaded.run.cfg
     if split is not None:
         from ..data.loaders import split_name
 
-        now = [run.data.size(name) for name in ("train", "val", "test")]
-        if run.sizes is not None and [int(n) for n in run.sizes] != now:
+        now = [data.size(name) for name in ("train", "val", "test")]
+        sizes = run.ckpt.get("data_sizes")
+        if sizes is not None and [int(n) for n in sizes] != now:
             raise ValueError(f"the run's train, validation and test splits now have {now} samples but it was "
-                             f"trained on {run.sizes}: the data set's files changed since training; restore "
-                             "them or train again")
-        return predict_split(run.model, run.data, split_name(split), run.device, run.objective, run.cfg.amp)
+                             f"trained on {[int(n) for n in sizes]}: the data set's files changed since "
+                             "training; restore them or train again")
+        out = predict_split(run.model, data, split_name(split), loaded.device, loaded.objective, cfg.amp)
+        out.note = run.note
+        return out
     missing = [p for p in inputs if not Path(p).is_file()]
     if missing:
         raise FileNotFoundError(f"input file {missing[0]} not found")
-    samples = _encoded_inputs(run, inputs, run.cfg.seed if seed is None else seed)
-    out = Predictions(names=[name for name, _, _ in samples])
-    size = run.cfg.batch_size
+    samples = _encoded_inputs(run, inputs, cfg.seed if seed is None else seed)
+    out = Predictions(names=[name for name, _, _ in samples], note=run.note)
+    size = cfg.batch_size
     batches = [(torch.stack([x for _, x, _ in samples[i: i + size]], 1),
                 [y for _, _, y in samples[i: i + size]]) for i in range(0, len(samples), size)]
-    _run_batches(run.model, batches, run.device, run.objective, run.cfg.amp, out)
+    _run_batches(run.model, batches, loaded.device, loaded.objective, cfg.amp, out)
     return out
 
 
-def _encoded_inputs(run: _Run, inputs: Sequence[str], seed: int) -> list[tuple[str, Tensor, int | None]]:
+def _encoded_inputs(run: TrainedRun, inputs: Sequence[str], seed: int) -> list[_Input]:
     """``(name, x [T, ...], label or None)`` of every input sample, coded as the run's data."""
     if run.cfg.dataset == "digits":
         shape = run.data.input_shape
@@ -305,14 +270,32 @@ def _encoded_inputs(run: _Run, inputs: Sequence[str], seed: int) -> list[tuple[s
             spk = run.data.encode(pixels[None], torch.Generator().manual_seed(seed))  # type: ignore[attr-defined]
             coded.append((name, spk[:, 0].reshape(spk.shape[0], *shape), None))
         return coded
-    from ..data import EVENT_DATASETS, FrameSpec, events_to_frames
+    return _event_inputs(run, inputs)
 
-    cfg = run.cfg
-    spec = FrameSpec(n_time_bins=cfg.num_steps, time_window_us=cfg.time_window_us, denoise_us=cfg.denoise_us,
-                     spatial_factor=cfg.downsample)
-    sensor = EVENT_DATASETS[cfg.dataset].sensor_size
-    return [(name, torch.from_numpy(events_to_frames(events, sensor, spec)).float(), label)
-            for p in inputs for name, events, label in _event_samples(cfg.dataset, Path(p))]
+
+def _event_inputs(run: TrainedRun, inputs: Sequence[str]) -> list[_Input]:
+    """Every sample of the event files ``inputs``, read, checked and framed as the run's data set does."""
+    from ..data import check_events, check_label, events_to_frames, read_event_file
+    from ..data.loaders import DroppedEventsWarning, frame_spec
+
+    cfg, spec = run.cfg, frame_spec(run.cfg)
+    sensor = run.data.sensor_size  # type: ignore[attr-defined]
+    drop = bool(cfg.drop_out_of_range)
+    out: list[_Input] = []
+    dropped: dict[str, int] = {}
+    for path in inputs:
+        for name, raw, label in read_event_file(cfg.dataset, path):
+            where = f"{cfg.dataset} input {name}"
+            events, n = check_events(raw, sensor, where, drop)
+            if n:
+                dropped[name] = n
+            y = None if label is None else check_label(label, run.data.num_classes, where)
+            out.append((name, torch.from_numpy(events_to_frames(events, sensor, spec)).float(), y))
+    if dropped:
+        warnings.warn(f"{cfg.dataset} inputs: dropped {sum(dropped.values())} events outside the sensor in "
+                      f"{len(dropped)} of {len(out)} samples (--drop-out-of-range)", DroppedEventsWarning,
+                      stacklevel=3)
+    return out
 
 
 def write_confusion(model: SequentialSNN, data: DataSource, device: torch.device, objective: Objective,

@@ -27,18 +27,30 @@ def _error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
     [
         (["--dataset", "mnist"], "unknown data set 'mnist'; choose --dataset from digits, nmnist, shd"),
         (["--neuron", "izhikevich"], "unknown neuron 'izhikevich'; choose --neuron from leaky"),
-        (["--encoding", "delta"], "choose --encoding rate or latency"),
+        (["--encoding", "delta"], "unknown encoding 'delta'; choose --encoding from rate, latency"),
         (["--dataset", "shd", "--data-dir", "x", "--encoding", "rate"], "--encoding applies to digits only"),
         (["--data-dir", "x"], "--data-dir applies to event data sets only"),
         (["--dataset", "nmnist"], "--dataset nmnist needs --data-dir"),
         (["--epochs", "0"], "--epochs must be >= 1"),
         (["--beta", "1.5"], "--beta must lie in [0, 1]"),
-        (["--device", "tpu"], "choose --device auto, cpu or cuda"),
+        (["--device", "tpu"], "unknown device 'tpu'; choose --device from auto, cpu, cuda"),
         (["--epochs", "ten"], "argument --epochs: invalid int value"),
         (["--val-fraction", "1"], "--val-fraction must lie in [0, 1), got 1.0"),
         (["--val-fraction", "-0.1"], "--val-fraction must lie in [0, 1), got -0.1"),
         (["--train-limit", "1"], "--val-fraction 0.1 of 1 training samples leaves none to train on"),
-        (["--seed", "-1"], "--seed must be >= 0, got -1"),
+        (["--seed", "-1"], "--seed must lie in [0, 2**64 - 1], got -1"),
+        (["--seed", str(2**70)], f"--seed must lie in [0, 2**64 - 1], got {2**70}"),
+        (["--lr", "inf"], "--lr must be a finite number > 0, got inf"),
+        (["--lr", "nan"], "--lr must be a finite number > 0, got nan"),
+        (["--lr", "0"], "--lr must be a finite number > 0, got 0.0"),
+        (["--beta", "nan"], "--beta must lie in [0, 1], got nan"),
+        (["--downsample", "0"], "--downsample must lie in (0, 1], got 0.0"),
+        (["--dataset", "shd", "--data-dir", "x", "--denoise-us", "-5"],
+         "--denoise-us must be a finite number > 0, got -5.0"),
+        (["--dataset", "shd", "--data-dir", "x", "--time-window-us", "inf"],
+         "--time-window-us must be a finite number > 0, got inf"),
+        (["--hidden", str(2**63)], f"--hidden must be at most 2**63 - 1 (the largest integer torch takes), "
+                                   f"got {2**63}"),
         (["--neuron", "lapicque", "--beta", "1"], "--neuron lapicque needs --beta strictly between 0 and 1"),
     ],
 )
@@ -142,12 +154,19 @@ def test_event_datasets_train_through_the_command(tmp_path: Path, capsys: pytest
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        ('epochs = "3"', "epochs = '3' in {file} must be an integer"),
-        ("epochs = 2.5", "epochs = 2.5 in {file} must be an integer"),
-        ("epochs = true", "epochs = True in {file} must be an integer"),
-        ('beta = "high"', "beta = 'high' in {file} must be a number"),
-        ('progress = "no"', "progress = 'no' in {file} must be true or false"),
+        ('epochs = "3"', 'epochs = "3" in {file} must be an integer >= 1'),
+        ("epochs = 2.5", "epochs = 2.5 in {file} must be an integer >= 1"),
+        ("epochs = true", "epochs = true in {file} must be an integer >= 1"),
+        ('beta = "high"', 'beta = "high" in {file} must be a number in [0, 1]'),
+        ('progress = "no"', 'progress = "no" in {file} must be true or false'),
         ("neuron = 3", "neuron = 3 in {file} must be a string"),
+        ("lr = inf", "lr = inf in {file} must be a finite number > 0"),
+        ("lr = nan", "lr = nan in {file} must be a finite number > 0"),
+        ("seed = 1180591620717411303424",
+         "seed = 1180591620717411303424 in {file} must lie in [0, 2**64 - 1]"),
+        ("val_fraction = -0.5", "val_fraction = -0.5 in {file} must lie in [0, 1)"),
+        ('encoding = "delta"',
+         "unknown encoding 'delta' (encoding = \"delta\" in {file}); choose encoding from rate, latency"),
     ],
 )
 def test_config_values_of_the_wrong_type(
@@ -208,10 +227,18 @@ def test_a_bad_value_from_the_config_file_names_the_file(
     cfg.write_text('val_fraction = 1\nneuron = "izh"\n')
     out = tmp_path / "run"
     err = _error(capsys, ["train", "--config", str(cfg), "--neuron", "leaky", "--out", str(out)])
-    assert "--val-fraction must lie in [0, 1)" in err and f"(set by val_fraction = 1 in {cfg})" in err
-    err = _error(capsys, ["train", "--config", str(cfg), "--val-fraction", "0.2", "--out", str(out)])
-    assert "unknown neuron 'izh'" in err and f"(set by neuron = 'izh' in {cfg})" in err
+    assert f"val_fraction = 1 in {cfg} must lie in [0, 1)" in err
+    # every value of the file is checked, also one a flag overrides: the file is wrong either way
+    cfg.write_text('neuron = "izh"\n')
+    err = _error(capsys, ["train", "--config", str(cfg), "--neuron", "leaky", "--out", str(out)])
+    assert f"unknown neuron 'izh' (neuron = \"izh\" in {cfg}); choose neuron from leaky" in err
     # a flag's own value is the flag's: no file named
+    cfg.write_text("hidden = 8\n")
     err = _error(capsys, ["train", "--config", str(cfg), "--neuron", "bad", "--val-fraction", "0.2"])
-    assert "unknown neuron 'bad'" in err and "set by" not in err
+    assert "unknown neuron 'bad'; choose --neuron from" in err and str(cfg) not in err
+    # a combination names where each part came from
+    cfg.write_text('neuron = "lapicque"\n')
+    err = _error(capsys, ["train", "--config", str(cfg), "--beta", "1", "--out", str(out)])
+    assert ("neuron lapicque needs --beta strictly between 0 and 1 (its R and C are derived from it), "
+            f"got 1.0 (neuron = \"lapicque\" in {cfg})") in err
     assert not out.exists()

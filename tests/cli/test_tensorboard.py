@@ -16,7 +16,7 @@ from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from spikeforge.cli import main
-from spikeforge.training import trainer
+from spikeforge.training import _loop
 
 SMALL = ["--train-limit", "96", "--test-limit", "48", "--num-steps", "5", "--hidden", "12", "--batch-size",
          "32", "--lr", "0.01", "--no-progress"]
@@ -27,7 +27,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 3-epoch run with --tensorboard, interrupted in epoch 2 and resumed."""
     out = tmp_path_factory.mktemp("tb") / "run"
     argv = ["train", "--epochs", "3", "--out", str(out), "--tensorboard", *SMALL]
-    real = trainer.run_epoch
+    real = _loop.run_epoch
     calls = {"train": 0}
 
     def flaky(*args, **kwargs):
@@ -37,11 +37,11 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    trainer.run_epoch = flaky
+    _loop.run_epoch = flaky
     try:
         assert main(argv) == 130
     finally:
-        trainer.run_epoch = real
+        _loop.run_epoch = real
     assert main(["train", "--resume", str(out), "--no-progress"]) == 0
     return out
 

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from spikeforge.cli import main
-from spikeforge.training import _tracking, trainer
+from spikeforge.training import _loop, _tracking
 from spikeforge.training.trainer import LOSSES
 
 SMALL = ["--train-limit", "128", "--test-limit", "64", "--num-steps", "6", "--hidden", "16", "--batch-size",
@@ -62,7 +62,7 @@ def test_each_loss_trains_and_its_readout_gives_the_accuracy(
 
 
 def _interrupt_second_epoch(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = trainer.run_epoch
+    real = _loop.run_epoch
     calls = {"train": 0}
 
     def flaky(*args, **kwargs):  # Ctrl-C in the middle of the second training epoch
@@ -72,7 +72,7 @@ def _interrupt_second_epoch(monkeypatch: pytest.MonkeyPatch) -> None:
                 raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(trainer, "run_epoch", flaky)
+    monkeypatch.setattr(_loop, "run_epoch", flaky)
 
 
 COMBINATIONS = {
@@ -145,7 +145,12 @@ def test_early_stopping_stops_and_the_run_is_complete(
     assert [r["epoch"] for r in history] == [1, 2, 3] and len({r["val_acc"] for r in history}) == 1
     summary = json.loads((out / "summary.json").read_text())
     assert summary["stopped_early"] is True and summary["epochs_trained"] == 3 and summary["best_epoch"] == 1
-    assert json.loads((out / "status.json").read_text()) == {"state": "complete", "epoch": 3}
+    status = json.loads((out / "status.json").read_text())
+    assert {k: v for k, v in status.items() if k != "updated"} == {
+        "state": "complete", "epoch": 3, "epochs": 10, "batches": BATCHES}
+    assert "complete: test accuracy" in (out / "log.txt").read_text().splitlines()[-1]
+    assert "(stopped early after epoch 3: no better validation accuracy for 2 epochs)" in \
+        (out / "log.txt").read_text()
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     capsys.readouterr()
     for extra in ([], ["--epochs", "20"]):
@@ -158,7 +163,7 @@ def test_status_json_has_the_epoch_and_time_to_finish_while_running(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "run"
-    real = trainer.run_epoch
+    real = _loop.run_epoch
     seen: list[dict] = []
 
     def spy(*args, **kwargs):
@@ -167,7 +172,7 @@ def test_status_json_has_the_epoch_and_time_to_finish_while_running(
             seen.append(json.loads((out / "status.json").read_text()))
         return res
 
-    monkeypatch.setattr(trainer, "run_epoch", spy)
+    monkeypatch.setattr(_loop, "run_epoch", spy)
     monkeypatch.setattr(_tracking, "STATUS_EVERY_S", 0.0)  # update on every batch
     start = datetime.now().astimezone()
     assert main(["train", "--epochs", "3", "--out", str(out), *SMALL]) == 0
@@ -185,15 +190,17 @@ def test_status_json_has_the_epoch_and_time_to_finish_while_running(
         (["--optimizer", "lamb"], "unknown optimizer 'lamb'; choose --optimizer from adam, adamw, sgd"),
         (["--momentum", "0.9"], "--momentum applies to --optimizer sgd only"),
         (["--optimizer", "sgd", "--momentum", "1"], "--momentum must lie in [0, 1), got 1.0"),
-        (["--weight-decay", "-1"], "--weight-decay must be >= 0, got -1.0"),
+        (["--weight-decay", "-1"], "--weight-decay must be a finite number >= 0, got -1.0"),
         (["--lr-schedule", "linear"], "choose --lr-schedule from none, cosine, step, onecycle"),
         (["--warmup-epochs", "15"], "--warmup-epochs 15 must be fewer than --epochs 15"),
         (["--warmup-epochs", "-1"], "--warmup-epochs must be >= 0"),
         (["--lr-step-size", "2"], "--lr-step-size applies to --lr-schedule step only"),
         (["--lr-gamma", "0.5", "--lr-schedule", "cosine"], "--lr-gamma applies to --lr-schedule step only"),
-        (["--lr-schedule", "step", "--lr-step-size", "0"], "--lr-step-size must be >= 1 (epochs), got 0"),
+        (["--lr-schedule", "step", "--lr-step-size", "0"],
+         "--lr-step-size must be >= 1, got 0 (epochs between two decays)"),
         (["--lr-schedule", "step", "--lr-gamma", "0"], "--lr-gamma must lie in (0, 1], got 0.0"),
-        (["--grad-clip", "0"], "--grad-clip must be > 0"),
+        (["--grad-clip", "0"],
+         "--grad-clip must be a finite number > 0, got 0.0 (the largest gradient norm)"),
         (["--early-stopping", "0"], "--early-stopping must be >= 1"),
         (["--early-stopping", "3", "--val-fraction", "0"],
          "--early-stopping watches the validation accuracy"),
@@ -253,7 +260,7 @@ def test_early_stopping_waits_for_a_strictly_better_validation_accuracy(
                 "class_acc": {}}
 
     fake.calls = 0
-    monkeypatch.setattr(trainer, "evaluate_model", fake)
+    monkeypatch.setattr(_loop, "evaluate_model", fake)
     out = tmp_path / "run"
     # patience 2: best at epoch 2, no better at 3 and 4, so the run ends after epoch 4
     assert main(["train", "--epochs", "6", "--early-stopping", "2", "--out", str(out), *SMALL]) == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -32,13 +33,19 @@ def _close(got: object, want: object) -> bool:
     return got is None if want is None else got == pytest.approx(want, rel=1e-5)
 
 
-def _torchrun(*args: str) -> subprocess.CompletedProcess[str]:
+def _env() -> dict[str, str]:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
         env.pop(name, None)
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "spikeforge", *args]
-    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240, cwd=ROOT)
+    return env
+
+
+_LAUNCH = ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "spikeforge"]
+
+
+def _torchrun(*args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, *_LAUNCH, *args]
+    return subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=240, cwd=ROOT)
 
 
 def test_torchrun_resumes_a_single_process_run_with_two_processes(tmp_path: Path) -> None:
@@ -48,12 +55,13 @@ def test_torchrun_resumes_a_single_process_run_with_two_processes(tmp_path: Path
     done = _torchrun("train", "--resume", str(a), "--epochs", "2", "--no-progress")
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("run directory") == 1, done.stdout  # rank 0 reports, once
-    log = (a / "log.txt").read_text().splitlines()
+    log = [line.split(" ", 2)[2] for line in (a / "log.txt").read_text().splitlines()]  # after the time
     assert [line for line in log if line.startswith("resume at epoch 1")] == [
         # 10 % of the 15 training samples, 1.5, rounds to 2 held out for validation
         "resume at epoch 1: digits: 13 train / 2 validation / 20 test samples on cpu x 2 processes"
     ]
-    assert json.loads((a / "status.json").read_text()) == {"state": "complete", "epoch": 2}
+    status = json.loads((a / "status.json").read_text())
+    assert (status["state"], status["epoch"], status["epochs"]) == ("complete", 2, 2)
     assert (a / "summary.json").is_file() and (a / "model.nir").is_file()
     got, want = (json.loads((d / "metrics.json").read_text()) for d in (a, b))
     assert got[0] == want[0] and len(got) == 2
@@ -116,3 +124,32 @@ def test_torchrun_on_event_data_equals_one_process(tmp_path: Path) -> None:
     for row_got, row_want in zip(got, want):
         for key, value in row_want.items():
             assert _close(row_got[key], value), key
+
+
+def test_sigterm_to_torchrun_stops_both_processes_at_one_batch_and_resume_is_exact(tmp_path: Path) -> None:
+    from cli._proc import Child  # tests/cli/_proc.py (tests/ is on sys.path)
+
+    # 45 global batches of 8 an epoch (360 training samples), 4 samples on each process
+    opts = ["--epochs", "2", "--batch-size", "8", "--num-steps", "8", "--hidden", "16",
+            "--train-limit", "400", "--test-limit", "32", "--device", "cpu"]
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    done = _torchrun("train", "--out", str(whole), *opts, "--no-progress")
+    assert done.returncode == 0, done.stderr[-3000:]
+    child = Child(["train", "--out", str(cut), *opts], tmp_path, python=_LAUNCH, terminal=True, env=_env())
+    child.wait_on_terminal(r"epoch 2/2:[^\r\n]*?\| *[1-9][0-9]*/45 ")  # rank 0's bar, inside epoch 2
+    child.proc.send_signal(signal.SIGTERM)  # torchrun passes it on to both processes
+    _, screen = child.finish()
+    status = json.loads((cut / "status.json").read_text())
+    assert (status["state"], status["epoch"], status["signal"]) == ("interrupted", 1, "SIGTERM")
+    assert 0 < status["batch"] < 45
+    ckpt = torch.load(cut / "checkpoints/last.pt", weights_only=True)
+    assert [part["n"] for part in ckpt["train_sums"]] == [4 * status["batch"]] * 2  # each process's share
+    # the processes agreed on where to stop, and one of them said so
+    assert screen.count("spikeforge: interrupted by SIGTERM during epoch 2;") == 1, screen[-3000:]
+    assert screen.count("spikeforge: SIGTERM received") == 1
+    done = _torchrun("train", "--resume", str(cut), "--no-progress")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads((cut / "metrics.json").read_text()) == json.loads((whole / "metrics.json").read_text())
+    a = torch.load(cut / "checkpoints/last.pt", weights_only=True)["model"]
+    b = torch.load(whole / "checkpoints/last.pt", weights_only=True)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in b)

@@ -202,3 +202,16 @@ def test_latency_normalize_with_a_vanishing_threshold_says_why() -> None:
     # so there is no latest spike to stretch to num_steps - 1
     with pytest.raises(ValueError, match="every input spikes at time 0"):
         sg.latency(torch.tensor([0.1, 0.9]), num_steps=5, normalize=True, threshold=1e-9)
+
+
+def test_zero_steps_is_named_as_given() -> None:
+    # num_steps=0 was given: say that it gives no steps rather than that it is missing
+    x = torch.rand(3, 4)
+    with pytest.raises(ValueError, match=r"must be a positive int for static input, got 0 \(no time steps\)"):
+        sg.rate(x, num_steps=0)
+    with pytest.raises(ValueError, match=r"num_steps must be a positive int, got 0 \(no time steps\)"):
+        sg.latency(x, num_steps=0)
+    with pytest.raises(ValueError, match=r"must be a positive int \(the number of time steps\), got 0"):
+        sg.target_rate_code(0)
+    with pytest.raises(ValueError, match="num_steps must be a positive int for static input: the number"):
+        sg.rate(x)  # not given at all

@@ -118,7 +118,7 @@ def test_conv_refusals(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     err = _error(capsys, ["train", "--dataset", "shd", "--data-dir", str(tmp_path), "--model", "conv",
                           "--out", str(out)])
     assert "--model conv needs image-like frames but shd" in err and "use --model mlp" in err
-    assert "unknown model 'cnn'; choose --model mlp or conv" in _error(capsys, ["train", "--model", "cnn"])
+    assert "unknown model 'cnn'; choose --model from mlp, conv" in _error(capsys, ["train", "--model", "cnn"])
     assert not out.exists()
     with pytest.raises(ValueError, match=r"at least 4x4 pixels, got \(64,\)"):
         build_network(64, 16, 10, "leaky", 0.9, model="conv", input_shape=(64,))

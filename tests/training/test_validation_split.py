@@ -13,7 +13,7 @@ import torch
 from spikeforge.cli import main
 from spikeforge.data.digits import digits_arrays
 from spikeforge.data.loaders import DigitsSource, holdout_indices
-from spikeforge.training import trainer
+from spikeforge.training import _loop
 from spikeforge.training.trainer import TrainConfig, resume_config
 
 TINY = ["--epochs", "3", "--train-limit", "60", "--test-limit", "20", "--num-steps", "4", "--hidden", "8",
@@ -74,7 +74,7 @@ def _fake_evaluations(monkeypatch: pytest.MonkeyPatch, val: list[float], test: l
         return {"loss": 1.0 - acc, "acc": acc, "spikes_per_sample": 1.0, "n": 20, "spike_rates": {},
                 "class_acc": {}}
 
-    monkeypatch.setattr(trainer, "evaluate_model", fake)
+    monkeypatch.setattr(_loop, "evaluate_model", fake)  # the training loop's
 
 
 def test_best_checkpoint_follows_validation_not_test(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
