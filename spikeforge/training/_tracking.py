@@ -5,8 +5,8 @@ logging (``--tensorboard``, `TensorBoardLog`) through ``torch.utils.tensorboard`
 ``epoch`` (the epochs finished), ``epochs`` (the run's last epoch), ``batches`` (training batches per
 epoch) and ``updated`` (local time, ISO 8601); inside an epoch also ``batch`` (the batches of epoch
 ``epoch + 1`` done); while running also ``current_epoch`` (``epoch + 1``) and, once this session
-has trained a batch or an epoch, ``eta_seconds`` and ``finish_time``; when interrupted ``signal``
-(``SIGINT`` or ``SIGTERM``); when failed ``error`` (the reason, one line).
+has trained a batch or an epoch, ``eta_seconds`` (rounded up to 0.1 s) and ``finish_time``; when
+interrupted ``signal`` (``SIGINT`` or ``SIGTERM``); when failed ``error`` (the reason, one line).
 
 TensorBoard tags (step = epoch): ``loss/<split>``, ``accuracy/<split>`` for the train, validation and
 test splits, ``spike_rate/<split>/<layer>`` (spikes per neuron per time step of each neuron layer,
@@ -19,6 +19,7 @@ points once, wherever it stopped.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
@@ -79,7 +80,8 @@ class RunStatus:
             eta = self._eta(epoch + batch / self.batches)
             if eta is not None:
                 finish = datetime.now().astimezone() + timedelta(seconds=eta)
-                fields.update(eta_seconds=round(eta, 1), finish_time=finish.isoformat(timespec="seconds"))
+                eta_up = math.ceil(eta * 10) / 10  # to 0.1 s, never 0 while work remains
+                fields.update(eta_seconds=eta_up, finish_time=finish.isoformat(timespec="seconds"))
         write_status(self.run_dir, state, **fields, **extra)
         self._last_write = time.time()
 

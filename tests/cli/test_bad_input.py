@@ -11,15 +11,10 @@ from data.formats import fill_nmnist, write_nmnist, write_shd  # tests/data/form
 
 from spikeforge.cli import main
 
+from ._cli import cli_error
+
 TINY = ["--epochs", "1", "--train-limit", "40", "--test-limit", "20", "--num-steps", "4", "--hidden", "8",
         "--no-progress"]
-
-
-def _error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("spikeforge: error: "), err
-    return err
 
 
 @pytest.mark.parametrize(
@@ -58,7 +53,7 @@ def test_bad_options(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], expected: str
 ) -> None:
     out = tmp_path / "run"
-    assert expected in _error(capsys, ["train", "--out", str(out), *extra])
+    assert expected in cli_error(capsys, ["train", "--out", str(out), *extra])
     assert not out.exists()
 
 
@@ -73,20 +68,20 @@ def test_default_run_dir_never_collides(
 
 def test_missing_and_corrupt_data_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "run"
-    err = _error(capsys, ["train", "--dataset", "nmnist", "--data-dir", str(tmp_path), "--out", str(out)])
+    err = cli_error(capsys, ["train", "--dataset", "nmnist", "--data-dir", str(tmp_path), "--out", str(out)])
     assert "NMNIST data not found: expected" in err and "cannot download" in err and not out.exists()
     for split in ("Train", "Test"):
         (tmp_path / f"NMNIST/{split}/0").mkdir(parents=True)
         (tmp_path / f"NMNIST/{split}/0/bad.bin").write_bytes(b"\x01" * 7)
         fill_nmnist(tmp_path, split)  # the other digits' folders, one good file each
-    err = _error(capsys, ["train", "--dataset", "nmnist", "--data-dir", str(tmp_path), "--out", str(out)])
+    err = cli_error(capsys, ["train", "--dataset", "nmnist", "--data-dir", str(tmp_path), "--out", str(out)])
     assert "bad.bin: 7 bytes is not a whole number of 5-byte events" in err and "re-extract" in err
     assert not out.exists()
     # a corrupt file met in the middle of training: the run is marked failed and never looks complete
     write_nmnist(tmp_path / "NMNIST/Train/0/a_good.bin", [(1, 1, 1, 5)])  # sorted before bad.bin
     write_nmnist(tmp_path / "NMNIST/Test/0/a_good.bin", [(1, 1, 1, 5)])
     argv = ["train", "--dataset", "nmnist", "--data-dir", str(tmp_path), "--out", str(out), *TINY]
-    assert "not a whole number of 5-byte" in _error(capsys, argv)
+    assert "not a whole number of 5-byte" in cli_error(capsys, argv)
     assert json.loads((out / "status.json").read_text())["state"] == "failed"
     assert not (out / "summary.json").exists()
 
@@ -95,10 +90,10 @@ def test_existing_run_dir_and_resume_conflicts(tmp_path: Path, capsys: pytest.Ca
     out = tmp_path / "run"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    assert "continue it with --resume" in _error(capsys, ["train", "--out", str(out)])
+    assert "continue it with --resume" in cli_error(capsys, ["train", "--out", str(out)])
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
-    assert "is not a run directory" in _error(capsys, ["train", "--resume", str(out)])
-    assert "drop --config" in _error(capsys, ["train", "--resume", str(out), "--config", "x.toml"])
+    assert "is not a run directory" in cli_error(capsys, ["train", "--resume", str(out)])
+    assert "drop --config" in cli_error(capsys, ["train", "--resume", str(out), "--config", "x.toml"])
 
 
 def test_config_file_and_checkpoint_of_another_model(
@@ -112,16 +107,17 @@ def test_config_file_and_checkpoint_of_another_model(
     assert 'neuron = "synaptic"' in text and "seed = 3" in text and "epochs = 1" in text
     assert main(["train", "--out", str(b), *TINY[:-3], "--hidden", "12", "--no-progress"]) == 0
     capsys.readouterr()
-    err = _error(capsys, ["evaluate", str(a), "--checkpoint", str(b / "checkpoints/last.pt")])
+    err = cli_error(capsys, ["evaluate", str(a), "--checkpoint", str(b / "checkpoints/last.pt")])
     assert "was saved from a different model" in err and "config.toml of the run that made it" in err
-    assert "cannot change when resuming" in _error(capsys, ["train", "--resume", str(a), "--hidden", "9"])
+    assert "cannot change when resuming" in cli_error(capsys, ["train", "--resume", str(a), "--hidden", "9"])
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
-    assert "unreadable" in _error(capsys, ["evaluate", str(a), "--checkpoint", str(tmp_path / "junk.pt")])
+    assert "unreadable" in cli_error(capsys, ["evaluate", str(a), "--checkpoint", str(tmp_path / "junk.pt")])
     cfg.write_text("epochs = 2\nlearning_rate = 0.1\n")
-    assert "unknown key 'learning_rate'" in _error(capsys, ["train", "--config", str(cfg), "--out", str(b)])
+    err = cli_error(capsys, ["train", "--config", str(cfg), "--out", str(b)])
+    assert "unknown key 'learning_rate'" in err
     cfg.write_text("epochs = \n")
     argv = ["train", "--config", str(cfg), "--out", str(tmp_path / "c")]
-    assert "is not valid TOML" in _error(capsys, argv)
+    assert "is not valid TOML" in cli_error(capsys, argv)
 
 
 def test_event_datasets_train_through_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -147,7 +143,7 @@ def test_event_datasets_train_through_the_command(tmp_path: Path, capsys: pytest
     assert res["samples"] == 10 and res["accuracy"] == summary["test_accuracy"]
     # the files changed after training: evaluate refuses instead of reporting another number
     write_nmnist(tmp_path / "NMNIST/Test/3/c.bin", [(4, 4, 0, 7)])
-    err = _error(capsys, ["evaluate", str(out)])
+    err = cli_error(capsys, ["evaluate", str(out)])
     assert "the test split now has 11 samples but this run was trained and tested on 10" in err
 
 
@@ -175,7 +171,7 @@ def test_config_values_of_the_wrong_type(
     cfg = tmp_path / "bad.toml"
     cfg.write_text(line + "\n")
     out = tmp_path / "run"
-    assert expected.format(file=cfg) in _error(capsys, ["train", "--config", str(cfg), "--out", str(out)])
+    assert expected.format(file=cfg) in cli_error(capsys, ["train", "--config", str(cfg), "--out", str(out)])
     assert not out.exists()
 
 
@@ -193,15 +189,15 @@ def test_sample_limits_must_be_positive(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str, value: str
 ) -> None:
     out = tmp_path / "run"
-    assert f"{flag} must be >= 1, got {value}" in _error(capsys, ["train", "--out", str(out), flag, value])
+    assert f"{flag} must be >= 1, got {value}" in cli_error(capsys, ["train", "--out", str(out), flag, value])
     assert not out.exists()
 
 
 def test_out_that_is_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     afile = tmp_path / "afile"
     afile.write_text("mine")
-    assert f"--out {afile} is a file" in _error(capsys, ["train", "--out", str(afile), *TINY])
-    assert "is a file" in _error(capsys, ["train", "--out", str(afile / "run"), *TINY])
+    assert f"--out {afile} is a file" in cli_error(capsys, ["train", "--out", str(afile), *TINY])
+    assert "is a file" in cli_error(capsys, ["train", "--out", str(afile / "run"), *TINY])
     assert afile.read_text() == "mine"
 
 
@@ -209,14 +205,14 @@ def test_not_a_run_directory_message_fits_the_command(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     missing = str(tmp_path / "nowhere")
-    assert "check the --resume path" in _error(capsys, ["train", "--resume", missing])
+    assert "check the --resume path" in cli_error(capsys, ["train", "--resume", missing])
     not_a_run = tmp_path / "empty"
     not_a_run.mkdir()
     for command in ("evaluate", "export"):
-        err = _error(capsys, [command, missing])
+        err = cli_error(capsys, [command, missing])
         assert f"{missing} does not exist" in err and "--resume" not in err
         assert f"spikeforge {command} RUN_DIR" in err
-        err = _error(capsys, [command, str(not_a_run)])
+        err = cli_error(capsys, [command, str(not_a_run)])
         assert "is not a run directory" in err and f"spikeforge {command} RUN_DIR" in err
 
 
@@ -226,19 +222,19 @@ def test_a_bad_value_from_the_config_file_names_the_file(
     cfg = tmp_path / "my_run.toml"
     cfg.write_text('val_fraction = 1\nneuron = "izh"\n')
     out = tmp_path / "run"
-    err = _error(capsys, ["train", "--config", str(cfg), "--neuron", "leaky", "--out", str(out)])
+    err = cli_error(capsys, ["train", "--config", str(cfg), "--neuron", "leaky", "--out", str(out)])
     assert f"val_fraction = 1 in {cfg} must lie in [0, 1)" in err
     # every value of the file is checked, also one a flag overrides: the file is wrong either way
     cfg.write_text('neuron = "izh"\n')
-    err = _error(capsys, ["train", "--config", str(cfg), "--neuron", "leaky", "--out", str(out)])
+    err = cli_error(capsys, ["train", "--config", str(cfg), "--neuron", "leaky", "--out", str(out)])
     assert f"unknown neuron 'izh' (neuron = \"izh\" in {cfg}); choose neuron from leaky" in err
     # a flag's own value is the flag's: no file named
     cfg.write_text("hidden = 8\n")
-    err = _error(capsys, ["train", "--config", str(cfg), "--neuron", "bad", "--val-fraction", "0.2"])
+    err = cli_error(capsys, ["train", "--config", str(cfg), "--neuron", "bad", "--val-fraction", "0.2"])
     assert "unknown neuron 'bad'; choose --neuron from" in err and str(cfg) not in err
     # a combination names where each part came from
     cfg.write_text('neuron = "lapicque"\n')
-    err = _error(capsys, ["train", "--config", str(cfg), "--beta", "1", "--out", str(out)])
+    err = cli_error(capsys, ["train", "--config", str(cfg), "--beta", "1", "--out", str(out)])
     assert ("neuron lapicque needs --beta strictly between 0 and 1 (its R and C are derived from it), "
             f"got 1.0 (neuron = \"lapicque\" in {cfg})") in err
     assert not out.exists()

@@ -20,15 +20,9 @@ from spikeforge.cli import main
 from spikeforge.data import CIFAR10DVS
 from spikeforge.data.loaders import DroppedEventsWarning
 
+from ._cli import cli_error
+
 TINY = ["--epochs", "1", "--num-steps", "2", "--hidden", "8", "--batch-size", "4", "--no-progress"]
-
-
-def _error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
-    capsys.readouterr()
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("spikeforge: error: "), err
-    return err
 
 
 def _summary(out: Path) -> dict:
@@ -100,9 +94,9 @@ def test_ssc_and_tonic_names(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     monkeypatch.chdir(tmp_path)
     assert main(["train", "--dataset", "tonic:POKERDVS", "--data-dir", str(tmp_path), *TINY]) == 0
     assert _summary(tmp_path / "runs/tonic-POKERDVS-seed0")["test_samples"] == 20
-    err = _error(capsys, ["train", "--dataset", "tonic:MNIST", "--data-dir", str(tmp_path)])
+    err = cli_error(capsys, ["train", "--dataset", "tonic:MNIST", "--data-dir", str(tmp_path)])
     assert "tonic has no data set 'MNIST'" in err and "POKERDVS" in err
-    err = _error(capsys, ["train", "--dataset", "tonic:NMNIST", "--data-dir", str(tmp_path), *TINY])
+    err = cli_error(capsys, ["train", "--dataset", "tonic:NMNIST", "--data-dir", str(tmp_path), *TINY])
     assert "tonic.datasets.NMNIST data not found: tonic looks for" in err
     assert "NMNIST/test.zip (missing)" in err
 
@@ -112,7 +106,7 @@ def test_drop_out_of_range_option(tmp_path: Path, capsys: pytest.CaptureFixture[
         write_nmnist(tmp_path / f"NMNIST/{split}/0/a.bin", [(1, 1, 1, 5), (50, 50, 0, 9), (1, 60, 1, 11)])
         fill_nmnist(tmp_path, split)
     argv = ["train", "--dataset", "nmnist", "--data-dir", str(tmp_path), "--val-fraction", "0", *TINY]
-    err = _error(capsys, [*argv, "--out", str(tmp_path / "a")])
+    err = cli_error(capsys, [*argv, "--out", str(tmp_path / "a")])
     assert "NMNIST/Test/0/a.bin, sample 0: event 1 at x=50, y=50, p=0 lies outside the 34x34 sensor" in err
     assert "--drop-out-of-range" in err and not (tmp_path / "a").exists()
     with pytest.warns(DroppedEventsWarning) as caught:
@@ -122,5 +116,5 @@ def test_drop_out_of_range_option(tmp_path: Path, capsys: pytest.CaptureFixture[
         assert (f"nmnist {split} split: dropped 2 events outside the sensor in 1 of 10 samples read "
                 "(--drop-out-of-range)") in said
     assert "drop_out_of_range = true" in (tmp_path / "b/config.toml").read_text()
-    err = _error(capsys, ["train", "--drop-out-of-range"])
+    err = cli_error(capsys, ["train", "--drop-out-of-range"])
     assert "--drop-out-of-range applies to event data sets only" in err

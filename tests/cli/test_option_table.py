@@ -14,16 +14,10 @@ from spikeforge.cli import main
 from spikeforge.training._options import OPTIONS
 from spikeforge.training.trainer import TrainConfig
 
+from ._cli import cli_error
+
 TINY = ["--train-limit", "64", "--test-limit", "32", "--num-steps", "4", "--hidden", "8", "--batch-size",
         "16", "--no-progress"]
-
-
-def _error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
-    capsys.readouterr()
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("spikeforge: error: "), err
-    return err.removeprefix("spikeforge: error: ").rstrip("\n")
 
 
 def test_the_training_options_are_rows_of_the_table() -> None:
@@ -63,8 +57,8 @@ def test_bad_values_are_named_as_written_before_any_file(
     out = tmp_path / "run"
     config = tmp_path / "my.toml"
     config.write_text(toml)
-    err = _error(capsys, ["train", "--config", str(config), "--out", str(out), *argv])
-    assert err.startswith(expected.format(file=config)), err
+    err = cli_error(capsys, ["train", "--config", str(config), "--out", str(out), *argv])
+    assert err.startswith("spikeforge: error: " + expected.format(file=config)), err
     assert not out.exists()
 
 
@@ -98,7 +92,7 @@ def test_the_config_hash_covers_the_training_options(
         key = edit[1].split(" ")[0]
         for command in (["evaluate", str(out)], ["predict", str(out), "--split", "test"],
                         ["export", str(out)]):
-            err = _error(capsys, command)
+            err = cli_error(capsys, command)
             assert f"{config} was edited after {out / 'checkpoints/last.pt'} was trained ({key} = " in err
             assert f"pass --as-trained to {command[0]} the checkpoint" in err
     config.write_text(trained.replace('loss = "ce_count"', 'loss = "ce_rate"'))

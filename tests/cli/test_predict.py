@@ -17,7 +17,6 @@ from data.formats import (  # tests/data/formats.py
     write_gesture,
     write_hdf5_audio,
     write_nmnist,
-    write_shd,
 )
 from PIL import Image
 
@@ -25,14 +24,9 @@ from spikeforge.cli import main
 from spikeforge.data import digits_arrays
 from spikeforge.training.predict import image_to_digit
 
+from ._cli import cli_error
+
 TINY = ["--epochs", "1", "--num-steps", "6", "--hidden", "12", "--batch-size", "16", "--no-progress"]
-
-
-def _error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("spikeforge: error: "), err
-    return err
 
 
 def _predict_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str], *argv: str) -> list[dict[str, str]]:
@@ -178,22 +172,23 @@ def test_files_give_the_predictions_of_the_same_test_images(
 
 def test_bad_inputs(rate_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run = str(rate_run)
-    assert "give input files to classify, or --split" in _error(capsys, ["predict", run])
+    assert "give input files to classify, or --split" in cli_error(capsys, ["predict", run])
     np.save(tmp_path / "ok.npy", np.zeros(64, dtype=np.float32))
-    assert "not both" in _error(capsys, ["predict", run, str(tmp_path / "ok.npy"), "--split", "test"])
-    assert "input file" in _error(capsys, ["predict", run, str(tmp_path / "missing.png")])
+    assert "not both" in cli_error(capsys, ["predict", run, str(tmp_path / "ok.npy"), "--split", "test"])
+    assert "input file" in cli_error(capsys, ["predict", run, str(tmp_path / "missing.png")])
     np.save(tmp_path / "shape.npy", np.zeros((2, 9)))
-    assert "must be [8, 8], [64], [N, 8, 8] or [N, 64], got (2, 9)" in _error(
+    assert "must be [8, 8], [64], [N, 8, 8] or [N, 64], got (2, 9)" in cli_error(
         capsys, ["predict", run, str(tmp_path / "shape.npy")])
     np.save(tmp_path / "raw.npy", np.full(64, 16.0))
-    err = _error(capsys, ["predict", run, str(tmp_path / "raw.npy")])
+    err = cli_error(capsys, ["predict", run, str(tmp_path / "raw.npy")])
     assert "pixels must be finite numbers in [0, 1]" in err
     (tmp_path / "fake.png").write_bytes(b"not an image")
-    assert "not an image file Pillow can read" in _error(capsys, ["predict", run, str(tmp_path / "fake.png")])
+    err = cli_error(capsys, ["predict", run, str(tmp_path / "fake.png")])
+    assert "not an image file Pillow can read" in err
     (tmp_path / "rec.bin").write_bytes(b"\x00" * 5)
-    assert "the digits take image files" in _error(capsys, ["predict", run, str(tmp_path / "rec.bin")])
-    assert "invalid choice: 'all'" in _error(capsys, ["predict", run, "--split", "all"])
-    assert "is not a run directory" in _error(capsys, ["predict", str(tmp_path), "--split", "test"])
+    assert "the digits take image files" in cli_error(capsys, ["predict", run, str(tmp_path / "rec.bin")])
+    assert "invalid choice: 'all'" in cli_error(capsys, ["predict", run, "--split", "all"])
+    assert "is not a run directory" in cli_error(capsys, ["predict", str(tmp_path), "--split", "test"])
 
 
 def test_event_files_in_the_real_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -220,24 +215,14 @@ def test_event_files_in_the_real_formats(tmp_path: Path, capsys: pytest.CaptureF
     assert all(_same_prediction(a, b) for a, b in zip(rows, split))
     # a file added to the test split since training: the split's predictions would not be the run's
     write_nmnist(tmp_path / "NMNIST/Test/5/00099.bin", camera(40, 34))
-    err = _error(capsys, ["predict", str(run), "--split", "test"])
+    err = cli_error(capsys, ["predict", str(run), "--split", "test"])
     assert "splits now have [9, 1, 15] samples but it was trained on [9, 1, 14]" in err  # 10 % of 10: 1
     np.save(tmp_path / "digit.npy", np.zeros(64))
-    assert "a nmnist run predicts N-MNIST .bin files" in _error(capsys, ["predict", str(run),
+    assert "a nmnist run predicts N-MNIST .bin files" in cli_error(capsys, ["predict", str(run),
                                                                           str(tmp_path / "digit.npy")])
 
     # SHD: every sample of an .h5 file, with its label
-    for split_name, n in (("train", 6), ("test", 4)):
-        samples = [(sorted(rng.uniform(0, 0.05, 30).tolist()), rng.integers(0, 700, 30).tolist(), k % 2)
-                   for k in range(n)]
-        write_shd(tmp_path / f"SHD/shd_{split_name}.h5", samples)
-    run = tmp_path / "shd"
-    assert main(["train", "--dataset", "shd", "--data-dir", str(tmp_path), "--out", str(run), *TINY]) == 0
-    split = _predict_csv(tmp_path, capsys, str(run), "--split", "test")
-    rows = _predict_csv(tmp_path, capsys, str(run), str(tmp_path / "SHD/shd_test.h5"))
-    assert [r["input"] for r in rows] == [f"{tmp_path / 'SHD/shd_test.h5'}#{i}" for i in range(4)]
-    assert [r["label"] for r in rows] == [r["label"] for r in split] == ["0", "1", "0", "1"]
-    assert all(_same_prediction(a, b) for a, b in zip(rows, split))
+    _cochlea_files(tmp_path, capsys, "shd", ([0, 1] * 3, [0, 1] * 2))
 
     # DVS Gesture: each labelled gesture of an .aedat file, and tonic's .npy rows (t in ms)
     packets = [camera(60, 128)]
@@ -259,23 +244,33 @@ def test_event_files_in_the_real_formats(tmp_path: Path, capsys: pytest.CaptureF
     assert _same_prediction(row, split[1]) and row["label"] == ""
 
 
+def _cochlea_files(tmp_path: Path, capsys: pytest.CaptureFixture[str], dataset: str,
+                   labels: tuple[list[int], list[int]], classes: int = 2) -> Path:
+    """Train on SHD- or SSC-format files whose samples have these (train, test) labels, and check that
+    the test file, given as an input, gives every sample's label and the test split's prediction."""
+    rng = np.random.default_rng(len(labels[0]))
+    folder = tmp_path / dataset.upper()
+    for split_name, ys in zip(("train", "test"), labels):
+        samples = [(sorted(rng.uniform(0, 0.05, 30).tolist()), rng.integers(0, 700, 30).tolist(), y)
+                   for y in ys]
+        write_hdf5_audio(folder / f"{dataset}_{split_name}.h5", samples, [f"w{k}" for k in range(classes)])
+    run = tmp_path / dataset
+    assert main(["train", "--dataset", dataset, "--data-dir", str(tmp_path), "--out", str(run), *TINY]) == 0
+    split = _predict_csv(tmp_path, capsys, str(run), "--split", "test")
+    path = folder / f"{dataset}_test.h5"
+    rows = _predict_csv(tmp_path, capsys, str(run), str(path))
+    assert [r["input"] for r in rows] == [f"{path}#{i}" for i in range(len(labels[1]))]
+    assert [r["label"] for r in rows] == [r["label"] for r in split] == [str(y) for y in labels[1]]
+    assert all(_same_prediction(a, b) for a, b in zip(rows, split))
+    return run
+
+
 def test_ssc_and_pokerdvs_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rng = np.random.default_rng(1)
     # SSC: every sample of an .h5 file, with its label (35 classes)
-    keys = [f"w{k}" for k in range(35)]
-    for split_name, n in (("train", 12), ("test", 5)):
-        samples = [(sorted(rng.uniform(0, 0.05, 30).tolist()), rng.integers(0, 700, 30).tolist(),
-                    (7 * k) % 35) for k in range(n)]
-        write_hdf5_audio(tmp_path / f"SSC/ssc_{split_name}.h5", samples, keys)
-    run = tmp_path / "ssc"
-    assert main(["train", "--dataset", "ssc", "--data-dir", str(tmp_path), "--out", str(run), *TINY]) == 0
-    split = _predict_csv(tmp_path, capsys, str(run), "--split", "test")
-    rows = _predict_csv(tmp_path, capsys, str(run), str(tmp_path / "SSC/ssc_test.h5"))
-    assert [r["input"] for r in rows] == [f"{tmp_path / 'SSC/ssc_test.h5'}#{i}" for i in range(5)]
-    assert [r["label"] for r in rows] == [r["label"] for r in split] == ["0", "7", "14", "21", "28"]
-    assert all(_same_prediction(a, b) for a, b in zip(rows, split))
+    run = _cochlea_files(tmp_path, capsys, "ssc", ([(7 * k) % 35 for k in range(12)], [0, 7, 14, 21, 28]), 35)
     np.save(tmp_path / "x.npy", np.zeros((2, 4)))
-    err = _error(capsys, ["predict", str(run), str(tmp_path / "x.npy")])
+    err = cli_error(capsys, ["predict", str(run), str(tmp_path / "x.npy")])
     assert "a ssc run predicts SSC .h5 files" in err
 
     # POKER-DVS: tonic's .npy tables (rows t, x, y, p), the test split in class-folder order
@@ -298,10 +293,10 @@ def test_ssc_and_pokerdvs_files(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert all(_same_prediction(a, b) for a, b in zip(rows, split))
     # checked like the data set's own samples: an event off the 35x35 sensor names the file
     write_event_npy(tmp_path / "off.npy", [[10, 3, 3, 1], [20, 40, 3, 0]])
-    err = _error(capsys, ["predict", str(run), str(tmp_path / "off.npy")])
+    err = cli_error(capsys, ["predict", str(run), str(tmp_path / "off.npy")])
     assert f"pokerdvs input {tmp_path / 'off.npy'}: event 1 at x=40, y=3, p=0 lies outside the 35x35" in err
     np.save(tmp_path / "three.npy", np.zeros((4, 3)))
-    err = _error(capsys, ["predict", str(run), str(tmp_path / "three.npy")])
+    err = cli_error(capsys, ["predict", str(run), str(tmp_path / "three.npy")])
     assert "expected [N, 4] rows of t, x, y, p" in err
 
 

@@ -18,16 +18,10 @@ from data.formats import write_shd  # tests/data/formats.py (tests/ is on sys.pa
 from spikeforge.cli import main
 from spikeforge.training.checkpoint import read_toml
 
+from ._cli import cli_error
 from ._proc import Child
 
 TINY = ["--train-limit", "40", "--test-limit", "20", "--num-steps", "4", "--hidden", "8", "--no-progress"]
-
-
-def _error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("spikeforge: error: "), err
-    return err
 
 
 @pytest.fixture
@@ -101,7 +95,7 @@ def test_export_never_overwrites_another_file_without_force(
     assert main(["train", "--epochs", "1", "--out", str(out), *TINY]) == 0
     mine = tmp_path / "notes.nir"
     mine.write_text("my own file")
-    err = _error(capsys, ["export", str(out), "--out", str(mine)])
+    err = cli_error(capsys, ["export", str(out), "--out", str(mine)])
     assert f"{mine} already exists; pass --force to overwrite it, or choose another --out" in err
     assert mine.read_text() == "my own file"
     assert main(["export", str(out), "--out", str(mine), "--force"]) == 0
@@ -109,9 +103,9 @@ def test_export_never_overwrites_another_file_without_force(
     # the run's own model.nir is the default target: rewritten without --force, also when named
     assert main(["export", str(out)]) == 0
     assert main(["export", str(out), "--out", str(out / "model.nir")]) == 0
-    assert f"--out {tmp_path} is a folder" in _error(capsys, ["export", str(out), "--out", str(tmp_path)])
+    assert f"--out {tmp_path} is a folder" in cli_error(capsys, ["export", str(out), "--out", str(tmp_path)])
     missing = tmp_path / "no" / "such.nir"
-    assert f"the folder {missing.parent} does not exist" in _error(capsys, ["export", str(out), "--out",
+    assert f"the folder {missing.parent} does not exist" in cli_error(capsys, ["export", str(out), "--out",
                                                                           str(missing)])
     assert not list(tmp_path.glob("*.tmp*")) and not list(out.glob("*.tmp*"))
 
@@ -160,10 +154,10 @@ def test_evaluate_refuses_an_edited_config_or_evaluates_as_trained(
     config = out / "config.toml"
     config.write_text(config.read_text().replace("num_steps = 4", "num_steps = 3"))
     capsys.readouterr()
-    err = _error(capsys, ["evaluate", str(out)])
+    err = cli_error(capsys, ["evaluate", str(out)])
     assert (f"{config} was edited after {out / 'checkpoints/last.pt'} was trained (num_steps = 3 in "
             "config.toml, 4 when trained); restore it, or pass --as-trained to evaluate") in err
-    assert "num_steps = 3 in config.toml" in _error(capsys, ["export", str(out)])
+    assert "num_steps = 3 in config.toml" in cli_error(capsys, ["export", str(out)])
     assert main(["evaluate", str(out), "--as-trained", "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res["accuracy"] == reported and "num_steps = 3 in config.toml, 4 when trained" in res["note"]
@@ -182,15 +176,15 @@ def test_missing_checkpoints_and_nonsense_checkpoint_names(
     out = tmp_path / "run"
     assert main(["train", "--epochs", "1", "--out", str(out), *TINY, "--val-fraction", "0"]) == 0
     for command in ("evaluate", "export"):
-        err = _error(capsys, [command, str(out), "--checkpoint", "best"])
+        err = cli_error(capsys, [command, str(out), "--checkpoint", "best"])
         assert "has no best.pt: it is chosen on the validation split and this run held none out " \
                "(--val-fraction 0); use --checkpoint last" in err
-        err = _error(capsys, [command, str(out), "--checkpoint", "latest"])
+        err = cli_error(capsys, [command, str(out), "--checkpoint", "latest"])
         assert "--checkpoint latest: no such file; give last, best or the path of a .pt checkpoint" in err
-        err = _error(capsys, [command, str(out), "--checkpoint", str(out)])
+        err = cli_error(capsys, [command, str(out), "--checkpoint", str(out)])
         assert f"--checkpoint {out} is a folder" in err
     (out / "checkpoints/last.pt").unlink()
-    err = _error(capsys, ["evaluate", str(out)])
+    err = cli_error(capsys, ["evaluate", str(out)])
     assert f"{out} has no checkpoint yet: training stopped before saving" in err
 
 
@@ -201,7 +195,7 @@ def test_an_empty_trials_file_is_not_called_missing(
     folder.mkdir(parents=True)
     for split in ("train", "test"):
         (folder / f"trials_to_{split}.txt").write_text("")
-    err = _error(capsys, ["train", "--dataset", "dvsgesture", "--data-dir", str(tmp_path),
+    err = cli_error(capsys, ["train", "--dataset", "dvsgesture", "--data-dir", str(tmp_path),
                           "--out", str(tmp_path / "r")])
     assert "lists no recordings (it is empty); re-extract DvsGesture.tar.gz" in err and "not found" not in err
 

@@ -16,16 +16,11 @@ from spikeforge.cli import main
 from spikeforge.training import _loop, _tracking
 from spikeforge.training.trainer import LOSSES
 
+from ._cli import cli_error
+
 SMALL = ["--train-limit", "128", "--test-limit", "64", "--num-steps", "6", "--hidden", "16", "--batch-size",
          "32", "--lr", "0.01", "--no-progress"]
 BATCHES = 4  # 128 - 13 validation samples = 115 training samples in batches of 32
-
-
-def _error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("spikeforge: error: "), err
-    return err
 
 
 def _csv_rows(path: Path) -> list[dict[str, str]]:
@@ -210,7 +205,7 @@ def test_status_json_has_the_epoch_and_time_to_finish_while_running(
 def test_bad_option_values(tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str],
                            expected: str) -> None:
     out = tmp_path / "run"
-    assert expected in _error(capsys, ["train", "--out", str(out), *extra])
+    assert expected in cli_error(capsys, ["train", "--out", str(out), *extra])
     assert not out.exists()
 
 
@@ -219,9 +214,9 @@ def test_a_schedule_spanning_the_run_refuses_new_epochs(
 ) -> None:
     out = tmp_path / "run"
     assert main(["train", "--epochs", "2", "--out", str(out), "--lr-schedule", "onecycle", *SMALL]) == 0
-    err = _error(capsys, ["train", "--resume", str(out), "--epochs", "3"])
+    err = cli_error(capsys, ["train", "--resume", str(out), "--epochs", "3"])
     assert "--epochs cannot change when resuming a run with --lr-schedule onecycle" in err
-    err = _error(capsys, ["train", "--resume", str(out), "--optimizer", "sgd"])
+    err = cli_error(capsys, ["train", "--resume", str(out), "--optimizer", "sgd"])
     assert "--optimizer cannot change when resuming" in err
 
 
