@@ -175,13 +175,13 @@ def test_missing_checkpoints_and_nonsense_checkpoint_names(
 ) -> None:
     out = tmp_path / "run"
     assert main(["train", "--epochs", "1", "--out", str(out), *TINY, "--val-fraction", "0"]) == 0
-    for command in ("evaluate", "export"):
-        err = cli_error(capsys, [command, str(out), "--checkpoint", "best"])
+    for command in (["evaluate", str(out)], ["export", str(out)], ["predict", str(out), "--split", "test"]):
+        err = cli_error(capsys, [*command, "--checkpoint", "best"])
         assert "has no best.pt: it is chosen on the validation split and this run held none out " \
                "(--val-fraction 0); use --checkpoint last" in err
-        err = cli_error(capsys, [command, str(out), "--checkpoint", "latest"])
+        err = cli_error(capsys, [*command, "--checkpoint", "latest"])
         assert "--checkpoint latest: no such file; give last, best or the path of a .pt checkpoint" in err
-        err = cli_error(capsys, [command, str(out), "--checkpoint", str(out)])
+        err = cli_error(capsys, [*command, "--checkpoint", str(out)])
         assert f"--checkpoint {out} is a folder" in err
     (out / "checkpoints/last.pt").unlink()
     err = cli_error(capsys, ["evaluate", str(out)])
