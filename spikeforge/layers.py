@@ -104,6 +104,3 @@ class GradedSpikes(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """``x * weights`` (broadcast)."""
         return x * self.weights
-
-    def extra_repr(self) -> str:
-        return f"size={self.size}"

@@ -7,6 +7,7 @@ Log code (RC circuit charging to ``threshold``): ``t = tau * ln(x / (x - thresho
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import torch
@@ -20,8 +21,18 @@ __all__ = ["latency", "latency_code", "latency_code_linear", "latency_code_log",
 def _latency_errors(
     data: Tensor, num_steps: Any, threshold: float, tau: float, first_spike_time: int, normalize: bool
 ) -> tuple[int, int]:
-    """Validate the latency arguments; return ``(num_steps or 0, first_spike_time)``."""
-    check_unit_range(data)
+    """Validate the latency arguments; return ``(num_steps or 0, first_spike_time)``.
+
+    Data outside ``[0, 1]`` is computed as snntorch computes it (values above 1 give earlier spike
+    times; negative values act as ``0``), with a warning since it is probably not normalised.
+    """
+    if data.numel() and (data.min() < 0 or data.max() > 1):
+        warnings.warn(
+            f"latency code: data should lie in [0, 1] (normalise it first); got values in "
+            f"[{data.min().item()}, {data.max().item()}], computed as snntorch does",
+            UserWarning,
+            stacklevel=3,
+        )
     if not 0 < threshold < 1:
         raise ValueError(f"threshold must lie strictly inside (0, 1), got {threshold}")
     if not tau > 0:
@@ -46,15 +57,16 @@ def latency_code_log(
     Inputs below ``threshold + epsilon`` are raised to it (they never reach threshold otherwise).
 
     Args:
-        data: intensities in ``[0, 1]``, any shape.
+        data: intensities in ``[0, 1]``, any shape; values outside are computed as snntorch computes
+            them (above 1: earlier spikes), with a warning.
         num_steps: needed only with ``normalize`` (latest spike mapped to ``num_steps - 1``).
 
     Returns:
         Float spike times with ``data``'s shape, dtype and device.
 
     Raises:
-        ValueError: data outside ``[0, 1]`` or NaN; threshold not in (0, 1); tau <= 0;
-            ``first_spike_time`` invalid; ``normalize`` without ``num_steps``.
+        ValueError: NaN data; threshold not in (0, 1); tau <= 0; ``first_spike_time`` invalid;
+            ``normalize`` without ``num_steps``.
     """
     x = float_data(data)
     n, fst = _latency_errors(x, num_steps, threshold, tau, first_spike_time, normalize)
@@ -82,14 +94,19 @@ def latency_code_linear(
 ) -> Tensor:
     """Spike times of the linear code: ``tau * (1 - max(x, threshold)) + first_spike_time``.
 
-    With ``normalize``, ``tau = num_steps - 1 - first_spike_time`` (input 0 fires near the last step).
-    Arguments, return value and errors as `latency_code_log`.
+    With ``normalize``, ``tau = num_steps - 1 - first_spike_time`` (input 0 fires near the last step);
+    if data above 1 then gives negative times, all times are stretched onto ``[0, num_steps - 1]``
+    (snntorch's rule). Arguments, return value and errors as `latency_code_log`.
     """
     x = float_data(data)
     n, fst = _latency_errors(x, num_steps, threshold, tau, first_spike_time, normalize)
     if normalize:
         tau = n - 1 - fst
-    return tau * (1 - x.clamp(min=threshold)) + fst
+    t = tau * (1 - x.clamp(min=threshold)) + fst
+    if normalize and t.numel() and t.min() < 0:
+        # data above 1 spikes before time 0: snntorch stretches [min, max] onto [0, num_steps - 1]
+        t = (t - t.min()) * (1 / (t.max() - t.min())) * (n - 1)
+    return t
 
 
 def latency_code(
@@ -176,10 +193,12 @@ def latency(
         ``[T, *data.shape]`` with ``data``'s float dtype and device.
 
     Raises:
-        ValueError: as `latency_code`; ``num_steps`` missing without ``bypass``; a spike time beyond
-            ``num_steps - 1`` without ``bypass`` (lower ``tau`` or use ``normalize=True``).
+        ValueError: as `latency_code`; data outside ``[0, 1]`` (as snntorch's ``latency``); ``num_steps``
+            missing without ``bypass``; a spike time beyond ``num_steps - 1`` without ``bypass`` (lower
+            ``tau`` or use ``normalize=True``).
     """
     x = float_data(data)
+    check_unit_range(x)  # snntorch's latency refuses such data too (its latency_code does not)
     if not steps(num_steps, required=False) and not bypass:
         given = "" if num_steps is None or num_steps is False else f", got {num_steps!r} (no time steps)"
         raise ValueError(f"num_steps must be a positive int{given} (or set bypass=True to size the output "

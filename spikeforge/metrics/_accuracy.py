@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from torch import Tensor
 
-from ._readout import check_outputs, first_spike_time, population_sum
+from ._readout import check_outputs, first_spike_time, fractional_labels, population_sum
 
 __all__ = ["accuracy_rate", "accuracy_temporal"]
 
@@ -19,7 +19,8 @@ def accuracy_rate(
     group of ``C / num_classes`` outputs are summed first.
 
     Args:
-        spk_out: ``[T, B, C]`` output spikes. targets: ``[B]`` class indices.
+        spk_out: ``[T, B, C]`` output spikes. targets: ``[B]`` class indices (a fractional float label
+            counts as wrong, with a warning, as in snntorch).
 
     Returns:
         ``numpy.float64`` in ``[0, 1]`` (a ``float`` subclass, as snntorch returns).
@@ -28,11 +29,12 @@ def accuracy_rate(
         ValueError: bad shapes, targets outside the classes, or a bad ``num_classes``.
     """
     groups = int(num_classes) if population_code and num_classes else None
-    spk, y = check_outputs(spk_out, targets, num_classes=groups)
+    labels, fractional = fractional_labels(targets, "accuracy_rate", "match no class")
+    spk, y = check_outputs(spk_out, labels, num_classes=groups)
     counts = spk.detach().sum(0)
     if population_code:
         counts = population_sum(counts, num_classes)
-    return np.float64((counts.argmax(-1) == y).double().mean().item())
+    return _fraction_correct(counts.argmax(-1) == y, fractional)
 
 
 def accuracy_temporal(spk_out: Tensor, targets: Tensor) -> np.float64:
@@ -41,7 +43,8 @@ def accuracy_temporal(spk_out: Tensor, targets: Tensor) -> np.float64:
     Ties go to the lowest class index.
 
     Args:
-        spk_out: ``[T, B, C]`` output spikes. targets: ``[B]`` class indices.
+        spk_out: ``[T, B, C]`` output spikes. targets: ``[B]`` class indices (a fractional float label
+            counts as wrong, with a warning, as in snntorch).
 
     Returns:
         ``numpy.float64`` in ``[0, 1]``.
@@ -49,5 +52,13 @@ def accuracy_temporal(spk_out: Tensor, targets: Tensor) -> np.float64:
     Raises:
         ValueError: bad shapes or targets.
     """
-    spk, y = check_outputs(spk_out, targets)
-    return np.float64((first_spike_time(spk).argmin(-1) == y).double().mean().item())
+    labels, fractional = fractional_labels(targets, "accuracy_temporal", "match no class")
+    spk, y = check_outputs(spk_out, labels)
+    return _fraction_correct(first_spike_time(spk).argmin(-1) == y, fractional)
+
+
+def _fraction_correct(correct: Tensor, fractional: Tensor | None) -> np.float64:
+    """Mean of ``correct``; a fractional label (see `fractional_labels`) is never correct."""
+    if fractional is not None:
+        correct = correct & ~fractional.to(correct.device)
+    return np.float64(correct.double().mean().item())

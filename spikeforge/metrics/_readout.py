@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import torch
@@ -34,6 +35,31 @@ def check_outputs(
             f"targets hold {y.shape[0]} labels but {name} has batch size {out.shape[1]} (shape [T, B, C])"
         )
     return out, y
+
+
+def fractional_labels(
+    targets: Any, who: str, effect: str, stacklevel: int = 3
+) -> tuple[Any, Tensor | None]:
+    """snntorch's rule for fractional float labels in the losses and accuracies that accept them.
+
+    Returns ``(labels, mask)``: for float labels with a fractional part, the labels truncated towards
+    zero (as snntorch's integer cast does) and the mask of the fractional ones, after one warning
+    (``f"{who}: fractional class labels {effect}"``, attributed ``stacklevel`` frames up, the caller's
+    caller by default); otherwise ``(targets, None)`` unchanged.
+    """
+    t = targets if isinstance(targets, Tensor) else torch.as_tensor(targets)
+    if not t.is_floating_point():
+        return targets, None
+    fractional = t != t.trunc()
+    fractional &= ~torch.isnan(t)  # NaN labels are refused by the label check
+    if not bool(fractional.any()):
+        return targets, None
+    warnings.warn(
+        f"{who}: fractional class labels {effect} (as in snntorch); pass whole class indices",
+        UserWarning,
+        stacklevel=stacklevel,
+    )
+    return torch.where(fractional, t.trunc(), t), fractional
 
 
 def check_not_empty(out: Tensor, name: str = "spk_out") -> None:

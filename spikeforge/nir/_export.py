@@ -11,6 +11,7 @@ Node names follow snntorch: ``"input"``, the module path (``"0"``, ``"fc1"``), `
 from __future__ import annotations
 
 import copy
+import math
 import operator
 import warnings
 from collections import OrderedDict
@@ -85,6 +86,20 @@ def _meta_shape(node: fx.Node) -> tuple[int, ...]:
     return tuple(int(s) for s in meta.shape)
 
 
+def _merged_span(before: tuple[int, ...], after: tuple[int, ...]) -> tuple[int, int] | None:
+    """``(start, end)`` when reshaping ``before`` to ``after`` merges dimensions ``start..end`` into one
+    (``x.view(B, -1)`` is ``(1, len(before) - 1)``; an unchanged shape gives ``(k, k)``); else None."""
+    merged = len(before) - len(after)
+    if merged < 0:
+        return None
+    for start in [*range(1, len(after)), 0]:  # a span that keeps the batch dimension first
+        end = start + merged
+        if (before[:start] == after[:start] and before[end + 1:] == after[start + 1:]
+                and math.prod(before[start:end + 1]) == after[start]):
+            return start, end
+    return None
+
+
 class _StepChain(nn.Sequential):
     """One step through a layer chain; a neuron returning ``(spk, *states)`` passes ``spk`` on."""
 
@@ -117,6 +132,8 @@ def _needed(out: fx.Node) -> set[fx.Node]:
             args: Sequence[Any] = n.args[:1]
         elif n.op == "call_function" and n.target is F.avg_pool2d:
             args = [_avg_pool_args(n)["input"]]
+        elif n.target in ("view", "reshape") or n.target is torch.reshape:  # the sizes are not signals
+            args = n.args[:1]
         else:
             args = n.all_input_nodes
         todo.extend(a for a in args if isinstance(a, fx.Node))
@@ -334,15 +351,30 @@ class _Walker:
         elif t is torch.flatten or t == "flatten":
             start = n.kwargs.get("start_dim", n.args[1] if len(n.args) > 1 else 0)
             end = n.kwargs.get("end_dim", n.args[2] if len(n.args) > 2 else -1)
-            name = self._name(n.name)
-            self.nodes[name] = flatten_node(name, int(start), int(end), _meta_shape(n.args[0])[1:])
-            self._connect(self._sources(n.args[0], name), name)
-            self.src[n] = [name]
+            self._flatten(n, int(start), int(end))
+        elif t in ("view", "reshape") or t is torch.reshape:
+            before, after = _meta_shape(n.args[0]), _meta_shape(n)
+            span = _merged_span(before, after)
+            if span is None:
+                raise NIRExportError(
+                    f"{n.name}: a {getattr(t, '__name__', t)} from {before} to {after} is not a flatten of "
+                    "adjacent dimensions, which is all NIR can express"
+                )
+            if span[0] == span[1]:  # same shape: nothing to export
+                self.src[n] = self._sources(n.args[0], n.name)
+            else:
+                self._flatten(n, *span)
         else:
             what = getattr(t, "__name__", str(t))
             raise NIRExportError(
                 f"operation {what!r} ({n.name}) has no NIR equivalent; use layers NIR knows"
             )
+
+    def _flatten(self, n: fx.Node, start: int, end: int) -> None:
+        name = self._name(n.name)
+        self.nodes[name] = flatten_node(name, start, end, _meta_shape(n.args[0])[1:])
+        self._connect(self._sources(n.args[0], name), name)
+        self.src[n] = [name]
 
     def _avg_pool(self, n: fx.Node) -> None:
         args = _avg_pool_args(n)

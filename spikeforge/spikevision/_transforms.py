@@ -1,10 +1,32 @@
-"""snntorch's ``spikevision._transforms`` import path (private in snntorch).
-
-In snntorch 1.0.0 these are the torchvision-based event transforms of its HDF5 pipeline (it needs
-torchvision and pandas to import). spikeforge's data sets produce frames through
-`spikeforge.data.FrameSpec` (time bins, downsampling, crop) and take any callable as
-``transform``; use tonic's transforms for event-level processing. Not reproduced (see
-docs/differences.md, spikevision).
+"""snntorch's ``spikevision._transforms`` import path (private in snntorch): the event and frame
+transforms of its deprecated pipeline, implemented in `spikeforge.data.legacy.transforms` (no
+torchvision or pandas needed). spikeforge's own data sets take any callable as ``transform``.
 """
 
-__all__: list[str] = []
+from ..data.legacy.transforms import (
+    Attention,
+    CropCenter,
+    CropDims,
+    Downsample,
+    ExpFilterEvents,
+    FilterEvents,
+    Repeat,
+    Rescale,
+    ToChannelHeightWidth,
+    ToCountFrame,
+    ToEventSum,
+    ToTensor,
+    dvs_permute,
+    find_first,
+    hflip,
+    rot90,
+    shuffle_along_axis,
+    toDtype,
+    toOneHot,
+)
+
+__all__ = [
+    "Attention", "CropCenter", "CropDims", "Downsample", "ExpFilterEvents", "FilterEvents", "Repeat",
+    "Rescale", "ToChannelHeightWidth", "ToCountFrame", "ToEventSum", "ToTensor", "dvs_permute",
+    "find_first", "hflip", "rot90", "shuffle_along_axis", "toDtype", "toOneHot",
+]

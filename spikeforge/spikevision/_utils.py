@@ -1,9 +1,10 @@
-"""snntorch's ``spikevision._utils`` import path (private in snntorch).
+"""snntorch's ``spikevision._utils`` import path (private in snntorch): its file readers and frame plot,
+implemented in `spikeforge.data.legacy.files`.
 
-In snntorch 1.0.0 these are file readers and a plotting helper for its HDF5 pipeline. spikeforge's
-readers are `spikeforge.data.read_nmnist` (N-MNIST ``.bin``), `spikeforge.data.read_aedat31`
-(DVS Gesture ``.aedat``) and `spikeforge.data.read_shd`; they return structured event arrays
-instead of snntorch's tuples, so they are not aliased here (see docs/differences.md, spikevision).
+Not provided: ``legacy_aedat_to_events`` (needs iniVation's ``dv`` package; use
+`spikeforge.data.read_aedat31` or tonic) and ``rosbag_to_events`` (needs ROS's ``importRosbag``).
 """
 
-__all__: list[str] = []
+from ..data.legacy.files import aedat_to_events, load_ATIS_bin, load_jaer, plot_frames_imshow
+
+__all__ = ["aedat_to_events", "load_ATIS_bin", "load_jaer", "plot_frames_imshow"]

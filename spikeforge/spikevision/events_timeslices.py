@@ -1,10 +1,27 @@
-"""snntorch's ``spikevision.events_timeslices`` import path.
-
-In snntorch 1.0.0 this module holds the event-slicing helpers of its HDF5 download-and-convert
-pipeline (adapted from torchneuromorphic); several of them fail on numpy >= 1.24 (they use the
-removed ``np.int``). spikeforge reads the published files directly and bins events into frames
-with `spikeforge.data.events_to_frames`; the helpers are not reproduced (see docs/differences.md,
-spikevision).
+"""snntorch's ``spikevision.events_timeslices`` import path: the event slicing and binning helpers of
+its deprecated pipeline, implemented in `spikeforge.data.legacy.slices` (several of snntorch's fail on
+numpy >= 1.24; these do what they were written to do). New code: `spikeforge.data.events_to_frames`.
 """
 
-__all__: list[str] = []
+from ..data.legacy.slices import (
+    cast_evs,
+    chunk_evs_dvs,
+    chunk_evs_pol_dvs,
+    expand_targets,
+    find_first,
+    frame_evs,
+    get_binary_frame,
+    get_binary_frame_np,
+    get_event_slice,
+    get_slice,
+    get_subsampled_coordinates,
+    get_time_surface,
+    get_tmad_slice,
+    one_hot,
+)
+
+__all__ = [
+    "cast_evs", "chunk_evs_dvs", "chunk_evs_pol_dvs", "expand_targets", "find_first", "frame_evs",
+    "get_binary_frame", "get_binary_frame_np", "get_event_slice", "get_slice",
+    "get_subsampled_coordinates", "get_time_surface", "get_tmad_slice", "one_hot",
+]

@@ -78,6 +78,10 @@ class FastSigmoid(Surrogate):
     def grad(self, x: Tensor) -> Tensor:
         return 1.0 / (self.slope * x.abs() + 1.0).pow(2)
 
+    def vjp(self, x: Tensor, out: Tensor, grad_out: Tensor) -> Tensor:
+        # a division, as snntorch computes it (the same rounding, so the same trained numbers)
+        return grad_out / (self.slope * x.abs() + 1.0).pow(2)
+
     def kernel_params(self) -> tuple[float, ...]:
         return (float(self.slope),)
 
@@ -86,18 +90,27 @@ class FastSigmoid(Surrogate):
 class Sigmoid(Surrogate):
     """Logistic surrogate: ``dS/dU = slope * sigma(slope*U) * (1 - sigma(slope*U))``.
 
-    Same values as snntorch's ``slope*e^{-slope U}/(e^{-slope U}+1)^2`` where that is finite, computed
-    as ``slope * sigma(slope*U) * sigma(-slope*U)``: it never overflows to NaN for very negative ``U``
-    (snntorch does), and keeps full relative precision where ``sigma`` is close to 1 (``1 - sigma``
-    would round to 0 there).
+    Computed as snntorch does, ``slope*e^{-slope U}/(e^{-slope U}+1)^2`` (bit for bit), except where
+    the denominator overflows (``slope*U`` below about -44 in float32), where snntorch gives 0 and then
+    NaN: there spikeforge computes ``slope * sigma(slope*U) * sigma(-slope*U)``, the same function in
+    a form that cannot overflow (tiny positive values, full relative precision).
     """
 
     slope: float = 25.0
     kernel_id: ClassVar[int | None] = 2
 
     def grad(self, x: Tensor) -> Tensor:
-        z = self.slope * x
-        return self.slope * torch.sigmoid(z) * torch.sigmoid(-z)
+        return self.vjp(x, x, torch.ones_like(x))
+
+    def vjp(self, x: Tensor, out: Tensor, grad_out: Tensor) -> Tensor:
+        e = torch.exp(-self.slope * x)
+        denominator = (e + 1) ** 2
+        grad = grad_out * self.slope * e / denominator
+        overflow = torch.isinf(denominator)
+        if bool(overflow.any()):
+            z = self.slope * x
+            grad = torch.where(overflow, grad_out * (self.slope * torch.sigmoid(z) * torch.sigmoid(-z)), grad)
+        return grad
 
     def kernel_params(self) -> tuple[float, ...]:
         return (float(self.slope),)
@@ -139,6 +152,9 @@ class SpikeRateEscape(Surrogate):
     def grad(self, x: Tensor) -> Tensor:
         return self.slope * torch.exp(-self.beta * (x - 1).abs())
 
+    def vjp(self, x: Tensor, out: Tensor, grad_out: Tensor) -> Tensor:
+        return grad_out * self.slope * torch.exp(-self.beta * (x - 1).abs())  # snntorch's order
+
     def kernel_params(self) -> tuple[float, ...]:
         return (float(self.beta), float(self.slope))
 
@@ -163,6 +179,9 @@ class SparseFastSigmoid(Surrogate):
 
     def grad(self, x: Tensor) -> Tensor:
         return torch.where(x > self.B, 1.0 / (self.slope * x.abs() + 1.0).pow(2), torch.zeros_like(x))
+
+    def vjp(self, x: Tensor, out: Tensor, grad_out: Tensor) -> Tensor:
+        return grad_out / (self.slope * x.abs() + 1.0).pow(2) * (x > self.B).to(x.dtype)  # snntorch's order
 
     def kernel_params(self) -> tuple[float, ...]:
         return (float(self.slope), float(self.B))

@@ -16,7 +16,7 @@ from torch import Tensor
 
 from ..encoding._checks import class_indices
 from ..encoding._targets import _on_off, to_one_hot
-from ..metrics._readout import check_not_empty, check_outputs, population_sum
+from ..metrics._readout import check_not_empty, check_outputs, fractional_labels, population_sum
 
 __all__ = [
     "LossFunctions",
@@ -49,6 +49,7 @@ class LossFunctions:
     """
 
     membrane = False  # whether the loss reads membrane potentials rather than spikes
+    truncates_fractional_labels = False  # snntorch's squared-error losses cast labels to int
 
     def __init__(self, reduction: str = "mean", weight: Any = None) -> None:
         if reduction not in REDUCTIONS:
@@ -58,8 +59,25 @@ class LossFunctions:
         self.__name__ = type(self).__name__
 
     def __call__(self, spk_out: Tensor, targets: Tensor) -> Tensor:
-        out, y = check_outputs(spk_out, targets, self._out_name(), self._classes())
+        out, y = check_outputs(spk_out, self._labels(targets), self._out_name(), self._classes())
+        if self.weight is None and self.reduction != "none":
+            reduced = self._reduced_loss(out, y)
+            if reduced is not None:
+                return reduced
         return self._reduce(self._compute_loss(out, y), y)
+
+    def _labels(self, targets: Any) -> Any:
+        """The class labels; the squared-error losses truncate fractional float labels towards zero
+        with a warning, as snntorch does (its cross-entropy losses refuse them, and so do these)."""
+        if not self.truncates_fractional_labels:
+            return targets
+        return fractional_labels(targets, type(self).__name__, "are truncated towards zero", stacklevel=4)[0]
+
+    def _reduced_loss(self, out: Tensor, y: Tensor) -> Tensor | None:
+        """The unweighted ``'mean'``/``'sum'`` loss computed in snntorch's order of operations, so the
+        float rounding (and the numbers a training loop prints) are snntorch's; ``None`` where the
+        generic path already rounds the same."""
+        return None
 
     def _out_name(self) -> str:
         return "mem_out" if self.membrane else "spk_out"
@@ -122,10 +140,18 @@ class ce_rate_loss(_PopulationLoss):
     """
 
     def _compute_loss(self, spk: Tensor, y: Tensor) -> Tensor:
-        logits = self._logits(spk)
-        t, b, c = logits.shape
-        per = F.cross_entropy(logits.reshape(t * b, c), y.repeat(t), reduction="none")
-        return per.reshape(t, b).mean(0)
+        return self._stepwise(spk, y, "none")
+
+    def _reduced_loss(self, spk: Tensor, y: Tensor) -> Tensor:
+        return self._stepwise(spk, y, self.reduction)
+
+    def _stepwise(self, spk: Tensor, y: Tensor, reduction: str) -> Tensor:
+        """``(1/T) sum_t NLL(log_softmax(logits[t]), y)``, summed step by step as snntorch does."""
+        log_p = F.log_softmax(self._logits(spk), dim=-1)
+        loss = F.nll_loss(log_p[0], y, reduction=reduction)
+        for step in range(1, log_p.shape[0]):
+            loss = loss + F.nll_loss(log_p[step], y, reduction=reduction)
+        return loss / log_p.shape[0]
 
 
 class ce_count_loss(_PopulationLoss):
@@ -133,6 +159,9 @@ class ce_count_loss(_PopulationLoss):
 
     def _compute_loss(self, spk: Tensor, y: Tensor) -> Tensor:
         return F.cross_entropy(self._logits(spk.sum(0)), y, reduction="none")
+
+    def _reduced_loss(self, spk: Tensor, y: Tensor) -> Tensor:
+        return F.nll_loss(F.log_softmax(self._logits(spk.sum(0)), dim=-1), y, reduction=self.reduction)
 
 
 class ce_max_membrane_loss(LossFunctions):
@@ -143,13 +172,19 @@ class ce_max_membrane_loss(LossFunctions):
     def _compute_loss(self, mem: Tensor, y: Tensor) -> Tensor:
         return F.cross_entropy(mem.max(0).values, y, reduction="none")
 
+    def _reduced_loss(self, mem: Tensor, y: Tensor) -> Tensor:
+        return F.nll_loss(F.log_softmax(mem.max(0).values, dim=-1), y, reduction=self.reduction)
+
 
 class mse_count_loss(_PopulationLoss):
     """Squared error of spike counts against target counts, divided by ``T`` (SLAYER-style).
 
     Target count: ``int(T * correct_rate)`` for the true class, ``int(T * incorrect_rate)`` otherwise
     (times ``C / num_classes`` per group with ``population_code``). ``'none'`` gives ``[B, C]``.
+    Fractional float labels are truncated towards zero, with a warning (as snntorch does).
     """
+
+    truncates_fractional_labels = True
 
     def __init__(
         self,
@@ -165,22 +200,31 @@ class mse_count_loss(_PopulationLoss):
         self.incorrect_rate = incorrect_rate
 
     def _compute_loss(self, spk: Tensor, y: Tensor) -> Tensor:
+        return F.mse_loss(*self._counts_and_targets(spk, y), reduction="none") / spk.shape[0]
+
+    def _reduced_loss(self, spk: Tensor, y: Tensor) -> Tensor:
+        return F.mse_loss(*self._counts_and_targets(spk, y), reduction=self.reduction) / spk.shape[0]
+
+    def _counts_and_targets(self, spk: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        """Spike counts ``[B, C]`` (population groups summed if set) and their target counts."""
         t, _, c = spk.shape
         counts = self._logits(spk.sum(0))
         per_group = c // counts.shape[-1]
         hot = to_one_hot(y, counts.shape[-1]).to(counts.dtype)
         on, off = int(t * self.correct_rate * per_group), int(t * self.incorrect_rate * per_group)
-        return (counts - _on_off(hot, on, off)) ** 2 / t
+        return counts, _on_off(hot, on, off)
 
 
 class mse_membrane_loss(LossFunctions):
     """Squared error of the membrane against ``on_target`` (true class) / ``off_target``, averaged over time.
 
     ``(1/T) sum_t MSE(mem[t], target)``. With ``time_var_targets=True`` the labels are per step,
-    ``[T, B]``. ``'none'`` gives ``[B, C]``.
+    ``[T, B]``. ``'none'`` gives ``[B, C]``. Fractional float labels are truncated towards zero, with
+    a warning (as snntorch does).
     """
 
     membrane = True
+    truncates_fractional_labels = True
 
     def __init__(
         self,
@@ -198,7 +242,7 @@ class mse_membrane_loss(LossFunctions):
     def __call__(self, mem_out: Tensor, targets: Tensor) -> Tensor:
         if not self.time_var_targets:
             return super().__call__(mem_out, targets)
-        labels = torch.as_tensor(targets, device=getattr(mem_out, "device", None))
+        labels = torch.as_tensor(self._labels(targets), device=getattr(mem_out, "device", None))
         if not isinstance(mem_out, Tensor) or mem_out.dim() != 3 or labels.shape != mem_out.shape[:2]:
             raise ValueError(
                 "time_var_targets=True needs mem_out [T, B, C] and per-step labels [T, B]; got "
@@ -211,5 +255,16 @@ class mse_membrane_loss(LossFunctions):
         return self._apply_reduction((sq * self._weights(y, sq).unsqueeze(-1)).mean(0))
 
     def _compute_loss(self, mem: Tensor, y: Tensor) -> Tensor:
+        return self._stepwise(mem, y, "none")
+
+    def _reduced_loss(self, mem: Tensor, y: Tensor) -> Tensor:
+        return self._stepwise(mem, y, self.reduction)
+
+    def _stepwise(self, mem: Tensor, y: Tensor, reduction: str) -> Tensor:
+        """``(1/T) sum_t MSE(mem[t], target)``, summed step by step as snntorch does."""
         hot = to_one_hot(y, mem.shape[-1]).to(mem.dtype)
-        return ((mem - _on_off(hot, self.on_target, self.off_target)) ** 2).mean(0)
+        target = _on_off(hot, self.on_target, self.off_target)
+        loss = F.mse_loss(mem[0], target, reduction=reduction)
+        for step in range(1, mem.shape[0]):
+            loss = loss + F.mse_loss(mem[step], target, reduction=reduction)
+        return loss / mem.shape[0]

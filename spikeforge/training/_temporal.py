@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..encoding._targets import _on_off, to_one_hot
-from ..metrics._readout import check_not_empty, check_outputs
+from ..metrics._readout import check_not_empty, check_outputs, fractional_labels
 from ._losses import REDUCTIONS, apply_reduction
 
 __all__ = ["SpikeTime", "mse_temporal_loss", "ce_temporal_loss"]
@@ -173,6 +173,8 @@ class mse_temporal_loss:
         self.__name__ = "mse_temporal_loss"
 
     def __call__(self, spk_rec: Tensor, targets: Tensor) -> Tensor:
+        if not self.spk_time_fn.target_is_time:  # labels: fractional ones truncated, as snntorch does
+            targets = fractional_labels(targets, "mse_temporal_loss", "are truncated towards zero")[0]
         times, tgt = self.spk_time_fn(spk_rec, targets)
         t = spk_rec.shape[0]
         loss = (times / t - tgt / t) ** 2

@@ -15,23 +15,14 @@ from ._snntorch_tree import ROOT, literal, modules, public_names
 
 pytestmark = pytest.mark.skipif(ROOT is None, reason="snntorch (a test extra) is not installed")
 
-_PIPELINE = (
-    "a helper of snntorch's deprecated spikevision download-and-HDF5 pipeline (adapted from "
-    "torchneuromorphic); spikeforge reads the published files itself (spikeforge.data) and never "
-    "downloads: docs/differences.md, spikevision"
+_DOWNLOAD = (
+    "a download helper of snntorch's deprecated spikevision pipeline; spikeforge never downloads (its "
+    "data sets read the published files from root and say where to get them): docs/differences.md, "
+    "spikevision"
 )
-_TRANSFORMS = (
-    "a torchvision-based event transform of that pipeline (snntorch needs torchvision and pandas to even "
-    "import it); spikeforge's data sets bin events through FrameSpec and take any callable as transform"
-)
-_READERS = (
-    "a file reader of that pipeline returning snntorch's tuples; spikeforge's readers (read_nmnist, "
-    "read_aedat31, read_shd) return structured event arrays; rosbag needs ROS, which is not on PyPI"
-)
-_SLICES = (
-    "an event-slicing helper of that pipeline; chunk_evs_*, frame_evs, get_binary_frame*, "
-    "get_event_slice and get_subsampled_coordinates raise AttributeError on numpy >= 1.24 in snntorch "
-    "(np.int); spikeforge bins events with events_to_frames"
+_HDF5 = (
+    "reads or writes the intermediate HDF5 file that snntorch's spikevision builds after downloading; "
+    "spikeforge reads the published files directly (spikeforge.data) and never builds that file"
 )
 
 #: (home module, name) -> why the name does not resolve under spikeforge. A name that another module
@@ -41,33 +32,23 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
         "an unexported second LeakyParallel whose forward raises TypeError for every input in snntorch "
         "1.0.0 (and whose constructor fails for tuple sizes), so no working code uses it"
     ),
-    **{("snntorch.spikevision._transforms", n): _TRANSFORMS for n in [
-        "Attention", "CropCenter", "CropDims", "Downsample", "ExpFilterEvents", "FilterEvents", "Repeat",
-        "Rescale", "ToChannelHeightWidth", "ToCountFrame", "ToEventSum", "ToTensor", "dvs_permute",
-        "find_first", "hflip", "rot90", "shuffle_along_axis", "toDtype", "toOneHot",
+    ("snntorch.spikevision._utils", "legacy_aedat_to_events"): (
+        "needs iniVation's dv package (not a dependency); spikeforge.data.read_aedat31 and tonic read "
+        "AEDAT files"
+    ),
+    ("snntorch.spikevision._utils", "rosbag_to_events"): "needs ROS's importRosbag, which is not on PyPI",
+    **{("snntorch.spikevision.neuromorphic_dataset", n): _DOWNLOAD for n in [
+        "DownloadProgressBar", "download_and_extract_archive", "download_url", "gen_bar_updater",
     ]},
-    **{("snntorch.spikevision._utils", n): _READERS for n in [
-        "aedat_to_events", "legacy_aedat_to_events", "load_ATIS_bin", "load_jaer", "plot_frames_imshow",
-        "rosbag_to_events",
-    ]},
-    **{("snntorch.spikevision.events_timeslices", n): _SLICES for n in [
-        "cast_evs", "chunk_evs_dvs", "chunk_evs_pol_dvs", "expand_targets", "find_first", "frame_evs",
-        "get_binary_frame", "get_binary_frame_np", "get_event_slice", "get_slice",
-        "get_subsampled_coordinates", "get_time_surface", "get_tmad_slice", "one_hot",
-    ]},
-    **{("snntorch.spikevision.neuromorphic_dataset", n): _PIPELINE for n in [
-        "DownloadProgressBar", "NeuromorphicDataset", "StandardTransform", "calculate_md5", "check_integrity",
-        "check_md5", "download_and_extract_archive", "download_url", "gen_bar_updater", "identity",
-    ]},
-    **{("snntorch.spikevision.spikedata.dvs_gesture", n): _PIPELINE for n in [
+    ("snntorch.spikevision.neuromorphic_dataset", "NeuromorphicDataset"): (
+        "the base class that downloads and builds the HDF5 file on construction; spikeforge's data sets "
+        "derive from spikeforge.data.EventDataset, which reads the published files"
+    ),
+    **{("snntorch.spikevision.spikedata.dvs_gesture", n): _HDF5 for n in [
         "create_events_hdf5", "gather_aedat", "sample",
     ]},
-    **{("snntorch.spikevision.spikedata.nmnist", n): _PIPELINE for n in [
-        "create_events_hdf5", "nmnist_get_file_names", "nmnist_load_events_from_bin", "sample",
-    ]},
-    **{("snntorch.spikevision.spikedata.shd", n): _PIPELINE for n in [
-        "create_events_hdf5", "load_shd_hdf5", "one_hot1d", "sample",
-    ]},
+    **{("snntorch.spikevision.spikedata.nmnist", n): _HDF5 for n in ["create_events_hdf5", "sample"]},
+    **{("snntorch.spikevision.spikedata.shd", n): _HDF5 for n in ["create_events_hdf5", "sample"]},
 }
 
 MODULES = modules() if ROOT is not None else []

@@ -254,6 +254,9 @@ REPR_CASES: list[tuple[str, Callable[[Any], nn.Module]]] = [
     ("LinearLeaky", lambda m: m.LinearLeaky(beta=0.9, in_features=3, out_features=4)),
     ("DeltaLeaky", lambda m: m.DeltaLeaky(beta=0.9, delta_threshold=0.2)),
     ("AssociativeLeaky", lambda m: m.AssociativeLeaky(in_dim=3, d_value=2, d_key=2, num_spiking_neurons=4)),
+    ("GradedSpikes", lambda m: m.GradedSpikes(size=4, constant_factor=2.0)),
+    ("BatchNormTT1d", lambda m: m.BatchNormTT1d(3, 2)),
+    ("BatchNormTT2d", lambda m: m.BatchNormTT2d(3, 2)),
     ("Sequential", lambda m: nn.Sequential(
         nn.Linear(2, 3), m.Leaky(beta=0.5, init_hidden=True), nn.Linear(3, 2),
         m.Synaptic(alpha=0.5, beta=0.5, init_hidden=True),

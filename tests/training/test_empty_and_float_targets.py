@@ -59,11 +59,50 @@ def test_empty_time_with_per_step_membrane_targets() -> None:
         loss(torch.ones(0, 2, 3), torch.zeros(0, 2, dtype=torch.long))
 
 
-@pytest.mark.parametrize("name", list(LABEL_FNS))
-def test_fractional_float_label_is_refused(name: str) -> None:
+#: snntorch 1.0.0 refuses fractional labels in its cross-entropy losses (torch needs int64 targets)
+REFUSING = ["ce_rate_loss", "ce_count_loss", "ce_max_membrane_loss", "ce_temporal_loss"]
+
+
+@pytest.mark.parametrize("name", REFUSING)
+def test_fractional_float_label_is_refused_where_snntorch_refuses_it(name: str) -> None:
     out = (torch.rand(6, 3, 4) < 0.4).float()
     with pytest.raises(ValueError, match="whole class indices"):
         LABEL_FNS[name](out, torch.tensor([0.5, 1.0, 2.0]))
+
+
+ACCEPTING: dict[str, Fn] = {
+    "mse_count_loss": snnf.mse_count_loss(correct_rate=0.8, incorrect_rate=0.1),
+    "mse_membrane_loss": snnf.mse_membrane_loss(),
+    "accuracy_rate": snnf.accuracy_rate,
+    "accuracy_temporal": snnf.accuracy_temporal,
+}
+
+
+@pytest.mark.parametrize("name", list(ACCEPTING))
+def test_fractional_float_labels_compute_what_snntorch_computes_and_warn(name: str) -> None:
+    """The squared-error losses cast labels to int (2.7 -> class 2, as snntorch's one-hot does); the
+    accuracies compare the label itself with the predicted class, so 2.7 is never right."""
+    torch.manual_seed(5)
+    out = (torch.rand(6, 4, 4) < 0.5).float()
+    y = torch.tensor([0.5, 1.0, 2.7, 3.0])
+    ours, ref = LABEL_FNS[name], ACCEPTING[name]
+    with pytest.warns(UserWarning, match=f"{name}: fractional class labels"):
+        got = ours(out, y)
+    want = ref(out, y)
+    if name.startswith("accuracy"):
+        assert got == pytest.approx(want)
+    else:
+        torch.testing.assert_close(got, want.reshape(()), rtol=0, atol=0)
+        torch.testing.assert_close(got, ours(out, y.trunc()), rtol=0, atol=0)
+
+
+def test_mse_temporal_loss_truncates_fractional_labels_with_a_warning() -> None:
+    torch.manual_seed(6)
+    out = (torch.rand(6, 3, 4) < 0.5).float()
+    loss = SF.mse_temporal_loss()
+    with pytest.warns(UserWarning, match="mse_temporal_loss: fractional class labels are truncated"):
+        got = loss(out, torch.tensor([0.9, 3.5, 2.0]))
+    torch.testing.assert_close(got, loss(out, torch.tensor([0, 3, 2])))
 
 
 def test_whole_float_labels_match_snntorch() -> None:

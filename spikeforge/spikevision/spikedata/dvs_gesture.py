@@ -11,6 +11,9 @@ import torch
 
 from ...data import DVSGesture as _DVSGesture
 from ...data import events_to_frames
+from ...data.legacy.files import aedat_to_events
+from ...data.legacy.slices import get_tmad_slice
+from ...data.legacy.transforms import Downsample, Repeat, ToCountFrame, ToTensor, dvs_permute, toOneHot
 from ._spec import frame_spec
 
 #: class index -> gesture name (the 11 classes of the IBM DVS Gesture data set)
@@ -74,4 +77,9 @@ class DVSGesture(_DVSGesture):
         return out, target
 
 
-__all__ = ["DVSGesture", "mapping"]
+__all__ = [
+    "DVSGesture", "mapping",
+    # snntorch's pipeline helpers, importable from here as in snntorch (`spikeforge.data.legacy`)
+    "Downsample", "Repeat", "ToCountFrame", "ToTensor", "aedat_to_events", "dvs_permute", "get_tmad_slice",
+    "toOneHot",
+]

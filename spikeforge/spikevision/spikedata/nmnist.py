@@ -6,6 +6,17 @@ from collections.abc import Callable
 from typing import Any
 
 from ...data import NMNIST as _NMNIST
+from ...data.legacy.files import load_ATIS_bin, nmnist_get_file_names, nmnist_load_events_from_bin
+from ...data.legacy.slices import get_tmad_slice
+from ...data.legacy.transforms import (
+    CropDims,
+    Downsample,
+    Repeat,
+    ToCountFrame,
+    ToTensor,
+    dvs_permute,
+    toOneHot,
+)
 from ._spec import frame_spec
 
 #: class index -> label name
@@ -37,4 +48,9 @@ class NMNIST(_NMNIST):
         super().__init__(root, train, frame_spec(num_steps, dt, crop=(32, 32)), transform, target_transform)
 
 
-__all__ = ["NMNIST", "mapping"]
+__all__ = [
+    "NMNIST", "mapping",
+    # snntorch's pipeline helpers, importable from here as in snntorch (`spikeforge.data.legacy`)
+    "CropDims", "Downsample", "Repeat", "ToCountFrame", "ToTensor", "dvs_permute", "get_tmad_slice",
+    "load_ATIS_bin", "nmnist_get_file_names", "nmnist_load_events_from_bin", "toOneHot",
+]

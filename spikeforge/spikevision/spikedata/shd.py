@@ -6,6 +6,17 @@ from collections.abc import Callable
 from typing import Any
 
 from ...data import SHD as _SHD
+from ...data.legacy.files import load_shd_hdf5, one_hot1d
+from ...data.legacy.slices import get_tmad_slice
+from ...data.legacy.transforms import (
+    Downsample,
+    Repeat,
+    ToChannelHeightWidth,
+    ToCountFrame,
+    ToTensor,
+    hflip,
+    toOneHot,
+)
 from ._spec import frame_spec
 
 #: class index -> label name: spoken digits 0-9 in English (E) then German (G)
@@ -36,4 +47,9 @@ class SHD(_SHD):
         super().__init__(root, train, frame_spec(num_steps, dt, ds), transform, target_transform)
 
 
-__all__ = ["SHD", "mapping"]
+__all__ = [
+    "SHD", "mapping",
+    # snntorch's pipeline helpers, importable from here as in snntorch (`spikeforge.data.legacy`)
+    "Downsample", "Repeat", "ToChannelHeightWidth", "ToCountFrame", "ToTensor", "get_tmad_slice", "hflip",
+    "load_shd_hdf5", "one_hot1d", "toOneHot",
+]
