@@ -20,13 +20,10 @@ Lapicque, RLeaky, RSynaptic); ``immediate`` 1 applies ``reset_delay=False``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-
 import numpy as np
-from numba import get_num_threads, njit, prange
+from numba import njit, prange
 
-#: fewest neurons per thread: below that, starting threads costs more than it saves
-MIN_BLOCK = 4096
+from .._threads import MIN_BLOCK, blocks, pick  # noqa: F401 - re-exported for the kernels' callers
 
 
 @njit(cache=True, inline="always")
@@ -43,8 +40,11 @@ def surrogate_grad(z: float, sid: int, p1: float, p2: float) -> float:
         d = a * abs(z) + c(1)
         return c(1) / (d * d)
     if sid == 2:  # Sigmoid(slope)
-        s = c(1) / (c(1) + math.exp(-a * z))
-        return a * s * (c(1) - s)
+        # a*sigma(w)*sigma(-w) = a*e/(1+e)^2 with e = exp(-|w|): symmetric in w, never overflows, and
+        # keeps full relative precision where sigma(w) is near 1 (s*(1-s) cancels to 0 there)
+        e = math.exp(-abs(a * z))
+        d = c(1) + e
+        return a * e / (d * d)
     if sid == 3:  # Triangular(threshold)
         return a if z < 0 else -a
     if sid == 4:  # StraightThroughEstimator
@@ -192,17 +192,6 @@ def _lif_backward(  # noqa: ANN201
                 if rec:
                     gvrec[k] += gdrive * s_prev[k]
                     gs0[k] = vrec[k] * gdrive
-
-
-def blocks(n: int) -> int:
-    """How many contiguous blocks of neurons (one per thread) a kernel splits ``n`` neurons into."""
-    return max(1, min(get_num_threads(), n // MIN_BLOCK))
-
-
-def pick(parallel: Callable[..., None], serial: Callable[..., None], nb: int) -> Callable[..., None]:
-    """The ``prange`` variant for more than one block of neurons, else the serial one (no thread
-    start-up)."""
-    return parallel if nb > 1 else serial
 
 
 def empty_like_rows(x: np.ndarray, used: bool) -> np.ndarray:

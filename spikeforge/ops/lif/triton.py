@@ -25,8 +25,9 @@ def surrogate_grad(z, SID: tl.constexpr, p1, p2):
         d = p1 * tl.abs(z) + 1.0
         out = 1.0 / (d * d)
     elif SID == 2:
-        s = 1.0 / (1.0 + tl.exp(-p1 * z))
-        out = p1 * s * (1 - s)
+        e = tl.exp(-tl.abs(p1 * z))  # p1*sigma(w)*sigma(-w) without overflow or cancellation
+        d = 1.0 + e
+        out = p1 * e / (d * d)
     elif SID == 3:
         out = tl.where(z < 0, p1, -p1)
     elif SID == 4:

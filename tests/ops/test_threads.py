@@ -1,0 +1,81 @@
+"""The fused CPU kernels run on the threads torch was given, never more, and leave torch's (and numba's)
+thread count as it was (issue: numba's OpenMP layer used to raise ``torch.get_num_threads()`` to 2).
+
+Each case runs in a fresh interpreter, as a user's script would: set the thread count, build a network,
+train a step. Busy threads are counted from ``/proc/self/task/*/stat`` (user+system CPU ticks per
+thread), so the check does not depend on how loaded the machine is."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+pytest.importorskip("numba")
+
+SCRIPT = textwrap.dedent(
+    """
+    import json, os, sys, time
+    import torch
+    torch.set_num_threads(int(sys.argv[1]))
+    import numba
+    import spikeforge as snn
+    from spikeforge.ops._threads import blocks
+
+    def ticks():
+        out = {}
+        for tid in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            out[tid] = int(fields[11]) + int(fields[12])  # utime + stime
+        return out
+
+    numba_before = numba.get_num_threads()
+    net = snn.SequentialSNN(snn.Leaky(beta=0.9, learn_beta=True), snn.Synaptic(alpha=0.8, beta=0.9),
+                            snn.Alpha(alpha=0.9, beta=0.8))
+    x = torch.randn(20, 2, 40000, requires_grad=True)  # 80000 neurons: enough for 2 blocks
+    net(x)[0].sum().backward()  # compile and start any pool before counting
+    before, t0, c0 = ticks(), time.perf_counter(), time.process_time()
+    for _ in range(4):
+        out = net(x)
+        out[0].sum().backward()
+        with torch.no_grad():
+            net(x)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    after = ticks()
+    busy = sorted((after[t] - before.get(t, 0) for t in after), reverse=True)
+    print(json.dumps({"torch": torch.get_num_threads(), "numba": numba.get_num_threads(),
+                      "numba_before": numba_before, "busy": busy, "cpu": cpu, "wall": wall,
+                      "blocks": blocks(80000), "layer": numba.threading_layer()}))
+    """
+)
+
+
+def _run(threads: int) -> dict:
+    out = subprocess.run([sys.executable, "-c", SCRIPT, str(threads)], capture_output=True, text=True,
+                         timeout=300, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts threads through /proc")
+def test_one_torch_thread_means_one_busy_thread_and_settings_unchanged():
+    r = _run(1)
+    assert r["torch"] == 1, "torch.get_num_threads() changed by the kernels"
+    assert r["numba"] == r["numba_before"], "numba's thread count changed"
+    assert r["blocks"] == 1
+    assert r["layer"] == "workqueue"
+    # one thread did the work; any other thread may have woken briefly (a few 10 ms ticks at most)
+    assert r["busy"][0] > 0
+    assert sum(r["busy"][1:]) <= max(3, 0.05 * r["busy"][0]), r["busy"]
+    assert r["cpu"] <= 1.15 * r["wall"] + 0.05, r
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts threads through /proc")
+def test_two_torch_threads_kept_and_used_as_given():
+    r = _run(2)
+    assert r["torch"] == 2
+    assert r["numba"] == r["numba_before"]
+    assert r["blocks"] == min(2, r["numba_before"])
