@@ -19,7 +19,9 @@ Lapicque, RLeaky, RSynaptic); ``immediate`` 1 applies ``reset_delay=False``.
 
 from __future__ import annotations
 
+import functools
 import math
+
 import numpy as np
 from numba import njit, prange
 
@@ -118,80 +120,162 @@ def _lif_forward(x, u0, i0, s0, alpha, beta, theta, g, vrec, syn, rec, reset, im
                 u_prev[k] = un
 
 
-def _lif_backward(  # noqa: ANN201
-    u0, i0, s0, alpha, beta, theta, g, vrec, syn, rec, reset, immediate, sid, p1, p2,  # noqa: ANN001
-    nb, spk, u, itr, v, gs, gu, gi, has_gu, has_gi,  # noqa: ANN001
-    gx, gu0, gi0, gs0, galpha, gbeta, gtheta, gg, gvrec,  # noqa: ANN001
-):
-    """BPTT of `lif_forward`: ``gx`` per step, gradients of the initial states and, per neuron
-    summed over time, of alpha, beta, threshold, the graded factor and ``V`` (``gu0``, ``gi0`` and
-    ``gs0`` carry the state gradients backwards in time)."""
-    T, N = u.shape
-    zero, one = u.dtype.type(0), u.dtype.type(1)  # constants in the data's precision (see surrogate_grad)
-    for c in prange(nb):
-        lo, hi = np.uint64(c * N // nb), np.uint64((c + 1) * N // nb)
-        for k in range(lo, hi):
-            gu0[k] = 0.0
-            gi0[k] = 0.0
-            gs0[k] = 0.0
-            gvrec[k] = 0.0
-            galpha[k] = 0.0
-            gbeta[k] = 0.0
-            gtheta[k] = 0.0
-            gg[k] = 0.0
-        for t in range(T - 1, -1, -1):
-            u_prev = u0 if t == 0 else u[t - 1]
-            i_prev = i0 if t == 0 or not syn else itr[t - 1]
-            s_prev = s0 if t == 0 or not rec else spk[t - 1]
-            v_t = v[t] if immediate else u[t]
-            gu_t = gu[t] if has_gu else gu[0]
-            gi_t = gi[t] if has_gi else gi[0]
-            gs_t, gx_t = gs[t], gx[t]
+@njit(cache=True, error_model="numpy", inline="always")
+def _fill_slope_row(v_t, theta, out, lo, hi, sid, p1, p2):  # noqa: ANN001, ANN202
+    for k in range(lo, hi):
+        out[k - lo] = surrogate_grad(v_t[k] - theta[k], sid, p1, p2)
+
+
+@njit(cache=True, error_model="numpy")
+def slope_row(v_t, theta, out, lo, hi, sid, p1, p2):  # noqa: ANN001, ANN201
+    """``out[k - lo] = s'(v_t[k] - theta[k])`` for neurons ``lo..hi`` of one step. Each branch passes a
+    constant id, so each loop is compiled for one surrogate, without branches, and vectorises (where the
+    formula allows: ``exp`` stays scalar without Intel's SVML)."""
+    if sid == 0:
+        _fill_slope_row(v_t, theta, out, lo, hi, 0, p1, p2)
+    elif sid == 1:
+        _fill_slope_row(v_t, theta, out, lo, hi, 1, p1, p2)
+    elif sid == 2:
+        _fill_slope_row(v_t, theta, out, lo, hi, 2, p1, p2)
+    elif sid == 3:
+        _fill_slope_row(v_t, theta, out, lo, hi, 3, p1, p2)
+    elif sid == 4:
+        _fill_slope_row(v_t, theta, out, lo, hi, 4, p1, p2)
+    elif sid == 5:
+        _fill_slope_row(v_t, theta, out, lo, hi, 5, p1, p2)
+    elif sid == 6:
+        _fill_slope_row(v_t, theta, out, lo, hi, 6, p1, p2)
+    elif sid == 7:
+        _fill_slope_row(v_t, theta, out, lo, hi, 7, p1, p2)
+    elif sid == 8:
+        _fill_slope_row(v_t, theta, out, lo, hi, 8, p1, p2)
+    else:
+        _fill_slope_row(v_t, theta, out, lo, hi, -1, p1, p2)
+
+
+def _make_lif_backward(syn: bool, rec: bool, reset: int, immediate: bool, params: bool,  # noqa: C901
+                       parallel: bool):
+    """The BPTT kernel of `lif_forward` compiled for one configuration: the mode flags are constants
+    of the closure, so numba prunes the branches they decide and the neuron loop vectorises (with the
+    flags as run-time arguments, and with Python's division-by-zero checks, it stayed scalar and cost
+    about 10x the forward per element)."""
+
+    def kernel(  # noqa: ANN202
+        u0, i0, s0, alpha, beta, theta, g, vrec, sid, p1, p2,  # noqa: ANN001
+        nb, spk, u, itr, v, gs, gu, gi, has_gu, has_gi,  # noqa: ANN001
+        gx, gu0, gi0, gs0, galpha, gbeta, gtheta, gg, gvrec,  # noqa: ANN001
+    ):
+        T, N = u.shape
+        zero, one = u.dtype.type(0), u.dtype.type(1)  # constants in the data's precision
+        for c in prange(nb):
+            lo, hi = np.uint64(c * N // nb), np.uint64((c + 1) * N // nb)
+            slope = np.empty(hi - lo, dtype=u.dtype)
             for k in range(lo, hi):
-                # one read-modify-write per array and element, selects instead of branches: vectorises
-                th = theta[k]
-                gk = g[k]
-                up = u_prev[k]
-                fired = up > th
-                vv = v_t[k]
-                z = vv - th
-                hit = z > 0
-                gut = gu0[k] + gu_t[k] if has_gu else gu0[k]
-                gst = gs_t[k] + gs0[k]
-                dth = zero
-                dg = zero
-                gv = gut
-                if immediate and reset != 2:
-                    dd = (one if hit else zero) - (one if fired else zero)
-                    q = gut * (th if reset == 0 else vv) / gk
-                    gst -= q
-                    dg += q if hit else zero
+                gu0[k] = 0.0
+                gi0[k] = 0.0
+                gs0[k] = 0.0
+                gvrec[k] = 0.0
+                galpha[k] = 0.0
+                gbeta[k] = 0.0
+                gtheta[k] = 0.0
+                gg[k] = 0.0
+            for t in range(T - 1, -1, -1):
+                u_prev = u0 if t == 0 else u[t - 1]
+                i_prev = i0 if t == 0 or not syn else itr[t - 1]
+                s_prev = s0 if t == 0 or not rec else spk[t - 1]
+                v_t = v[t] if immediate else u[t]
+                gu_t = gu[t] if has_gu else gu[0]  # a row of zeros when absent
+                gi_t = gi[t] if has_gi else gi[0]
+                gs_t, gx_t = gs[t], gx[t]
+                slope_row(v_t, theta, slope, lo, hi, sid, p1, p2)
+                for k in range(lo, hi):
+                    # one read-modify-write per array and element, selects instead of branches
+                    th = theta[k]
+                    gk = g[k]
+                    up = u_prev[k]
+                    fired = up > th
+                    vv = v_t[k]
+                    z = vv - th
+                    hit = z > 0
+                    gut = gu0[k] + gu_t[k]
+                    gst = gs_t[k] + gs0[k]
+                    dth = zero
+                    dg = zero
+                    gv = gut
+                    if immediate and reset != 2:
+                        dd = (one if hit else zero) - (one if fired else zero)
+                        q = gut * (th if reset == 0 else vv) / gk
+                        gst -= q
+                        dg += q if hit else zero
+                        if reset == 0:
+                            dth -= gut * dd
+                        else:
+                            gv = gut * (one - dd)
+                    dg += gst if hit else zero
+                    gz = gst * gk * slope[k - lo]
+                    gv += gz
+                    dth -= gz
                     if reset == 0:
-                        dth -= gut * dd
+                        dth -= gv if fired else zero
+                    gbase = zero if (reset == 3 and fired) else gv
+                    gprev = zero if (reset == 1 and fired) else gbase  # Leaky's zero reset keeps only X
+                    gu0[k] = beta[k] * gprev
+                    if params:
+                        gbeta[k] += gprev * up
+                        gtheta[k] += dth
+                        gg[k] += dg
+                    if syn:
+                        gdrive = gi0[k] + gi_t[k] + gbase
+                        if params:
+                            galpha[k] += gdrive * i_prev[k]
+                        gi0[k] = alpha[k] * gdrive
                     else:
-                        gv = gut * (one - dd)
-                dg += gst if hit else zero
-                gz = gst * gk * surrogate_grad(z, sid, p1, p2)
-                gv += gz
-                dth -= gz
-                if reset == 0:
-                    dth -= gv if fired else zero
-                gbase = zero if (reset == 3 and fired) else gv
-                gprev = zero if (reset == 1 and fired) else gbase  # Leaky's zero reset keeps only X
-                gu0[k] = beta[k] * gprev
-                gbeta[k] += gprev * up
-                gtheta[k] += dth
-                gg[k] += dg
-                if syn:
-                    gdrive = gi0[k] + gi_t[k] + gbase if has_gi else gi0[k] + gbase
-                    galpha[k] += gdrive * i_prev[k]
-                    gi0[k] = alpha[k] * gdrive
-                else:
-                    gdrive = gbase
-                gx_t[k] = gdrive
-                if rec:
-                    gvrec[k] += gdrive * s_prev[k]
-                    gs0[k] = vrec[k] * gdrive
+                        gdrive = gbase
+                    gx_t[k] = gdrive
+                    if rec:
+                        if params:
+                            gvrec[k] += gdrive * s_prev[k]
+                        gs0[k] = vrec[k] * gdrive
+
+    return njit(parallel=parallel, cache=True, error_model="numpy")(kernel)
+
+
+@functools.cache
+def lif_backward_kernel(syn: bool, rec: bool, reset: int, immediate: bool, params: bool,  # noqa: ANN201
+                        parallel: bool):
+    """`_make_lif_backward` for one configuration, made once per process (compiled on first use and
+    cached on disk by numba). Without ``params`` the per-neuron parameter gradients (alpha, beta,
+    threshold, graded factor, ``V``) are left at zero: four to five fewer read-modify-write streams."""
+    return _make_lif_backward(bool(syn), bool(rec), int(reset), bool(immediate), bool(params), bool(parallel))
+
+
+def _zero_rows(a: np.ndarray, present: bool, like: np.ndarray) -> np.ndarray:
+    return a if present else np.zeros((1, like.shape[1]), dtype=like.dtype)
+
+
+def _lif_backward_call(parallel: bool, u0, i0, s0, alpha, beta, theta, g, vrec, syn, rec, reset,  # noqa: ANN001
+                       immediate, sid, p1, p2, nb, spk, u, itr, v, gs, gu, gi, has_gu, has_gi,  # noqa: ANN001
+                       gx, gu0, gi0, gs0, galpha, gbeta, gtheta, gg, gvrec,  # noqa: ANN001
+                       need_params: bool = True) -> None:
+    kernel = lif_backward_kernel(syn, rec, reset, immediate, need_params, parallel)
+    kernel(u0, i0, s0, alpha, beta, theta, g, vrec, sid, p1, p2, nb, spk, u, itr, v, gs,
+           _zero_rows(gu, has_gu, u), _zero_rows(gi, has_gi, u), has_gu, has_gi,
+           gx, gu0, gi0, gs0, galpha, gbeta, gtheta, gg, gvrec)
+
+
+def lif_backward(*args: object) -> None:
+    """BPTT of `lif_forward` (``nb`` threads): ``gx`` per step, gradients of the initial states and, per
+    neuron summed over time, of alpha, beta, threshold, the graded factor and ``V`` (``gu0``, ``gi0``
+    and ``gs0`` carry the state gradients backwards in time). Arguments: ``(u0, i0, s0, alpha, beta,
+    theta, g, vrec, syn, rec, reset, immediate, sid, p1, p2, nb, spk, u, itr, v, gs, gu, gi, has_gu,
+    has_gi, gx, gu0, gi0, gs0, galpha, gbeta, gtheta, gg, gvrec[, need_params])``; absent ``gu``/``gi``
+    may be 1x1; ``need_params`` False (default True) skips the parameter gradients (left at zero)."""
+    _lif_backward_call(True, *args)
+
+
+def lif_backward_serial(*args: object) -> None:
+    """`lif_backward` on the calling thread only."""
+    _lif_backward_call(False, *args)
 
 
 def empty_like_rows(x: np.ndarray, used: bool) -> np.ndarray:
@@ -201,5 +285,3 @@ def empty_like_rows(x: np.ndarray, used: bool) -> np.ndarray:
 
 lif_forward = njit(parallel=True, cache=True)(_lif_forward)
 lif_forward_serial = njit(cache=True)(_lif_forward)
-lif_backward = njit(parallel=True, cache=True)(_lif_backward)
-lif_backward_serial = njit(cache=True)(_lif_backward)
