@@ -22,6 +22,12 @@ from . import _jit
 from ._params import check_spike_grad, param_tensor
 from ._registry import HybridMethod, WeakInstances
 
+
+def _compiling() -> bool:
+    """True while torch.compile (Dynamo) traces the code."""
+    check = getattr(getattr(torch, "compiler", None), "is_compiling", None) or torch._dynamo.is_compiling
+    return bool(check())
+
 Step = Callable[[Tensor, Any, Any, Firing], tuple[Tensor, Any]]
 
 
@@ -257,7 +263,9 @@ class SpikingNeuron(nn.Module):
                 if not isinstance(arg, Tensor):
                     raise TypeError(f"`{name}` must be a torch.Tensor or None, got {type(arg).__name__}")
                 if arg.shape != shape:
-                    if bool(arg.detach().ne(0).any()):
+                    # an empty state (init_leaky() and friends) has no values to lose; under the
+                    # compiler the check would be a data-dependent graph break, so it is skipped there
+                    if arg.numel() and not _compiling() and bool(arg.detach().ne(0).any()):
                         self._warn_once(
                             "state-shape",
                             f"`{name}` has shape {tuple(arg.shape)} but this input needs {tuple(shape)}: "
