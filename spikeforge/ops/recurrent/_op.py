@@ -79,9 +79,10 @@ def _backward(
 
 
 def _backward_fake(g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | None, spk0: Tensor,
-      syn0: Tensor, mem0: Tensor, alpha: Tensor, beta: Tensor, threshold: Tensor, graded: Tensor, weight: Tensor,
-      bias: Tensor | None, spk: Tensor, mem: Tensor, cur: Tensor, pre: Tensor, conv: list[int], syn: bool,
-      reset: int, immediate: bool, sid: int, p1: float, p2: float, needs: list[bool]) -> list[Tensor]:
+      syn0: Tensor, mem0: Tensor, alpha: Tensor, beta: Tensor, threshold: Tensor, graded: Tensor,
+      weight: Tensor, bias: Tensor | None, spk: Tensor, mem: Tensor, cur: Tensor, pre: Tensor,
+      conv: list[int], syn: bool, reset: int, immediate: bool, sid: int, p1: float, p2: float,
+      needs: list[bool]) -> list[Tensor]:
     like = (mem, spk0, syn0, mem0, alpha, beta, threshold, graded, weight, bias)
     return [torch.empty_like(t) if n and t is not None else mem.new_empty(0) for t, n in zip(like, needs)]
 
