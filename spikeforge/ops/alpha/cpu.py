@@ -17,14 +17,16 @@ from ..lif.cpu import slope_row
 
 def _alpha_forward(x, e0, n0, u0, alpha, beta, tau, theta, g, reset, nb, spk, e, n, u):  # noqa: ANN001
     """Fill ``spk`` and the traces ``e`` (excitatory), ``n`` (inhibitory) and ``u`` (membrane), in
-    ``nb`` blocks of neurons."""
+    ``nb`` blocks of neurons (1-row ``e``, ``n``, ``u``: no trace, each step in row 0)."""
     T, N = x.shape
+    keep = u.shape[0] == T
     # the carried state lives in its own vectors (see ``ops/lif/cpu.py``)
     e_prev, n_prev, u_prev = e0.copy(), n0.copy(), u0.copy()
     for c in prange(nb):
         lo, hi = np.uint64(c * N // nb), np.uint64((c + 1) * N // nb)
         for t in range(T):
-            x_t, e_t, n_t, u_t, s_t = x[t], e[t], n[t], u[t], spk[t]
+            r = t if keep else 0
+            x_t, e_t, n_t, u_t, s_t = x[t], e[r], n[r], u[r], spk[t]
             for k in range(lo, hi):
                 ep = e_prev[k]
                 np_ = n_prev[k]

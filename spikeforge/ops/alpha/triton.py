@@ -16,7 +16,7 @@ from ..lif.triton import BLOCK, grid, surrogate_grad
 
 @triton.jit
 def _alpha_fwd(x, e0, n0, u0, alpha, beta, tau, theta, g, spk, e, n, u, T, N,
-               RESET: tl.constexpr, BLOCK: tl.constexpr):
+               RESET: tl.constexpr, TRACE: tl.constexpr, BLOCK: tl.constexpr):
     offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < N
     ep = tl.load(e0 + offs, mask=mask, other=0.0)
@@ -42,14 +42,19 @@ def _alpha_fwd(x, e0, n0, u0, alpha, beta, tau, theta, g, spk, e, n, u, T, N,
             e1 = tl.where(fired, e1 - e1, e1)
             n1 = tl.where(fired, n1 - n1, n1)
             m1 = tl.where(fired, m1 - m1, m1)
-        tl.store(e + cur, e1, mask=mask)
-        tl.store(n + cur, n1, mask=mask)
-        tl.store(u + cur, m1, mask=mask)
+        if TRACE:
+            tl.store(e + cur, e1, mask=mask)
+            tl.store(n + cur, n1, mask=mask)
+            tl.store(u + cur, m1, mask=mask)
         tl.store(spk + cur, tl.where(m1 - th > 0, gk, 0.0), mask=mask)
         ep = e1
         np_ = n1
         up = m1
         cur += N
+    if TRACE == 0:  # the last step only
+        tl.store(e + offs, ep, mask=mask)
+        tl.store(n + offs, np_, mask=mask)
+        tl.store(u + offs, up, mask=mask)
 
 
 @triton.jit
@@ -128,13 +133,17 @@ def _alpha_bwd(x, e0, n0, u0, alpha, beta, tau, theta, g, e, n, u, gs, ge, gn, g
     tl.store(gg + offs, acc_g, mask=mask)
 
 
-def alpha_triton_forward(ins: tuple[Tensor, ...], reset: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+def alpha_triton_forward(ins: tuple[Tensor, ...], reset: int,
+                         trace: bool = True) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Forward launch on ``ins = (xs[T,N], e0, n0, u0, alpha, beta, tau, theta, g)`` (the rest ``[N]``);
-    returns the traces ``(spk, exc, inh, mem)``, each ``[T, N]``."""
+    returns the traces ``(spk, exc, inh, mem)``, each ``[T, N]`` (the states ``[1, N]``, the last step,
+    without ``trace``)."""
     ins = tuple(t.contiguous() for t in ins)
     T, n = ins[0].shape
-    spk, e, nn_, u = (torch.empty_like(ins[0]) for _ in range(4))
-    _alpha_fwd[grid(n)](*ins, spk, e, nn_, u, T, n, RESET=reset, BLOCK=BLOCK, enable_fp_fusion=False)
+    spk = torch.empty_like(ins[0])
+    e, nn_, u = (ins[0].new_empty(T if trace else 1, n) for _ in range(3))
+    _alpha_fwd[grid(n)](*ins, spk, e, nn_, u, T, n, RESET=reset, TRACE=trace, BLOCK=BLOCK,
+                        enable_fp_fusion=False)
     return spk, e, nn_, u
 
 

@@ -69,16 +69,18 @@ def _lif_forward(x, u0, i0, s0, alpha, beta, theta, g, vrec, syn, rec, reset, im
                  nb, spk, u, itr, v):  # noqa: ANN001
     """Fill ``spk``, ``u`` (membrane after reset), ``itr`` (current, if syn) and ``v`` (pre-reset
     membrane, if immediate) for every step, in ``nb`` blocks of neurons; ``s0``/``vrec`` (initial
-    spike, ``V``) are read if rec."""
+    spike, ``V``) are read if rec. With a 1-row ``u`` (no trace kept) ``u``, ``itr`` and ``v`` get
+    each step in row 0, so they end with the last one."""
     T, N = x.shape
+    keep = u.shape[0] == T
     # the carried state lives in its own vectors: reading the rows just written is much slower
     u_prev, i_prev, s_prev = u0.copy(), i0.copy(), s0.copy()
     for c in prange(nb):
         lo, hi = np.uint64(c * N // nb), np.uint64((c + 1) * N // nb)
         for t in range(T):
-            x_t, s_t, u_t = x[t], spk[t], u[t]
-            i_t = itr[t] if syn else itr[0]
-            v_t = v[t] if immediate else v[0]
+            x_t, s_t, u_t = x[t], spk[t], u[t if keep else 0]
+            i_t = itr[t] if syn and keep else itr[0]
+            v_t = v[t] if immediate and keep else v[0]
             for k in range(lo, hi):
                 up = u_prev[k]
                 th = theta[k]

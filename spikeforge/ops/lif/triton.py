@@ -48,7 +48,8 @@ def surrogate_grad(z, SID: tl.constexpr, p1, p2):
 
 @triton.jit
 def _lif_fwd(x, u0, i0, s0, alpha, beta, theta, g, vrec, spk, u, itr, v, T, N, SYN: tl.constexpr,
-             REC: tl.constexpr, RESET: tl.constexpr, IMM: tl.constexpr, BLOCK: tl.constexpr):
+             REC: tl.constexpr, RESET: tl.constexpr, IMM: tl.constexpr, TRACE: tl.constexpr,
+             BLOCK: tl.constexpr):
     offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < N
     up = tl.load(u0 + offs, mask=mask, other=0.0)
@@ -67,7 +68,8 @@ def _lif_fwd(x, u0, i0, s0, alpha, beta, theta, g, vrec, spk, u, itr, v, T, N, S
             ip = a * ip + xv
             if REC:
                 ip = ip + sp * vr
-            tl.store(itr + cur, ip, mask=mask)
+            if TRACE:
+                tl.store(itr + cur, ip, mask=mask)
             base = b * up + ip
         else:
             base = b * up + xv
@@ -85,7 +87,8 @@ def _lif_fwd(x, u0, i0, s0, alpha, beta, theta, g, vrec, spk, u, itr, v, T, N, S
         sp = tl.where(hit, gk, 0.0)
         tl.store(spk + cur, sp, mask=mask)
         if IMM:
-            tl.store(v + cur, vv, mask=mask)
+            if TRACE:
+                tl.store(v + cur, vv, mask=mask)
             up_ = hit & (fired == 0)
             down = fired & (hit == 0)
             if RESET == 0:
@@ -94,9 +97,14 @@ def _lif_fwd(x, u0, i0, s0, alpha, beta, theta, g, vrec, spk, u, itr, v, T, N, S
                 un = tl.where(up_, vv - vv, tl.where(down, vv + vv, vv))
         else:
             un = vv
-        tl.store(u + cur, un, mask=mask)
+        if TRACE:
+            tl.store(u + cur, un, mask=mask)
         up = un
         cur += N
+    if TRACE == 0:  # the last step only
+        tl.store(u + offs, up, mask=mask)
+        if SYN:
+            tl.store(itr + offs, ip, mask=mask)
 
 
 @triton.jit
@@ -196,21 +204,25 @@ def grid(n: int) -> tuple[int]:
     return (triton.cdiv(n, BLOCK),)
 
 
-def triton_forward(xs: Tensor, init: tuple[Tensor, ...], prm: tuple[Tensor, ...], c: Any):
+def triton_forward(xs: Tensor, init: tuple[Tensor, ...], prm: tuple[Tensor, ...], c: Any, trace: bool = True):
     """Forward launch (``init`` = ``(u0, i0, s0)``, ``prm`` = ``(alpha, beta, theta, g, V)``, each ``[N]``);
-    returns ``(spk, u, itr, v)`` (``itr``/``v`` are 1-element when unused)."""
+    returns ``(spk, u, itr, v)`` (``itr``/``v`` are 1-element when unused; without ``trace``, ``u`` and
+    ``itr`` are ``[1, N]``, the last step, and ``v`` is unused)."""
     xs = xs.contiguous()
     T, n = xs.shape
-    spk, u = torch.empty_like(xs), torch.empty_like(xs)
-    itr = torch.empty_like(xs) if c.syn else xs.new_empty(1)
-    v = torch.empty_like(xs) if c.immediate else xs.new_empty(1)
+    rows = T if trace else 1
+    spk, u = torch.empty_like(xs), xs.new_empty(rows, n)
+    itr = xs.new_empty(rows, n) if c.syn else xs.new_empty(1)
+    v = torch.empty_like(xs) if c.immediate and trace else xs.new_empty(1)
     _lif_fwd[grid(n)](xs, *(t.contiguous() for t in (*init, *prm)), spk, u, itr, v, T, n, SYN=c.syn,
-                       REC=c.rec, RESET=c.reset, IMM=c.immediate, BLOCK=BLOCK, enable_fp_fusion=False)
+                       REC=c.rec, RESET=c.reset, IMM=c.immediate, TRACE=trace, BLOCK=BLOCK,
+                       enable_fp_fusion=False)
     return spk, u, itr, v
 
 
 def triton_backward(saved: tuple[Tensor, ...], gs: Tensor, gu: Tensor | None, gi: Tensor | None, c: Any):
-    """Backward launch (``saved`` as ``LifSequence`` keeps it); returns
+    """Backward launch (``saved`` = ``(u0, i0, s0, alpha, beta, theta, g, V, spk, u, itr, v)``, as
+    ``spikeforge::lif_forward`` keeps them; unused ones 1-element); returns
     ``(gx, gu0, gi0, gs0, galpha, gbeta, gtheta, gg, gV)``."""
     saved = tuple(t.contiguous() for t in saved)
     u = saved[9]

@@ -39,7 +39,6 @@ step on CPU tensors (``cpu.py``) and torch operations on any other device (``_lo
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 
 from ...core import (
@@ -78,7 +77,7 @@ def _call(xs: Tensor, spk0: Tensor, syn0: Tensor | None, mem0: Tensor, alpha: Te
     dt = xs.dtype
     sid, p1, p2 = surrogate_spec(f.spike_fn) or (NO_GRAD, 0.0, 0.0)
     empty = xs.new_empty(0)
-    return torch.ops.spikeforge.recurrent_lif(
+    return _op.recurrent_lif(
         xs, spk0, empty if syn0 is None else syn0, mem0, empty if alpha is None else alpha.clamp(0, 1).to(dt),
         beta.clamp(0, 1).to(dt), threshold.to(dt), graded.to(dt), rec.weight, rec.bias, list(rec.conv),
         syn0 is not None, f.reset, not f.reset_delay and f.reset != NONE, sid, p1, p2,

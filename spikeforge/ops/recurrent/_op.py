@@ -1,6 +1,7 @@
 """``torch.ops.spikeforge.recurrent_lif`` and its backward ``recurrent_lif_backward``: the whole sequence
-of a dense-recurrent LIF as one operator (``torch.library``, with fake implementations and autograd), so
-``torch.compile(fullgraph=True)`` and ``torch.export`` see one node each way."""
+of a dense-recurrent LIF as one operator (``torch.library``, with fake implementations and autograd, see
+`spikeforge.ops._library`), so ``torch.compile(fullgraph=True)`` and ``torch.export`` see one node each
+way."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .._library import define
 from . import _loops, cpu
 from ._map import RecurrentMap
 
@@ -32,8 +34,7 @@ def _impl(t: Tensor):  # noqa: ANN202 - a module with forward/backward
     return cpu if t.device.type == "cpu" else _loops
 
 
-@torch.library.custom_op("spikeforge::recurrent_lif", mutates_args=(), schema=_FORWARD_SCHEMA)
-def recurrent_lif(xs: Tensor, spk0: Tensor, syn0: Tensor, mem0: Tensor, alpha: Tensor, beta: Tensor,
+def _forward(xs: Tensor, spk0: Tensor, syn0: Tensor, mem0: Tensor, alpha: Tensor, beta: Tensor,
                   threshold: Tensor, graded: Tensor, weight: Tensor, bias: Tensor | None, conv: list[int],
                   syn: bool, reset: int, immediate: bool, sid: int, p1: float,
                   p2: float) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -54,8 +55,7 @@ def recurrent_lif(xs: Tensor, spk0: Tensor, syn0: Tensor, mem0: Tensor, alpha: T
     return _impl(xs).forward(xs, spk0, syn0, mem0, alpha, beta, threshold, graded, rec, syn, reset, immediate)
 
 
-@recurrent_lif.register_fake
-def _(xs: Tensor, spk0: Tensor, syn0: Tensor, mem0: Tensor, alpha: Tensor, beta: Tensor,
+def _forward_fake(xs: Tensor, spk0: Tensor, syn0: Tensor, mem0: Tensor, alpha: Tensor, beta: Tensor,
       threshold: Tensor, graded: Tensor, weight: Tensor, bias: Tensor | None, conv: list[int],
       syn: bool, reset: int, immediate: bool, sid: int, p1: float,
       p2: float) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -65,8 +65,7 @@ def _(xs: Tensor, spk0: Tensor, syn0: Tensor, mem0: Tensor, alpha: Tensor, beta:
     return trace(True), trace(True), trace(syn), trace(immediate)
 
 
-@torch.library.custom_op("spikeforge::recurrent_lif_backward", mutates_args=(), schema=_BACKWARD_SCHEMA)
-def recurrent_lif_backward(
+def _backward(
     g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | None, spk0: Tensor, syn0: Tensor,
     mem0: Tensor, alpha: Tensor, beta: Tensor, threshold: Tensor, graded: Tensor, weight: Tensor,
     bias: Tensor | None, spk: Tensor, mem: Tensor, cur: Tensor, pre: Tensor, conv: list[int], syn: bool,
@@ -79,13 +78,16 @@ def recurrent_lif_backward(
     return [mem.new_empty(0) if g is None else g for g in grads]
 
 
-@recurrent_lif_backward.register_fake
-def _(g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | None, spk0: Tensor, syn0: Tensor,
-      mem0: Tensor, alpha: Tensor, beta: Tensor, threshold: Tensor, graded: Tensor, weight: Tensor,
-      bias: Tensor | None, spk: Tensor, mem: Tensor, cur: Tensor, pre: Tensor, conv: list[int], syn: bool,
-      reset: int, immediate: bool, sid: int, p1: float, p2: float, needs: list[bool]) -> list[Tensor]:
+def _backward_fake(g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | None, spk0: Tensor,
+      syn0: Tensor, mem0: Tensor, alpha: Tensor, beta: Tensor, threshold: Tensor, graded: Tensor,
+      weight: Tensor, bias: Tensor | None, spk: Tensor, mem: Tensor, cur: Tensor, pre: Tensor,
+      conv: list[int], syn: bool, reset: int, immediate: bool, sid: int, p1: float, p2: float,
+      needs: list[bool]) -> list[Tensor]:
     like = (mem, spk0, syn0, mem0, alpha, beta, threshold, graded, weight, bias)
     return [torch.empty_like(t) if n and t is not None else mem.new_empty(0) for t, n in zip(like, needs)]
+
+
+recurrent_lif_backward = define("recurrent_lif_backward", _BACKWARD_SCHEMA, _backward, _backward_fake)
 
 
 def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[Tensor, ...]) -> None:
@@ -97,16 +99,16 @@ def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[Tensor, ...]
     ctx.set_materialize_grads(False)
 
 
-def _backward(ctx: Any, g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | None,
+def _autograd(ctx: Any, g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | None,
               _g_pre: Tensor | None) -> tuple[Tensor | None, ...]:
     conv, syn, reset, immediate, sid, p1, p2 = ctx.config
     needs = [bool(n) for n in ctx.needs_input_grad[:_N_GRAD]]
     saved = ctx.saved_tensors
-    grads = torch.ops.spikeforge.recurrent_lif_backward(
+    grads = recurrent_lif_backward(
         g_spk, g_mem, g_syn if syn else None, *saved, conv, syn, reset, immediate, sid, p1, p2, needs
     )
     out = tuple(g if n else None for g, n in zip(grads, needs))
     return (*out, *(None,) * 7)
 
 
-recurrent_lif.register_autograd(_backward, setup_context=_setup_context)
+recurrent_lif = define("recurrent_lif", _FORWARD_SCHEMA, _forward, _forward_fake, _setup_context, _autograd)

@@ -1,0 +1,188 @@
+"""``torch.ops.spikeforge.lif_forward`` and ``lif_backward``: a whole LIF-family sequence (and its BPTT)
+as one operator each (see `spikeforge.ops._library`), dispatching to the numba kernels (``cpu.py``) on
+CPU tensors or the triton ones (``triton.py``) on CUDA tensors and under ``TRITON_INTERPRET=1``.
+
+Configuration codes (``syn``, ``rec``, ``reset``, ``immediate``) are those of ``cpu.py``; ``sid``, ``p1``,
+``p2`` name the surrogate (`spikeforge.ops._surrogate_ids`, used by the backward only). With ``trace``
+False the forward keeps no state traces, only the last step of each state: for inference, where nothing
+needs the backward and nobody asked for the traces.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .._library import define
+
+_FORWARD_SCHEMA = (
+    "(Tensor xs, Tensor u0, Tensor i0, Tensor s0, Tensor alpha, Tensor beta, Tensor theta, Tensor g, "
+    "Tensor vrec, bool syn, bool rec, int reset, bool immediate, int sid, float p1, float p2, "
+    "bool trace) -> (Tensor, Tensor, Tensor, Tensor)"
+)
+_BACKWARD_SCHEMA = (
+    "(Tensor? g_spk, Tensor? g_mem, Tensor? g_syn, Tensor u0, Tensor i0, Tensor s0, Tensor alpha, "
+    "Tensor beta, Tensor theta, Tensor g, Tensor vrec, Tensor spk, Tensor mem, Tensor cur, Tensor pre, "
+    "bool syn, bool rec, int reset, bool immediate, int sid, float p1, float p2) "
+    "-> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)"
+)
+
+
+class Config(NamedTuple):
+    """The op's static arguments, as the triton launchers read them."""
+
+    syn: bool
+    rec: bool
+    reset: int
+    immediate: bool
+    sid: int
+    p1: float
+    p2: float
+
+
+def _backend(xs: Tensor) -> str:
+    from .. import backend_for
+
+    return backend_for(xs) or "cpu"
+
+
+def _np(t: Tensor) -> np.ndarray:
+    return t.detach().contiguous().numpy()
+
+
+def _np_rows(t: Tensor, like: np.ndarray) -> np.ndarray:
+    """``t`` as a 2-D array, a 1x1 placeholder for an unused (empty) one."""
+    return np.empty((1, 1), dtype=like.dtype) if t.numel() == 0 else _np(t)
+
+
+def _cpu_forward(xs: Tensor, init: tuple[Tensor, ...], prm: tuple[Tensor, ...], c: Config,
+                 trace: bool) -> tuple[np.ndarray, ...]:
+    from .cpu import blocks, lif_forward, lif_forward_serial, pick
+
+    x = _np(xs)
+    T, n = x.shape
+    rows = T if trace else 1
+
+    def buf(used: bool) -> np.ndarray:
+        return np.empty((rows, n), dtype=x.dtype) if used else np.empty((1, 1), dtype=x.dtype)
+
+    spk, u, itr, v = np.empty_like(x), buf(True), buf(c.syn), buf(c.immediate)
+    nb = blocks(n)
+    pick(lif_forward, lif_forward_serial, nb)(
+        x, *(_np(t) for t in init), *(_np(p) for p in prm), c.syn, c.rec, c.reset, c.immediate, nb,
+        spk, u, itr, v,
+    )
+    return spk, u, itr, v
+
+
+def _forward(xs: Tensor, u0: Tensor, i0: Tensor, s0: Tensor, alpha: Tensor, beta: Tensor, theta: Tensor,
+             g: Tensor, vrec: Tensor, syn: bool, rec: bool, reset: int, immediate: bool, sid: int, p1: float,
+             p2: float, trace: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """One LIF-family layer over ``xs[T, N]`` (every other tensor ``[N]``, ``xs``'s dtype and device;
+    ``i0``/``alpha`` read with ``syn``, ``s0``/``vrec`` with ``rec``).
+
+    Returns:
+        ``(spk, mem, cur, pre)``: spikes ``[T, N]``; membrane ``[T, N]`` (``[1, N]``, the last step, when
+        not ``trace``); synaptic current likewise (empty without ``syn``); the membrane before the
+        immediate reset ``[T, N]`` for the backward (empty unless ``immediate`` and ``trace``).
+    """
+    c = Config(syn, rec, reset, immediate, sid, p1, p2)
+    init, prm = (u0, i0, s0), (alpha, beta, theta, g, vrec)
+    if _backend(xs) == "triton":
+        from .triton import triton_forward
+
+        spk, u, itr, v = triton_forward(xs, init, prm, c, trace)
+    else:
+        spk, u, itr, v = (torch.from_numpy(a) for a in _cpu_forward(xs, init, prm, c, trace))
+    return spk, u, itr if syn else xs.new_empty(0), v if immediate and trace else xs.new_empty(0)
+
+
+def _forward_fake(xs: Tensor, u0: Tensor, i0: Tensor, s0: Tensor, alpha: Tensor, beta: Tensor,
+                  theta: Tensor, g: Tensor, vrec: Tensor, syn: bool, rec: bool, reset: int, immediate: bool,
+                  sid: int, p1: float, p2: float, trace: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    rows = xs.shape[0] if trace else 1
+
+    def state(used: bool) -> Tensor:
+        return xs.new_empty(rows, xs.shape[1]) if used else xs.new_empty(0)
+
+    pre = torch.empty_like(xs) if immediate and trace else xs.new_empty(0)
+    return torch.empty_like(xs), state(True), state(syn), pre
+
+
+def _cpu_backward(saved: tuple[Tensor, ...], gs: Tensor, gu: Tensor | None, gi: Tensor | None,
+                  c: Config) -> tuple[np.ndarray, ...]:
+    from .cpu import blocks, lif_backward, lif_backward_serial, pick
+
+    u = _np(saved[9])
+    arrs = [_np(t) for t in saved[:8]] + [_np_rows(saved[8], u), u] + [_np_rows(t, u) for t in saved[10:]]
+    dummy = np.zeros((1, 1), dtype=u.dtype)
+    gx = np.empty_like(u)
+    vecs = [np.empty_like(arrs[0]) for _ in range(8)]
+    nb = blocks(u.shape[1])
+    pick(lif_backward, lif_backward_serial, nb)(
+        *arrs[:8], c.syn, c.rec, c.reset, c.immediate, c.sid, c.p1, c.p2, nb, *arrs[8:], _np(gs),
+        dummy if gu is None else _np(gu), dummy if gi is None else _np(gi), gu is not None, gi is not None,
+        gx, *vecs,
+    )
+    return (gx, *vecs)
+
+
+def _backward(g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | None, u0: Tensor, i0: Tensor,
+              s0: Tensor, alpha: Tensor, beta: Tensor, theta: Tensor, g: Tensor, vrec: Tensor, spk: Tensor,
+              mem: Tensor, cur: Tensor, pre: Tensor, syn: bool, rec: bool, reset: int, immediate: bool,
+              sid: int, p1: float, p2: float) -> tuple[Tensor, ...]:
+    """BPTT of `_forward` (with ``trace``) from the output gradients (None: zero) and the saved inputs
+    and traces (``spk`` may be empty without ``rec``). Returns the gradients of ``(xs, u0, i0, s0, alpha,
+    beta, theta, g, vrec)``, shaped like them (zeros for the ones the configuration does not read)."""
+    c = Config(syn, rec, reset, immediate, sid, p1, p2)
+    saved = (u0, i0, s0, alpha, beta, theta, g, vrec, spk, mem, cur, pre)
+    gs = torch.zeros_like(mem) if g_spk is None else g_spk
+    g_syn = g_syn if syn else None
+    if _backend(mem) == "triton":
+        from .triton import triton_backward
+
+        placeholder = mem.new_empty(1)
+        saved = tuple(placeholder if t.numel() == 0 else t for t in saved)
+        return tuple(triton_backward(saved, gs, g_mem, g_syn, c))
+    return tuple(torch.from_numpy(a) for a in _cpu_backward(saved, gs, g_mem, g_syn, c))
+
+
+def _backward_fake(g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | None, u0: Tensor, i0: Tensor,
+                   s0: Tensor, alpha: Tensor, beta: Tensor, theta: Tensor, g: Tensor, vrec: Tensor,
+                   spk: Tensor, mem: Tensor, cur: Tensor, pre: Tensor, syn: bool, rec: bool, reset: int,
+                   immediate: bool, sid: int, p1: float, p2: float) -> tuple[Tensor, ...]:
+    return (torch.empty_like(mem), *(torch.empty_like(u0) for _ in range(8)))
+
+
+lif_backward = define("lif_backward", _BACKWARD_SCHEMA, _backward, _backward_fake)
+
+
+def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[Tensor, ...]) -> None:
+    (_, u0, i0, s0, alpha, beta, theta, g, vrec, syn, rec, reset, immediate, sid, p1, p2, trace) = inputs
+    spk, mem, cur, pre = output
+    ctx.config = (syn, rec, reset, immediate, sid, p1, p2, trace)
+    # the spike trace only feeds the one-to-one recurrence's backward
+    ctx.save_for_backward(u0, i0, s0, alpha, beta, theta, g, vrec, spk if rec else mem.new_empty(0), mem,
+                          cur, pre)
+    ctx.mark_non_differentiable(pre)
+    if not syn:
+        ctx.mark_non_differentiable(cur)
+    ctx.set_materialize_grads(False)
+
+
+def _autograd(ctx: Any, g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | None,
+              _g_pre: Tensor | None) -> tuple[Tensor | None, ...]:
+    syn, rec, reset, immediate, sid, p1, p2, trace = ctx.config
+    if not trace:
+        raise RuntimeError("spikeforge::lif_forward ran with trace=False and cannot be differentiated")
+    gx, gu0, gi0, gs0, ga, gb, gth, gg, gv = lif_backward(
+        g_spk, g_mem, g_syn if syn else None, *ctx.saved_tensors, syn, rec, reset, immediate, sid, p1, p2
+    )
+    return (gx, gu0, gi0 if syn else None, gs0 if rec else None, ga if syn else None, gb, gth, gg,
+            gv if rec else None, *(None,) * 8)
+
+
+lif_forward = define("lif_forward", _FORWARD_SCHEMA, _forward, _forward_fake, _setup_context, _autograd)
