@@ -95,19 +95,20 @@ def test_opcheck_alpha(dtype, reset, sid, grad):
 
 
 @needs_custom_op
+@pytest.mark.parametrize("params", [True, False])
 @pytest.mark.parametrize("cfg", LIF_CONFIGS[:3], ids=str)
-def test_opcheck_backward_ops(cfg):
+def test_opcheck_backward_ops(cfg, params):
     args = _lif_args(torch.float64, cfg, True, False)
     spk, mem, cur, pre = torch.ops.spikeforge.lif_forward(*args)
     syn, rec = cfg[:2]
     gs = torch.rand_like(spk)
     saved = (*args[1:9], spk if rec else mem.new_empty(0), mem, cur, pre)
     torch.library.opcheck(torch.ops.spikeforge.lif_backward.default,
-                          (gs, torch.rand_like(mem), None, *saved, *cfg))
+                          (gs, torch.rand_like(mem), None, *saved, *cfg, params))
     a = _alpha_args(torch.float64, 0, 0, True, False)
     _, e, n, u = torch.ops.spikeforge.alpha_forward(*a)
     torch.library.opcheck(torch.ops.spikeforge.alpha_backward.default,
-                          (torch.rand_like(e), None, torch.rand_like(n), None, *a[:9], e, n, u, *a[9:13]))
+                          (torch.rand_like(e), None, torch.rand_like(n), None, *a[:9], e, n, u, *a[9:13], params))
 
 
 def test_inference_keeps_only_the_last_states():
@@ -264,3 +265,41 @@ def test_fallback_without_custom_op_equals_step_loop():
                           timeout=300, env=dict(os.environ, PYTHONPATH=path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "fallback OK" in proc.stdout
+
+
+@pytest.mark.parametrize("neuron", ["leaky", "synaptic", "alpha", "rleaky"])
+def test_parameter_gradients_skipped_only_when_not_needed(neuron, monkeypatch):
+    """The backward skips the parameter gradients when no parameter needs one: the input gradient is
+    the same either way (computed by the step loop with learnable parameters as the reference), and
+    with learnable parameters their gradients equal the step loop's."""
+    import spikeforge as snn
+    from spikeforge.runner import _loop
+
+    find_kernel = _loop.find_kernel
+
+    def make(learn: bool):
+        kw = dict(learn_beta=learn, learn_threshold=learn)
+        return {"leaky": lambda: snn.Leaky(beta=0.8, **kw),
+                "synaptic": lambda: snn.Synaptic(alpha=0.7, beta=0.8, learn_alpha=learn, **kw),
+                "alpha": lambda: snn.Alpha(alpha=0.8, beta=0.7, learn_alpha=learn, **kw),
+                "rleaky": lambda: snn.RLeaky(beta=0.8, all_to_all=False, **kw)}[neuron]()
+
+    gen = torch.Generator().manual_seed(3)
+    x0 = torch.rand(12, 3, 7, generator=gen, dtype=torch.float64) * 1.5
+    grads = {}
+    for learn in (False, True):
+        for fused in (False, True):
+            torch.manual_seed(0)
+            n = make(learn).double()
+            x = x0.clone().requires_grad_()
+            monkeypatch.setattr(_loop, "find_kernel", find_kernel if fused else (lambda *a: None))
+            spk = n.forward_sequence(x)[0]
+            (spk * torch.linspace(0.5, 1.5, 7, dtype=torch.float64)).sum().backward()
+            pgrads = [p.grad for p in n.parameters() if p.grad is not None]
+            grads[learn, fused] = (x.grad, pgrads)
+    ref_x, ref_p = grads[True, False]
+    for key, (gx, gp) in grads.items():
+        torch.testing.assert_close(gx, ref_x, rtol=1e-12, atol=1e-12, msg=str(key))
+    assert len(grads[True, True][1]) == len(ref_p) > 0
+    for a, b in zip(grads[True, True][1], ref_p):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)

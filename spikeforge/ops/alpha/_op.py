@@ -23,7 +23,7 @@ _FORWARD_SCHEMA = (
 _BACKWARD_SCHEMA = (
     "(Tensor? g_spk, Tensor? g_exc, Tensor? g_inh, Tensor? g_mem, Tensor xs, Tensor e0, Tensor n0, "
     "Tensor u0, Tensor alpha, Tensor beta, Tensor tau, Tensor theta, Tensor g, Tensor exc, Tensor inh, "
-    "Tensor mem, int reset, int sid, float p1, float p2) "
+    "Tensor mem, int reset, int sid, float p1, float p2, bool params) "
     "-> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)"
 )
 
@@ -75,7 +75,7 @@ def _forward_fake(xs: Tensor, e0: Tensor, n0: Tensor, u0: Tensor, alpha: Tensor,
 def _backward(g_spk: Tensor | None, g_exc: Tensor | None, g_inh: Tensor | None, g_mem: Tensor | None,
               xs: Tensor, e0: Tensor, n0: Tensor, u0: Tensor, alpha: Tensor, beta: Tensor, tau: Tensor,
               theta: Tensor, g: Tensor, exc: Tensor, inh: Tensor, mem: Tensor, reset: int, sid: int,
-              p1: float, p2: float) -> tuple[Tensor, ...]:
+              p1: float, p2: float, params: bool) -> tuple[Tensor, ...]:
     """BPTT of `_forward` (with ``trace``) from the output gradients (None: zero) and the saved inputs and
     state traces. Returns the gradients of ``(xs, e0, n0, alpha, beta, tau, theta, g)`` (``u0`` gets none:
     it only enters through the detached reset mask)."""
@@ -96,7 +96,7 @@ def _backward(g_spk: Tensor | None, g_exc: Tensor | None, g_inh: Tensor | None, 
     nb = blocks(arrs[0].shape[1])
     opt_arrs = [dummy if t is None else _np(t) for t in opt]
     pick(alpha_backward, alpha_backward_serial, nb)(
-        *arrs[:9], *cfg, nb, *arrs[9:], _np(gs), *opt_arrs, *(t is not None for t in opt), *outs
+        *arrs[:9], *cfg, nb, *arrs[9:], _np(gs), *opt_arrs, *(t is not None for t in opt), *outs, params
     )
     return tuple(torch.from_numpy(a) for a in outs)
 
@@ -104,7 +104,7 @@ def _backward(g_spk: Tensor | None, g_exc: Tensor | None, g_inh: Tensor | None, 
 def _backward_fake(g_spk: Tensor | None, g_exc: Tensor | None, g_inh: Tensor | None, g_mem: Tensor | None,
                    xs: Tensor, e0: Tensor, n0: Tensor, u0: Tensor, alpha: Tensor, beta: Tensor, tau: Tensor,
                    theta: Tensor, g: Tensor, exc: Tensor, inh: Tensor, mem: Tensor, reset: int, sid: int,
-                   p1: float, p2: float) -> tuple[Tensor, ...]:
+                   p1: float, p2: float, params: bool) -> tuple[Tensor, ...]:
     return (torch.empty_like(xs), *(torch.empty_like(e0) for _ in range(7)))
 
 
@@ -125,7 +125,8 @@ def _autograd(ctx: Any, g_spk: Tensor | None, g_exc: Tensor | None, g_inh: Tenso
     if not trace:
         raise RuntimeError("spikeforge::alpha_forward ran with trace=False and cannot be differentiated")
     gx, ge0, gn0, ga, gb, gtau, gth, gg = alpha_backward(
-        g_spk, g_exc, g_inh, g_mem, *ctx.saved_tensors, reset, sid, p1, p2
+        g_spk, g_exc, g_inh, g_mem, *ctx.saved_tensors, reset, sid, p1, p2,
+        any(ctx.needs_input_grad[4:9]),  # alpha, beta, tau, theta, g
     )
     return gx, ge0, gn0, None, ga, gb, gtau, gth, gg, None, None, None, None, None
 

@@ -26,7 +26,7 @@ _FORWARD_SCHEMA = (
 _BACKWARD_SCHEMA = (
     "(Tensor? g_spk, Tensor? g_mem, Tensor? g_syn, Tensor u0, Tensor i0, Tensor s0, Tensor alpha, "
     "Tensor beta, Tensor theta, Tensor g, Tensor vrec, Tensor spk, Tensor mem, Tensor cur, Tensor pre, "
-    "bool syn, bool rec, int reset, bool immediate, int sid, float p1, float p2) "
+    "bool syn, bool rec, int reset, bool immediate, int sid, float p1, float p2, bool params) "
     "-> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)"
 )
 
@@ -113,7 +113,7 @@ def _forward_fake(xs: Tensor, u0: Tensor, i0: Tensor, s0: Tensor, alpha: Tensor,
 
 
 def _cpu_backward(saved: tuple[Tensor, ...], gs: Tensor, gu: Tensor | None, gi: Tensor | None,
-                  c: Config) -> tuple[np.ndarray, ...]:
+                  c: Config, params: bool = True) -> tuple[np.ndarray, ...]:
     from .cpu import blocks, lif_backward, lif_backward_serial, pick
 
     u = _np(saved[9])
@@ -125,7 +125,7 @@ def _cpu_backward(saved: tuple[Tensor, ...], gs: Tensor, gu: Tensor | None, gi: 
     pick(lif_backward, lif_backward_serial, nb)(
         *arrs[:8], c.syn, c.rec, c.reset, c.immediate, c.sid, c.p1, c.p2, nb, *arrs[8:], _np(gs),
         dummy if gu is None else _np(gu), dummy if gi is None else _np(gi), gu is not None, gi is not None,
-        gx, *vecs,
+        gx, *vecs, params,
     )
     return (gx, *vecs)
 
@@ -133,10 +133,11 @@ def _cpu_backward(saved: tuple[Tensor, ...], gs: Tensor, gu: Tensor | None, gi: 
 def _backward(g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | None, u0: Tensor, i0: Tensor,
               s0: Tensor, alpha: Tensor, beta: Tensor, theta: Tensor, g: Tensor, vrec: Tensor, spk: Tensor,
               mem: Tensor, cur: Tensor, pre: Tensor, syn: bool, rec: bool, reset: int, immediate: bool,
-              sid: int, p1: float, p2: float) -> tuple[Tensor, ...]:
+              sid: int, p1: float, p2: float, params: bool) -> tuple[Tensor, ...]:
     """BPTT of `_forward` (with ``trace``) from the output gradients (None: zero) and the saved inputs
     and traces (``spk`` may be empty without ``rec``). Returns the gradients of ``(xs, u0, i0, s0, alpha,
-    beta, theta, g, vrec)``, shaped like them (zeros for the ones the configuration does not read)."""
+    beta, theta, g, vrec)``, shaped like them (zeros for the ones the configuration does not read; with
+    ``params`` False the CPU kernel leaves those of alpha, beta, theta, g and vrec at zero, unneeded)."""
     c = Config(syn, rec, reset, immediate, sid, p1, p2)
     saved = (u0, i0, s0, alpha, beta, theta, g, vrec, spk, mem, cur, pre)
     gs = torch.zeros_like(mem) if g_spk is None else g_spk
@@ -147,13 +148,13 @@ def _backward(g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | None, 
         placeholder = mem.new_empty(1)
         saved = tuple(placeholder if t.numel() == 0 else t for t in saved)
         return tuple(triton_backward(saved, gs, g_mem, g_syn, c))
-    return tuple(torch.from_numpy(a) for a in _cpu_backward(saved, gs, g_mem, g_syn, c))
+    return tuple(torch.from_numpy(a) for a in _cpu_backward(saved, gs, g_mem, g_syn, c, params))
 
 
 def _backward_fake(g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | None, u0: Tensor, i0: Tensor,
                    s0: Tensor, alpha: Tensor, beta: Tensor, theta: Tensor, g: Tensor, vrec: Tensor,
                    spk: Tensor, mem: Tensor, cur: Tensor, pre: Tensor, syn: bool, rec: bool, reset: int,
-                   immediate: bool, sid: int, p1: float, p2: float) -> tuple[Tensor, ...]:
+                   immediate: bool, sid: int, p1: float, p2: float, params: bool) -> tuple[Tensor, ...]:
     return (torch.empty_like(mem), *(torch.empty_like(u0) for _ in range(8)))
 
 
@@ -178,8 +179,10 @@ def _autograd(ctx: Any, g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tenso
     syn, rec, reset, immediate, sid, p1, p2, trace = ctx.config
     if not trace:
         raise RuntimeError("spikeforge::lif_forward ran with trace=False and cannot be differentiated")
+    params = any(ctx.needs_input_grad[4:9])  # alpha, beta, theta, g, vrec
     gx, gu0, gi0, gs0, ga, gb, gth, gg, gv = lif_backward(
-        g_spk, g_mem, g_syn if syn else None, *ctx.saved_tensors, syn, rec, reset, immediate, sid, p1, p2
+        g_spk, g_mem, g_syn if syn else None, *ctx.saved_tensors, syn, rec, reset, immediate, sid, p1, p2,
+        params,
     )
     return (gx, gu0, gi0 if syn else None, gs0 if rec else None, ga if syn else None, gb, gth, gg,
             gv if rec else None, *(None,) * 8)
