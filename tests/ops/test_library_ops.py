@@ -108,7 +108,8 @@ def test_opcheck_backward_ops(cfg, params):
     a = _alpha_args(torch.float64, 0, 0, True, False)
     _, e, n, u = torch.ops.spikeforge.alpha_forward(*a)
     torch.library.opcheck(torch.ops.spikeforge.alpha_backward.default,
-                          (torch.rand_like(e), None, torch.rand_like(n), None, *a[:9], e, n, u, *a[9:13], params))
+                          (torch.rand_like(e), None, torch.rand_like(n), None, *a[:9], e, n, u, *a[9:13],
+                           params))
 
 
 def test_inference_keeps_only_the_last_states():
@@ -298,7 +299,7 @@ def test_parameter_gradients_skipped_only_when_not_needed(neuron, monkeypatch):
             pgrads = [p.grad for p in n.parameters() if p.grad is not None]
             grads[learn, fused] = (x.grad, pgrads)
     ref_x, ref_p = grads[True, False]
-    for key, (gx, gp) in grads.items():
+    for key, (gx, _gp) in grads.items():
         torch.testing.assert_close(gx, ref_x, rtol=1e-12, atol=1e-12, msg=str(key))
     assert len(grads[True, True][1]) == len(ref_p) > 0
     for a, b in zip(grads[True, True][1], ref_p):
