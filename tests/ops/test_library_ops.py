@@ -216,6 +216,26 @@ def test_export_sequential_snn_equals_eager():
 
 
 @needs_custom_op
+@pytest.mark.parametrize("make", [lambda: snn.Leaky(beta=0.9), lambda: snn.Synaptic(alpha=0.7, beta=0.9),
+                                  lambda: snn.Alpha(alpha=0.9, beta=0.8),
+                                  lambda: snn.RLeaky(beta=0.9, all_to_all=False),
+                                  lambda: snn.RLeaky(beta=0.9, linear_features=6)],
+                         ids=["leaky", "synaptic", "alpha", "rleaky", "rleaky-linear"])
+def test_export_with_dynamic_time_and_batch_equals_eager(make):
+    """One exported program for every sequence length and batch size (``Dim`` on dims 0 and 1)."""
+    torch.manual_seed(5)
+    net = snn.SequentialSNN(nn.Linear(4, 6), make())
+    x = torch.rand(8, 3, 4) * 2
+    dims = {0: torch.export.Dim("T", min=2, max=64), 1: torch.export.Dim("B", min=2, max=64)}
+    ep = torch.export.export(net, (x,), dynamic_shapes=(dims,))
+    for shape in [(8, 3, 4), (5, 7, 4), (12, 2, 4)]:
+        xi = torch.rand(*shape) * 2
+        want = net(xi)
+        assert want.shape[:2] == shape[:2] and want.sum() > 0
+        assert torch.equal(ep.module()(xi), want)
+
+
+@needs_custom_op
 def test_inductor_compiles_a_small_network_for_inference():
     """The default backend (inductor) around the op; inference only: with the backward a cold compile
     took about 40 s on two cores (10 s warm), too slow for this suite."""

@@ -2,8 +2,8 @@
 thread count as it was (issue: numba's OpenMP layer used to raise ``torch.get_num_threads()`` to 2).
 
 Each case runs in a fresh interpreter, as a user's script would: set the thread count, build a network,
-train a step. Busy threads are counted from ``/proc/self/task/*/stat`` (user+system CPU ticks per
-thread), so the check does not depend on how loaded the machine is."""
+train a step. CPU ticks per thread are read from ``/proc/self/task/*/stat``; one busy thread at a time
+gives a process CPU time no greater than the wall time."""
 
 from __future__ import annotations
 
@@ -67,9 +67,10 @@ def test_one_torch_thread_means_one_busy_thread_and_settings_unchanged():
     assert r["numba"] == r["numba_before"], "numba's thread count changed"
     assert r["blocks"] == 1
     assert r["layer"] == "workqueue"
-    # one thread did the work; any other thread may have woken briefly (a few 10 ms ticks at most)
-    assert r["busy"][0] > 0
-    assert sum(r["busy"][1:]) <= max(3, 0.05 * r["busy"][0]), r["busy"]
+    # at most one thread busy at a time: the process's CPU time does not exceed its wall time (two
+    # threads working together would give close to twice the wall time). Which thread did the work is
+    # not checked: the scheduler may hand a task's work to another of torch's threads between calls.
+    assert sum(r["busy"]) > 0
     assert r["cpu"] <= 1.15 * r["wall"] + 0.05, r
 
 

@@ -22,6 +22,8 @@ as in `spikeforge.core.alpha_step`, whatever ``Firing.reset_delay`` says.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
@@ -34,7 +36,7 @@ from ._op import alpha_forward
 def run_alpha(xs: Tensor, state: AlphaState, p: AlphaParams, f: Firing, record: bool) -> SequenceResult:
     """Fused `spikeforge.core.alpha_step` over ``xs[T, B, ...]`` (``f.reset_delay`` is ignored)."""
     T, shape = xs.shape[0], xs.shape[1:]
-    n, dt = shape.numel(), xs.dtype
+    n, dt = math.prod(shape), xs.dtype  # not Size.numel(): it specialises a symbolic batch size
     sid, p1, p2 = surrogate_spec(f.spike_fn) or (NO_GRAD, 0.0, 0.0)
     prm = (p.alpha.clamp(0, 1), p.beta.clamp(0, 1), alpha_tau(p.alpha, p.beta), p.threshold, p.graded)
     args = (xs.reshape(T, n), *(s.reshape(n) for s in state), *(per_neuron(q, shape, dt) for q in prm))

@@ -24,6 +24,8 @@ The one-to-one recurrence adds ``V*S[t-1]`` to the drive ``d`` (``I`` with a cur
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
@@ -59,7 +61,7 @@ def _run(xs: Tensor, mem0: Tensor, syn0: Tensor | None, alpha: Tensor | None, be
     ``[N]``), and give back ``(spk, mem, syn)``: ``[T, B, ...]`` traces when ``record`` or a gradient may
     be needed, else ``mem``/``syn`` are ``[1, B, ...]`` (the last step); ``syn`` empty without a current."""
     T, shape = xs.shape[0], xs.shape[1:]
-    n, dt = shape.numel(), xs.dtype
+    n, dt = math.prod(shape), xs.dtype  # not Size.numel(): it specialises a symbolic batch size
     zeros = xs.new_zeros(n)
 
     def opt(p: Tensor | None) -> Tensor:
