@@ -190,6 +190,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    from .training._options import Origin, check_value
     from .training.checkpoint import write_text
     from .training.predict import predict
 
@@ -197,6 +198,8 @@ def _predict(args: argparse.Namespace) -> int:
         raise ValueError("give input files to classify, or --split test|train|val")
     if args.inputs and args.split:
         raise ValueError("give input files or --split, not both")
+    if args.seed is not None:
+        check_value("seed", args.seed, Origin.command(flags=["seed"]))  # named --seed, as for train
     res = predict(args.run_dir, args.inputs, args.split, args.checkpoint, args.device, args.seed,
                   as_trained=args.as_trained)
     if res.note:

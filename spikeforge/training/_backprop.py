@@ -103,7 +103,8 @@ def TBPTT(
         K: window length; ``False`` means the whole sequence. The last window may be shorter.
 
     Returns:
-        0-d tensor: per batch, ``sum_windows loss * window_length / T``; averaged over batches.
+        tensor shaped like the criterion's loss (snntorch's rule: (1,) for ``ce_rate_loss``, 0-d for most):
+        per batch, ``sum_windows loss * window_length / T``; averaged over batches.
 
     Raises:
         ValueError: inconsistent ``num_steps``/``time_var``/``time_first``/``K``, or an empty dataloader.
@@ -141,7 +142,7 @@ def TBPTT(
                 loss.backward()
                 optimizer.step()
                 _detach_all(net)
-                batch_loss = batch_loss + loss.detach().reshape(()) * len(spks) / steps
+                batch_loss = batch_loss + loss.detach() * len(spks) / steps  # the loss's shape, as snntorch
                 spks, mems = [], []
         total = total.to(batch_loss) + batch_loss
         batches += 1

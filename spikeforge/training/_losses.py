@@ -2,8 +2,9 @@
 
 Weighting (``weight`` = one value per class): each sample's loss is multiplied by ``weight[y_b]``;
 ``reduction='mean'`` then takes the plain mean of the weighted terms (snntorch's rule, not torch's
-``sum(w * l) / sum(w)``). ``'mean'`` and ``'sum'`` return 0-d tensors; ``'none'`` returns ``[B]`` (cross
-entropy) or ``[B, C]`` (squared error).
+``sum(w * l) / sum(w)``). ``'mean'`` and ``'sum'`` return 0-d tensors, except the unweighted
+``ce_rate_loss`` and ``mse_membrane_loss``, which return shape ``(1,)`` as snntorch 1.0.0 does; ``'none'``
+returns ``[B]`` (cross entropy) or ``[B, C]`` (squared error).
 """
 
 from __future__ import annotations
@@ -143,7 +144,8 @@ class ce_rate_loss(_PopulationLoss):
         return self._stepwise(spk, y, "none")
 
     def _reduced_loss(self, spk: Tensor, y: Tensor) -> Tensor:
-        return self._stepwise(spk, y, self.reduction)
+        # shape (1,), as snntorch 1.0.0 returns it unweighted (weighted and 'none' keep torch's shapes)
+        return self._stepwise(spk, y, self.reduction).reshape(1)
 
     def _stepwise(self, spk: Tensor, y: Tensor, reduction: str) -> Tensor:
         """``(1/T) sum_t NLL(log_softmax(logits[t]), y)``, summed step by step as snntorch does."""
@@ -258,7 +260,8 @@ class mse_membrane_loss(LossFunctions):
         return self._stepwise(mem, y, "none")
 
     def _reduced_loss(self, mem: Tensor, y: Tensor) -> Tensor:
-        return self._stepwise(mem, y, self.reduction)
+        # shape (1,), as snntorch 1.0.0 returns it unweighted (weighted and 'none' keep torch's shapes)
+        return self._stepwise(mem, y, self.reduction).reshape(1)
 
     def _stepwise(self, mem: Tensor, y: Tensor, reduction: str) -> Tensor:
         """``(1/T) sum_t MSE(mem[t], target)``, summed step by step as snntorch does."""

@@ -42,6 +42,7 @@ from ..data.loaders import DataSource
 from ..network import SequentialSNN
 from ._objective import Objective
 from ._optim import autocast
+from ._options import check_value
 from ._run_dir import TrainedRun, open_trained
 from ._train_model import resolve_device
 from .checkpoint import append_log
@@ -174,6 +175,10 @@ def _npy_digits(path: Path) -> list[tuple[str, Tensor]]:
         arr = arr.reshape(-1, 64)
     else:
         raise ValueError(f"{path}: digit arrays must be [8, 8], [64], [N, 8, 8] or [N, 64], got {arr.shape}")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{path}: the array holds no digits (shape {arr.shape})")
+    if arr.dtype == np.bool_:
+        arr = arr.astype(np.float32)  # True/False pixels are 1/0
     numeric = np.issubdtype(arr.dtype, np.number) and np.isfinite(arr).all()
     if not numeric or arr.min() < 0 or arr.max() > 1:
         raise ValueError(f"{path}: pixels must be finite numbers in [0, 1] as in training (the raw digits "
@@ -228,11 +233,14 @@ def predict(run_dir: str | Path, inputs: Sequence[str] = (), split: str | None =
             refused), saying so in `Predictions.note`.
 
     Raises:
-        ValueError: neither or both of ``inputs`` and ``split``; an input the run's data set cannot take
+        ValueError: neither or both of ``inputs`` and ``split``; a ``seed`` outside ``[0, 2**64 - 1]``; an
+            input folder; an input the run's data set cannot take
             (or a ``tonic:NAME`` run without a reader of single files); an edited ``config.toml``.
         FileNotFoundError: a missing run, checkpoint or input. CorruptDataError: a damaged input, or
             an event outside the sensor (without the run's ``--drop-out-of-range``).
     """
+    if seed is not None:
+        seed = check_value("seed", seed)  # as train's --seed: an integer in [0, 2**64 - 1]
     if bool(inputs) == bool(split):
         raise ValueError("give input files or --split test|train|val (one of the two)")
     loaded = _load_run(run_dir, checkpoint, device, as_trained)
@@ -249,6 +257,10 @@ def predict(run_dir: str | Path, inputs: Sequence[str] = (), split: str | None =
         out = predict_split(run.model, data, split_name(split), loaded.device, loaded.objective, cfg.amp)
         out.note = run.note
         return out
+    folders = [p for p in inputs if Path(p).is_dir()]
+    if folders:
+        raise ValueError(f"input {folders[0]} is a folder; give the files in it (e.g. {folders[0]}/*.npy), "
+                         "or --split for a whole split")
     missing = [p for p in inputs if not Path(p).is_file()]
     if missing:
         raise FileNotFoundError(f"input file {missing[0]} not found")

@@ -189,6 +189,29 @@ def test_bad_inputs(rate_run: Path, tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "the digits take image files" in cli_error(capsys, ["predict", run, str(tmp_path / "rec.bin")])
     assert "invalid choice: 'all'" in cli_error(capsys, ["predict", run, "--split", "all"])
     assert "is not a run directory" in cli_error(capsys, ["predict", str(tmp_path), "--split", "test"])
+    # an empty array, a folder, and seeds outside train's range (negative, 2**64 and 2**70)
+    np.save(tmp_path / "empty.npy", np.zeros((0, 64), dtype=np.float32))
+    err = cli_error(capsys, ["predict", run, str(tmp_path / "empty.npy")])
+    assert f"{tmp_path / 'empty.npy'}: the array holds no digits (shape (0, 64))" in err
+    assert f"input {tmp_path} is a folder" in cli_error(capsys, ["predict", run, str(tmp_path)])
+    for seed in ("-1", str(2**64), str(2**70)):
+        err = cli_error(capsys, ["predict", run, str(tmp_path / "ok.npy"), "--seed", seed])
+        assert f"--seed must lie in [0, 2**64 - 1], got {seed}" in err
+    from spikeforge.training.predict import predict
+
+    with pytest.raises(ValueError, match=r"^seed must lie in \[0, 2\*\*64 - 1\], got -1"):
+        predict(run, [str(tmp_path / "ok.npy")], seed=-1)
+
+
+def test_boolean_arrays_are_pixels_of_0_and_1(
+    rate_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pixels = np.random.default_rng(0).random((2, 8, 8)) < 0.4
+    np.save(tmp_path / "bool.npy", pixels)
+    np.save(tmp_path / "float.npy", pixels.astype(np.float32))
+    got = _predict_csv(tmp_path, capsys, str(rate_run), str(tmp_path / "bool.npy"))
+    want = _predict_csv(tmp_path, capsys, str(rate_run), str(tmp_path / "float.npy"))
+    assert len(got) == 2 and all(_same_prediction(a, b) for a, b in zip(got, want))
 
 
 def test_event_files_in_the_real_formats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -121,8 +121,10 @@ def test_unknown_criterion_is_a_type_error() -> None:
         )
 
 
+@pytest.mark.parametrize("loss", ["mse_count_loss", "ce_rate_loss"])
 @pytest.mark.parametrize("fn, kw", [("BPTT", {}), ("TBPTT", {"K": 2}), ("RTRL", {})])
-def test_matches_snntorch_on_static_data(fn: str, kw: dict) -> None:
+def test_matches_snntorch_on_static_data(fn: str, kw: dict, loss: str) -> None:
+    """Same returned loss (values and shape: 0-d for mse_count_loss, (1,) for ce_rate_loss) and weights."""
     snntorch = pytest.importorskip("snntorch")
     from snntorch import backprop as sbp
     from snntorch import functional as sF
@@ -135,7 +137,7 @@ def test_matches_snntorch_on_static_data(fn: str, kw: dict) -> None:
         ours,
         data,
         torch.optim.SGD(ours.parameters(), lr=0.5),
-        SF.mse_count_loss(),
+        getattr(SF, loss)(),
         num_steps=6,
         time_var=False,
         **kw,
@@ -144,11 +146,12 @@ def test_matches_snntorch_on_static_data(fn: str, kw: dict) -> None:
         theirs,
         data,
         torch.optim.SGD(theirs.parameters(), lr=0.5),
-        sF.mse_count_loss(),
+        getattr(sF, loss)(),
         num_steps=6,
         time_var=False,
         **kw,
     )
-    torch.testing.assert_close(a, b.reshape(()))
+    assert a.shape == ((1,) if loss == "ce_rate_loss" else ())
+    torch.testing.assert_close(a, b)
     for (n, p), q in zip(ours.named_parameters(), theirs.parameters()):
         torch.testing.assert_close(p, q, msg=n)

@@ -92,7 +92,7 @@ def test_fractional_float_labels_compute_what_snntorch_computes_and_warn(name: s
     if name.startswith("accuracy"):
         assert got == pytest.approx(want)
     else:
-        torch.testing.assert_close(got, want.reshape(()), rtol=0, atol=0)
+        torch.testing.assert_close(got, want, rtol=0, atol=0)
         torch.testing.assert_close(got, ours(out, y.trunc()), rtol=0, atol=0)
 
 
@@ -113,7 +113,7 @@ def test_whole_float_labels_match_snntorch() -> None:
     assert SF.accuracy_rate(spk, yf) == pytest.approx(snnf.accuracy_rate(spk, yf))
     ref = snnf.mse_count_loss(correct_rate=0.8, incorrect_rate=0.1)(spk, yf)
     got = SF.mse_count_loss(correct_rate=0.8, incorrect_rate=0.1)(spk, yf)
-    torch.testing.assert_close(got, ref.reshape(()), rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(got, ref, rtol=1e-6, atol=1e-7)
     # snntorch's cross-entropy losses need int64 labels; the float labels give its int64 value
     ref_ce = snnf.ce_rate_loss()(spk, y)
-    torch.testing.assert_close(SF.ce_rate_loss()(spk, yf), ref_ce.reshape(()), rtol=1e-6, atol=1e-7)
+    torch.testing.assert_close(SF.ce_rate_loss()(spk, yf), ref_ce, rtol=1e-6, atol=1e-7)
