@@ -51,6 +51,9 @@ class LossFunctions:
 
     membrane = False  # whether the loss reads membrane potentials rather than spikes
     truncates_fractional_labels = False  # snntorch's squared-error losses cast labels to int
+    #: the unweighted 'mean'/'sum' loss has shape (1,), as snntorch 1.0.0 returns it for these losses
+    #: (weighted and 'none' keep torch's shapes)
+    one_element_vector = False
 
     def __init__(self, reduction: str = "mean", weight: Any = None) -> None:
         if reduction not in REDUCTIONS:
@@ -64,7 +67,7 @@ class LossFunctions:
         if self.weight is None and self.reduction != "none":
             reduced = self._reduced_loss(out, y)
             if reduced is not None:
-                return reduced
+                return reduced.reshape(1) if self.one_element_vector else reduced
         return self._reduce(self._compute_loss(out, y), y)
 
     def _labels(self, targets: Any) -> Any:
@@ -140,12 +143,13 @@ class ce_rate_loss(_PopulationLoss):
     ``C / num_classes`` outputs. Input ``[T, B, C]`` spikes, ``[B]`` labels.
     """
 
+    one_element_vector = True
+
     def _compute_loss(self, spk: Tensor, y: Tensor) -> Tensor:
         return self._stepwise(spk, y, "none")
 
     def _reduced_loss(self, spk: Tensor, y: Tensor) -> Tensor:
-        # shape (1,), as snntorch 1.0.0 returns it unweighted (weighted and 'none' keep torch's shapes)
-        return self._stepwise(spk, y, self.reduction).reshape(1)
+        return self._stepwise(spk, y, self.reduction)
 
     def _stepwise(self, spk: Tensor, y: Tensor, reduction: str) -> Tensor:
         """``(1/T) sum_t NLL(log_softmax(logits[t]), y)``, summed step by step as snntorch does."""
@@ -227,6 +231,7 @@ class mse_membrane_loss(LossFunctions):
 
     membrane = True
     truncates_fractional_labels = True
+    one_element_vector = True
 
     def __init__(
         self,
@@ -260,8 +265,7 @@ class mse_membrane_loss(LossFunctions):
         return self._stepwise(mem, y, "none")
 
     def _reduced_loss(self, mem: Tensor, y: Tensor) -> Tensor:
-        # shape (1,), as snntorch 1.0.0 returns it unweighted (weighted and 'none' keep torch's shapes)
-        return self._stepwise(mem, y, self.reduction).reshape(1)
+        return self._stepwise(mem, y, self.reduction)
 
     def _stepwise(self, mem: Tensor, y: Tensor, reduction: str) -> Tensor:
         """``(1/T) sum_t MSE(mem[t], target)``, summed step by step as snntorch does."""
