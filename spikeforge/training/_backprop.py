@@ -104,7 +104,7 @@ def TBPTT(
 
     Returns:
         tensor shaped like the criterion's loss (snntorch's rule: (1,) for ``ce_rate_loss``, 0-d for most):
-        per batch, ``sum_windows loss * window_length / T``; averaged over batches.
+        per batch, ``sum_windows loss / (T / window_length)``; averaged over batches.
 
     Raises:
         ValueError: inconsistent ``num_steps``/``time_var``/``time_first``/``K``, or an empty dataloader.
@@ -112,7 +112,8 @@ def TBPTT(
     """
     _check(num_steps, time_var, time_first, K)
     membrane = _reads_membrane(criterion)
-    total, batches = torch.zeros(()), 0
+    total: Tensor | None = None  # one running sum over every window of every batch, as snntorch's
+    batches = 0
     for data, targets in dataloader:
         net.train()
         data, targets = data.to(device), targets.to(device)
@@ -124,7 +125,6 @@ def TBPTT(
         reset(net)
         spks: list[Tensor] = []
         mems: list[Tensor] = []
-        batch_loss = torch.zeros((), device=device)
         for step in range(steps):
             spk, mem = _split(net(xs[step] if xs is not None else data))
             spks.append(spk)
@@ -142,13 +142,14 @@ def TBPTT(
                 loss.backward()
                 optimizer.step()
                 _detach_all(net)
-                batch_loss = batch_loss + loss.detach() * len(spks) / steps  # the loss's shape, as snntorch
+                # weighted by the window's share of the sequence, in snntorch's order of operations
+                term = loss.detach() / (steps / len(spks))
+                total = term if total is None else total + term
                 spks, mems = [], []
-        total = total.to(batch_loss) + batch_loss
         batches += 1
     if not batches:
         raise ValueError("dataloader yielded no batch")
-    return total / batches
+    return (torch.zeros(()) if total is None else total) / batches
 
 
 def BPTT(
