@@ -146,17 +146,28 @@ class ce_rate_loss(_PopulationLoss):
     one_element_vector = True
 
     def _compute_loss(self, spk: Tensor, y: Tensor) -> Tensor:
-        return self._stepwise(spk, y, "none")
+        return self._stepwise(spk, y, "none", weighted=True)
+
+    def _reduce(self, loss: Tensor, y: Tensor) -> Tensor:
+        return self._apply_reduction(loss)  # already weighted at every step
 
     def _reduced_loss(self, spk: Tensor, y: Tensor) -> Tensor:
         return self._stepwise(spk, y, self.reduction)
 
-    def _stepwise(self, spk: Tensor, y: Tensor, reduction: str) -> Tensor:
-        """``(1/T) sum_t NLL(log_softmax(logits[t]), y)``, summed step by step as snntorch does."""
+    def _stepwise(self, spk: Tensor, y: Tensor, reduction: str, weighted: bool = False) -> Tensor:
+        """``(1/T) sum_t NLL(log_softmax(logits[t]), y)``, summed step by step as snntorch does; with
+        ``weighted`` each step's per-sample loss is multiplied by ``weight[y]`` before the sum (snntorch's
+        order, so the rounding is the same)."""
         log_p = F.log_softmax(self._logits(spk), dim=-1)
-        loss = F.nll_loss(log_p[0], y, reduction=reduction)
+        w = self._weights(y, log_p) if weighted else None
+
+        def step_loss(step: int) -> Tensor:
+            loss = F.nll_loss(log_p[step], y, reduction=reduction)
+            return loss if w is None else loss * w
+
+        loss = step_loss(0)
         for step in range(1, log_p.shape[0]):
-            loss = loss + F.nll_loss(log_p[step], y, reduction=reduction)
+            loss = loss + step_loss(step)
         return loss / log_p.shape[0]
 
 

@@ -79,3 +79,21 @@ def test_temporal_gradients_match() -> None:
 def test_state_quant_matches(kw: dict) -> None:
     x = torch.randn(200) * 1.5
     torch.testing.assert_close(quant.state_quant(**kw)(x), squant.state_quant(**kw)(x))
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_weighted_rate_loss_rounds_as_snntorch(seed: int) -> None:
+    """The class weight multiplies each step's loss before the sum over steps, as in snntorch: the
+    same bits, not only the same value to rounding."""
+    g = torch.Generator().manual_seed(seed)
+    spk = (torch.rand(9, 6, 5, generator=g) > 0.5).float()
+    y = torch.randint(0, 5, (6,), generator=g)
+    w = torch.rand(5, generator=g) + 0.1
+    for red in ("mean", "none"):
+        got = SF.ce_rate_loss(weight=w, reduction=red)(spk, y)
+        torch.testing.assert_close(got, snnF.ce_rate_loss(weight=w, reduction=red)(spk, y), rtol=0, atol=0)
+    # 'sum' with weights: snntorch 1.0.0 returns the unreduced [B] losses (docs/differences.md); their sum
+    got = SF.ce_rate_loss(weight=w, reduction="sum")(spk, y)
+    want = snnF.ce_rate_loss(weight=w, reduction="sum")(spk, y)
+    assert want.shape == (6,)
+    torch.testing.assert_close(got, want.sum(), rtol=0, atol=0)
