@@ -200,6 +200,12 @@ def _predict(args: argparse.Namespace) -> int:
         raise ValueError("give input files or --split, not both")
     if args.seed is not None:
         check_value("seed", args.seed, Origin.command(flags=["seed"]))  # named --seed, as for train
+    if args.out:
+        out = Path(args.out)
+        if out.is_dir():
+            raise ValueError(f"--out {args.out} is a folder; give the CSV file to write")
+        if out.exists() and any(Path(p).exists() and out.samefile(p) for p in args.inputs):
+            raise ValueError(f"--out {args.out} is one of the inputs; it would be overwritten")
     res = predict(args.run_dir, args.inputs, args.split, args.checkpoint, args.device, args.seed,
                   as_trained=args.as_trained)
     if res.note:

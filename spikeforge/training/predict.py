@@ -168,18 +168,19 @@ def _npy_digits(path: Path) -> list[tuple[str, Tensor]]:
     """The rows of a digits ``.npy`` file: one unnamed sample (``[8, 8]``, ``[64]``) or ``path#i``."""
     try:
         arr = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{path}: not a readable .npy array ({exc})") from None
-    single = arr.shape in ((8, 8), (64,))
+    except (OSError, ValueError, EOFError) as exc:  # EOFError: an empty file
+        raise ValueError(f"{path}: not a readable .npy array ({exc or 'no data'})") from None
+    shape = arr.shape
+    single = shape in ((8, 8), (64,))
     if single or (arr.ndim in (2, 3) and arr.shape[1:] in ((8, 8), (64,))):
         arr = arr.reshape(-1, 64)
     else:
         raise ValueError(f"{path}: digit arrays must be [8, 8], [64], [N, 8, 8] or [N, 64], got {arr.shape}")
     if arr.shape[0] == 0:
-        raise ValueError(f"{path}: the array holds no digits (shape {arr.shape})")
+        raise ValueError(f"{path}: the array holds no digits (shape {shape})")
     if arr.dtype == np.bool_:
         arr = arr.astype(np.float32)  # True/False pixels are 1/0
-    numeric = np.issubdtype(arr.dtype, np.number) and np.isfinite(arr).all()
+    numeric = arr.dtype.kind in "iuf" and np.isfinite(arr).all()  # not complex, timedelta, objects, ...
     if not numeric or arr.min() < 0 or arr.max() > 1:
         raise ValueError(f"{path}: pixels must be finite numbers in [0, 1] as in training (the raw digits "
                          "0..16 divided by 16)")
@@ -257,10 +258,10 @@ def predict(run_dir: str | Path, inputs: Sequence[str] = (), split: str | None =
         out = predict_split(run.model, data, split_name(split), loaded.device, loaded.objective, cfg.amp)
         out.note = run.note
         return out
-    folders = [p for p in inputs if Path(p).is_dir()]
+    folders = [Path(p) for p in inputs if Path(p).is_dir()]
     if folders:
-        raise ValueError(f"input {folders[0]} is a folder; give the files in it (e.g. {folders[0]}/*.npy), "
-                         "or --split for a whole split")
+        raise ValueError(f"input {folders[0]} is a folder; give the files in it (e.g. "
+                         f"{folders[0] / '*.npy'}), or --split for a whole split")
     missing = [p for p in inputs if not Path(p).is_file()]
     if missing:
         raise FileNotFoundError(f"input file {missing[0]} not found")

@@ -197,6 +197,24 @@ def test_bad_inputs(rate_run: Path, tmp_path: Path, capsys: pytest.CaptureFixtur
     for seed in ("-1", str(2**64), str(2**70)):
         err = cli_error(capsys, ["predict", run, str(tmp_path / "ok.npy"), "--seed", seed])
         assert f"--seed must lie in [0, 2**64 - 1], got {seed}" in err
+    # a 0-byte file, the file's own shape in the message, complex and timedelta "pixels"
+    (tmp_path / "zero.npy").write_bytes(b"")
+    assert f"{tmp_path / 'zero.npy'}: not a readable .npy array" in cli_error(
+        capsys, ["predict", run, str(tmp_path / "zero.npy")])
+    np.save(tmp_path / "empty3.npy", np.zeros((0, 8, 8), dtype=np.float32))
+    err = cli_error(capsys, ["predict", run, str(tmp_path / "empty3.npy")])
+    assert "holds no digits (shape (0, 8, 8))" in err
+    for name, arr in [("cplx.npy", np.full((1, 8, 8), 0.5 + 0.9j)), ("td.npy", np.zeros((1, 64), "m8[s]"))]:
+        np.save(tmp_path / name, arr)
+        err = cli_error(capsys, ["predict", run, str(tmp_path / name)])
+        assert "pixels must be finite numbers in [0, 1]" in err
+    # --out: not one of the inputs (it would be overwritten), not a folder
+    err = cli_error(capsys, ["predict", run, str(tmp_path / "ok.npy"), "--out", str(tmp_path / "ok.npy")])
+    assert "is one of the inputs; it would be overwritten" in err
+    assert np.load(tmp_path / "ok.npy").shape == (64,)
+    err = cli_error(capsys, ["predict", run, str(tmp_path / "ok.npy"), "--out", str(tmp_path)])
+    assert f"--out {tmp_path} is a folder" in err
+    assert f"e.g. {tmp_path / '*.npy'})" in cli_error(capsys, ["predict", run, str(tmp_path) + "/"])
     from spikeforge.training.predict import predict
 
     with pytest.raises(ValueError, match=r"^seed must lie in \[0, 2\*\*64 - 1\], got -1"):
