@@ -28,6 +28,11 @@ CHANNELS_LAST = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn
 #: (the MLP of snntorch's tutorial 5 at batch 1024: 48 MB and 1.8x the time at one step per chunk,
 #: 95 MB at 16 MB chunks, 223 MB and 0.9x the time at 64 MB; bench/RESULTS.md)
 CHUNK_BYTES = 16 << 20
+#: with autograd, the budget of a chunk's widest activation: each chunk's inputs to the layers and the
+#: neurons' traces are kept for the backward whatever the chunking (as the step loop keeps them), so
+#: only what a chunk holds for a moment (a layer's output before the neuron consumes it, the gradients
+#: flowing through a chunk in the backward) scales with this
+GRAD_CHUNK_BYTES = 4 << 20
 
 #: layers that act on each frame alone (when their ``forward`` is torch's own), so running them over
 #: fewer frames (time steps or chunks of them) or on channels-last frames computes the same thing
@@ -106,17 +111,38 @@ def elementwise(neuron: SpikingNeuron) -> bool:
     return True
 
 
+def _stepwise(net: nn.Sequential) -> bool:
+    """True if every layer of ``net`` is a sequence neuron or acts per frame, so that running the
+    sequence in chunks of time steps (states carried between chunks) computes the same thing."""
+    return all((isinstance(m, SpikingNeuron) and type(m)._step_fn is not None) or per_frame(m) for m in net)
+
+
 def time_chunks(net: nn.Sequential, x: Tensor, record: bool) -> bool:
-    """True if ``net`` may run ``x`` in chunks of time steps: nothing needs autograd (``no_grad`` or
-    no tensor requiring grad), no traces are recorded, and every stateless layer acts per frame."""
+    """True if ``net`` may run ``x`` in chunks of time steps without autograd: nothing needs autograd
+    (``no_grad`` or no tensor requiring grad), no traces are recorded, and every stateless layer acts
+    per frame."""
     if record:
         return False
     if torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in net.parameters())):
         return False
-    return all((isinstance(m, SpikingNeuron) and type(m)._step_fn is not None) or per_frame(m) for m in net)
+    return _stepwise(net)
 
 
-def chunk_steps(T: int, B: int, widest: int, itemsize: int) -> int:
+def grad_chunks(net: nn.Sequential, record: bool) -> bool:
+    """True if ``net`` may run in chunks of time steps with autograd (one autograd graph per chunk,
+    the states and their gradients carried from chunk to chunk): no traces are recorded, every
+    stateless layer acts per frame (in training mode batch norm and dropout do not) and nothing is
+    being compiled (``torch.compile`` traces the whole-sequence path)."""
+    if record or torch.compiler.is_compiling():
+        return False
+    return _stepwise(net)
+
+
+def chunk_steps(T: int, B: int, widest: int, itemsize: int, budget: int | None = None) -> int:
     """Time steps per chunk so that the widest activation (``widest`` elements per frame) of a chunk
-    stays under `CHUNK_BYTES` (at least one step)."""
-    return max(1, min(T, CHUNK_BYTES // max(1, B * widest * itemsize)))
+    stays under ``budget`` bytes (default `CHUNK_BYTES`; at least one step), the chunks of ``T``
+    steps as even as that allows."""
+    budget = CHUNK_BYTES if budget is None else budget
+    k = max(1, min(T, budget // max(1, B * widest * itemsize)))
+    n = -(-T // k)
+    return -(-T // n)

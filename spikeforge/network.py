@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import torch
 from torch import Tensor, nn
 
 from . import _seqplan as _plan
@@ -111,6 +112,8 @@ class SequentialSNN(nn.Sequential):
         super().__init__(*layers)
         self.carry_state = carry_state
         self._carried: dict[int, tuple[Tensor, ...]] = {}
+        #: widest activation per frame, by per-frame input shape and dtype (sizes the time chunks)
+        self._widths: dict[tuple[tuple[int, ...], torch.dtype], int] = {}
 
     def reset_state(self) -> None:
         """Forget carried states (called by `spikeforge.utils.reset`)."""
@@ -121,9 +124,14 @@ class SequentialSNN(nn.Sequential):
     ) -> Tensor | tuple[Tensor, list[LayerTrace]]:
         """Run the network over ``x[T, B, ...]``.
 
-        Without autograd (under ``torch.no_grad()``, or when nothing requires grad) and without
-        ``record``, the sequence runs in chunks of time steps, the states carried from chunk to chunk,
-        so that no layer holds more than a few MB of activations: only the output is whole.
+        Without ``record``, and when every stateless layer acts on each frame alone (not batch norm
+        or dropout in training mode), the sequence runs in chunks of time steps, the states carried
+        from chunk to chunk. Without autograd (under ``torch.no_grad()``, or when nothing requires
+        grad) no layer then holds more than a few MB of activations: only the output is whole. With
+        autograd each chunk is its own graph, the states' gradients flowing back from chunk to
+        chunk: training keeps what the backward needs (the layers' inputs, the neurons' traces) but
+        only one chunk's transient activations and gradients at a time. Results equal the
+        whole-sequence run (gradients to rounding: sums over time are grouped by chunk).
 
         Args:
             x: time-major input ``[T, B, ...]``.
@@ -136,9 +144,11 @@ class SequentialSNN(nn.Sequential):
         """
         _check_input(self, x)
         starts = self._starts(x.shape[1])
+        traces: list[LayerTrace] = []
         if _plan.time_chunks(self, x, record):
             out, finals = self._run_chunked(x, starts)
-            traces: list[LayerTrace] = []
+        elif _plan.grad_chunks(self, record):
+            out, finals = self._run_chunked_grad(x, starts)
         else:
             out, traces, finals, _ = self._run(x, starts, record)
         if self.carry_state:
@@ -170,20 +180,48 @@ class SequentialSNN(nn.Sequential):
             widest = max(widest, h[0, 0].numel())
         return h, traces, finals, widest
 
+    def _chunk_plan(self, x: Tensor, starts: dict[int, tuple[Tensor, ...]], budget: int | None,
+                    ) -> tuple[list[Tensor], dict[int, tuple[Tensor, ...]], int, int]:
+        """Run the first chunk; return its output, the final states, where the next chunk starts and
+        the chunk length. The first chunk is one step when frames of this shape were not seen before
+        (it measures the widest activation per frame, kept for later calls), else a whole chunk."""
+        T, B = x.shape[:2]
+        key = (tuple(x.shape[2:]), x.dtype)
+        widths = getattr(self, "_widths", {})
+        widest = widths.get(key)
+        k = 1 if widest is None else _plan.chunk_steps(T, B, widest, x.element_size(), budget)
+        h, _, states, seen = self._run(x[:k], starts, False)
+        if widest is None:
+            self._widths = {**widths, key: seen}  # rebind, never mutate (DataParallel replicas share it)
+            k2 = _plan.chunk_steps(max(1, T - 1), B, seen, x.element_size(), budget)
+        else:
+            k2 = k
+        return [h], states, k, k2
+
     def _run_chunked(self, x: Tensor, starts: dict[int, tuple[Tensor, ...]],
                      ) -> tuple[Tensor, dict[int, tuple[Tensor, ...]]]:
-        """`_run` over chunks of time steps (the first one step long, to size the others) into one
-        preallocated output."""
-        T, B = x.shape[:2]
-        first, _, states, widest = self._run(x[:1], starts, False)
+        """`_run` over chunks of time steps into one preallocated output (without autograd)."""
+        T = x.shape[0]
+        (first,), states, t0, k = self._chunk_plan(x, starts, None)
         out = first.new_empty((T, *first.shape[1:]))
-        out[:1] = first
+        out[:t0] = first
         del first
-        k = _plan.chunk_steps(T, B, widest, x.element_size())
-        for t in range(1, T, k):
+        for t in range(t0, T, k):
             h, _, states, _ = self._run(x[t:t + k], states, False)
             out[t:t + k] = h
         return out, states
+
+    def _run_chunked_grad(self, x: Tensor, starts: dict[int, tuple[Tensor, ...]],
+                          ) -> tuple[Tensor, dict[int, tuple[Tensor, ...]]]:
+        """`_run` over chunks of time steps with autograd, each chunk starting from the previous chunk's
+        final states (gradients flow back through them), the outputs concatenated: the backward then
+        holds one chunk's gradients at a time, not the whole sequence's."""
+        T = x.shape[0]
+        pieces, states, t0, k = self._chunk_plan(x, starts, _plan.GRAD_CHUNK_BYTES)
+        for t in range(t0, T, k):
+            h, _, states, _ = self._run(x[t:t + k], states, False)
+            pieces.append(h)
+        return (pieces[0] if len(pieces) == 1 else torch.cat(pieces)), states
 
 
 def _run_neuron(i: int, neuron: SpikingNeuron, h: Tensor, start: tuple[Tensor, ...] | None, record: bool,

@@ -180,8 +180,8 @@ def test_compile_fullgraph_sequential_snn_equals_eager():
     g_e = torch.autograd.grad((out_e * torch.arange(6.0)).sum(), [xa, *params])
     g_c = torch.autograd.grad((out_c * torch.arange(6.0)).sum(), [xb, *params])
     assert any(g.abs().sum() > 0 for g in g_e)
-    for a, b in zip(g_c, g_e):
-        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+    for a, b in zip(g_c, g_e):  # eager runs time in chunks, compiled the whole sequence: float32
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)  # sums over time grouped otherwise
     with torch.no_grad():
         assert torch.equal(compiled(x), net(x))
 

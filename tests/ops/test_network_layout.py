@@ -141,10 +141,10 @@ def _rows_seen(net: snn.SequentialSNN) -> list[int]:
 def test_inference_runs_in_time_chunks_and_equals_whole_run(monkeypatch: pytest.MonkeyPatch) -> None:
     x = torch.rand(9, 3, 6) * 2
     whole_net = _mlp()
-    want = whole_net(x)  # parameters require grad: one pass over the whole sequence
+    want, _ = whole_net(x, record=True)  # recording: one pass over the whole sequence
     rows_whole = _rows_seen(whole_net)
     whole_net.reset_state()
-    whole_net(x)
+    whole_net(x, record=True)
     assert rows_whole == [27]
     monkeypatch.setattr(plan, "CHUNK_BYTES", 2 * 3 * 16 * 4)  # two steps of the widest layer (16)
     net = _mlp()
@@ -159,6 +159,58 @@ def test_inference_runs_in_time_chunks_and_equals_whole_run(monkeypatch: pytest.
             assert a._base is None
             torch.testing.assert_close(a, b, rtol=0, atol=0)
     assert net[1].mem._base is None and net[1].mem.shape == (3, 16)
+
+
+def _train_net() -> snn.SequentialSNN:
+    """Every kind of carried state: membrane, synaptic current, the dense recurrence's spikes; learnable
+    one-value parameters (their gradients sum over neurons and chunks)."""
+    torch.manual_seed(6)
+    return snn.SequentialSNN(
+        nn.Linear(6, 16), snn.Leaky(beta=0.9, learn_beta=True, learn_threshold=True),
+        nn.Linear(16, 8), snn.Synaptic(alpha=0.8, beta=0.9, learn_alpha=True),
+        nn.Linear(8, 4), snn.RLeaky(beta=0.8, linear_features=4, threshold=0.5), carry_state=True,
+    ).double()
+
+
+def _loss_and_grads(net: snn.SequentialSNN, x: Tensor, record: bool) -> tuple[Tensor, list[Tensor]]:
+    out = net(x, record=True)[0] if record else net(x)
+    weight = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).reshape(out.shape)
+    loss = (out * weight).sum() + out.sum(0).pow(2).mean()
+    return out, list(torch.autograd.grad(loss, [x, *net.parameters()]))
+
+
+def test_training_runs_in_time_chunks_and_equals_whole_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With autograd the sequence also runs in chunks (one graph per chunk, states and their gradients
+    carried between chunks); spikes equal the whole run's exactly, gradients (of the input and of
+    every parameter) to float64 rounding (only the order of sums over time and batch changes)."""
+    x = (torch.rand(9, 3, 6, dtype=torch.float64) * 3).requires_grad_()
+    whole_net = _train_net()
+    rows_whole = _rows_seen(whole_net)
+    want, want_grads = _loss_and_grads(whole_net, x, record=True)  # recording runs the whole sequence
+    assert rows_whole == [27]
+    monkeypatch.setattr(plan, "GRAD_CHUNK_BYTES", 2 * 3 * 16 * 8)  # two steps of the widest layer
+    net = _train_net()
+    rows = _rows_seen(net)
+    got, got_grads = _loss_and_grads(net, x, record=False)
+    assert rows == [3, 6, 6, 6, 6]  # one step to size the chunks, then two steps per chunk
+    assert 0 < got.mean() < 1  # some spikes, not all
+    torch.testing.assert_close(got, want, rtol=0, atol=0)
+    assert all(g.abs().sum() > 0 for g in want_grads)
+    for g, w in zip(got_grads, want_grads, strict=True):
+        torch.testing.assert_close(g, w, rtol=1e-12, atol=1e-12)
+    for i in (1, 3, 5):  # the carried final states equal the whole run's (a Linear over fewer rows
+        for a, b in zip(net._carried[i], whole_net._carried[i], strict=True):  # may round otherwise)
+            torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_training_chunks_only_where_frames_stay_apart() -> None:
+    net = snn.SequentialSNN(nn.Linear(6, 8), nn.BatchNorm1d(8), snn.Leaky(beta=0.9))
+    assert not plan.grad_chunks(net, record=False)  # batch statistics over every frame of the sequence
+    assert plan.grad_chunks(net.eval(), record=False)
+    assert not plan.grad_chunks(net, record=True)
+    rows = _rows_seen(net.train())
+    net(torch.rand(20, 3, 6)).sum().backward()
+    assert rows == [60]
 
 
 def test_no_time_chunks_when_a_layer_mixes_frames() -> None:
@@ -182,3 +234,6 @@ def test_chunk_steps() -> None:
     assert plan.chunk_steps(T=10**6, B=4, widest=1024, itemsize=4) == plan.CHUNK_BYTES // (4 * 1024 * 4)
     assert plan.chunk_steps(T=5, B=4, widest=1, itemsize=4) == 5
     assert plan.chunk_steps(T=5, B=1 << 20, widest=1 << 10, itemsize=8) == 1
+    # 10 steps fit the budget; 24 steps run as 8 + 8 + 8 rather than 10 + 10 + 4
+    assert plan.chunk_steps(T=24, B=1, widest=1, itemsize=4, budget=40) == 8
+    assert plan.chunk_steps(T=20, B=1, widest=1, itemsize=4, budget=40) == 10

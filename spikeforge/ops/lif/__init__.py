@@ -46,7 +46,7 @@ from ...core import (
 )
 from ...runner import SequenceResult
 from .._surrogate_ids import NO_GRAD, per_neuron, surrogate_spec
-from ._op import Config, lif_forward
+from ._op import Config, backend, lif_forward
 
 
 def _config(firing: Firing, syn: bool, rec: bool, reset: int, immediate: bool) -> Config:
@@ -62,13 +62,20 @@ def _run(xs: Tensor, mem0: Tensor, syn0: Tensor | None, alpha: Tensor | None, be
     be needed, else ``mem``/``syn`` are ``[1, B, ...]`` (the last step); ``syn`` empty without a current."""
     T, shape = xs.shape[0], xs.shape[1:]
     n, dt = math.prod(shape), xs.dtype  # not Size.numel(): it specialises a symbolic batch size
-    zeros = xs.new_zeros(n)
+    # the CPU kernels take parameters that are one value each as [1] (not repeated per neuron) and
+    # 1-element placeholders for states and parameters the configuration does not read
+    cpu = backend(xs) == "cpu"
+    compact = cpu and all(p is None or p.numel() == 1 for p in (alpha, beta, theta, graded, vrec))
+    unused = xs.new_zeros(1 if cpu else n)
 
-    def opt(p: Tensor | None) -> Tensor:
-        return zeros if p is None else per_neuron(p, shape, dt)
+    def prm(p: Tensor) -> Tensor:
+        return p.to(dt).reshape(1) if compact else per_neuron(p, shape, dt)
 
-    args = (xs.reshape(T, n), mem0.reshape(n), opt(syn0), opt(spk0), opt(alpha), per_neuron(beta, shape, dt),
-            per_neuron(theta, shape, dt), per_neuron(graded, shape, dt), opt(vrec))
+    def opt(p: Tensor | None, state: bool = False) -> Tensor:
+        return unused if p is None else p.reshape(n) if state else prm(p)
+
+    args = (xs.reshape(T, n), mem0.reshape(n), opt(syn0, True), opt(spk0, True), opt(alpha), prm(beta),
+            prm(theta), prm(graded), opt(vrec))
     keep = record or (torch.is_grad_enabled() and any(t.requires_grad for t in args))
     spk, mem, syn, _ = lif_forward(*args, *c, keep)
     rows = (mem.shape[0], *shape)

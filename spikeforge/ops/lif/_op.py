@@ -43,7 +43,8 @@ class Config(NamedTuple):
     p2: float
 
 
-def _backend(xs: Tensor) -> str:
+def backend(xs: Tensor) -> str:
+    """``"triton"`` or ``"cpu"``: which kernels run ``xs`` (`spikeforge.ops.backend_for`)."""
     from .. import backend_for
 
     return backend_for(xs) or "cpu"
@@ -91,7 +92,7 @@ def _forward(xs: Tensor, u0: Tensor, i0: Tensor, s0: Tensor, alpha: Tensor, beta
     """
     c = Config(syn, rec, reset, immediate, sid, p1, p2)
     init, prm = (u0, i0, s0), (alpha, beta, theta, g, vrec)
-    if _backend(xs) == "triton":
+    if backend(xs) == "triton":
         from .triton import triton_forward
 
         spk, u, itr, v = triton_forward(xs, init, prm, c, trace)
@@ -114,20 +115,44 @@ def _forward_fake(xs: Tensor, u0: Tensor, i0: Tensor, s0: Tensor, alpha: Tensor,
 
 def _cpu_backward(saved: tuple[Tensor, ...], gs: Tensor, gu: Tensor | None, gi: Tensor | None,
                   c: Config, params: bool = True) -> tuple[np.ndarray, ...]:
+    """The numba BPTT. Parameters given as one value (``[1]``) are repeated per neuron for the kernel and
+    their gradients summed back to ``[1]``; buffers the configuration does not use stay 1-element."""
     from .cpu import blocks, lif_backward, lif_backward_serial, pick
 
     u = _np(saved[9])
-    arrs = [_np(t) for t in saved[:8]] + [_np_rows(saved[8], u), u] + [_np_rows(t, u) for t in saved[10:]]
+    n = u.shape[1]
+    u0, i0, s0, alpha, beta, theta, g, vrec = saved[:8]
+
+    def per_neuron(t: Tensor, used: bool = True) -> np.ndarray:
+        return _np(t.expand(n)) if used and t.numel() == 1 and n != 1 else _np(t)
+
+    arrs = [_np(u0), _np(i0), _np(s0), per_neuron(alpha, c.syn), per_neuron(beta), per_neuron(theta),
+            per_neuron(g), per_neuron(vrec, c.rec)]
+    arrs += [_np_rows(saved[8], u), u] + [_np_rows(t, u) for t in saved[10:]]
     dummy = np.zeros((1, 1), dtype=u.dtype)
+    one = np.zeros(1, dtype=u.dtype)
+
+    def vec(used: bool) -> np.ndarray:
+        return np.empty(n, dtype=u.dtype) if used else one
+
     gx = np.empty_like(u)
-    vecs = [np.empty_like(arrs[0]) for _ in range(8)]
-    nb = blocks(u.shape[1])
+    # gradients of u0, i0, s0, alpha, beta, theta, g, vrec (the kernel writes only the used ones)
+    used = (True, c.syn, c.rec, params and c.syn, params, params, params, params and c.rec)
+    vecs = [vec(k) for k in used]
+    nb = blocks(n)
     pick(lif_backward, lif_backward_serial, nb)(
         *arrs[:8], c.syn, c.rec, c.reset, c.immediate, c.sid, c.p1, c.p2, nb, *arrs[8:], _np(gs),
         dummy if gu is None else _np(gu), dummy if gi is None else _np(gi), gu is not None, gi is not None,
         gx, *vecs, params,
     )
-    return (gx, *vecs)
+    out = [gx]
+    for grad, k, t in zip(vecs, used, saved[:8], strict=True):
+        if not k:
+            grad = np.zeros(t.shape, dtype=u.dtype)
+        elif t.numel() == 1 and n != 1:  # a [1] parameter: its gradient sums over the neurons
+            grad = np.asarray(grad.sum(dtype=grad.dtype)).reshape(t.shape)
+        out.append(grad)
+    return tuple(out)
 
 
 def _backward(g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | None, u0: Tensor, i0: Tensor,
@@ -142,7 +167,7 @@ def _backward(g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | None, 
     saved = (u0, i0, s0, alpha, beta, theta, g, vrec, spk, mem, cur, pre)
     gs = torch.zeros_like(mem) if g_spk is None else g_spk
     g_syn = g_syn if syn else None
-    if _backend(mem) == "triton":
+    if backend(mem) == "triton":
         from .triton import triton_backward
 
         placeholder = mem.new_empty(1)
@@ -155,7 +180,7 @@ def _backward_fake(g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | N
                    s0: Tensor, alpha: Tensor, beta: Tensor, theta: Tensor, g: Tensor, vrec: Tensor,
                    spk: Tensor, mem: Tensor, cur: Tensor, pre: Tensor, syn: bool, rec: bool, reset: int,
                    immediate: bool, sid: int, p1: float, p2: float, params: bool) -> tuple[Tensor, ...]:
-    return (torch.empty_like(mem), *(torch.empty_like(u0) for _ in range(8)))
+    return (torch.empty_like(mem), *(torch.empty_like(t) for t in (u0, i0, s0, alpha, beta, theta, g, vrec)))
 
 
 lif_backward = define("lif_backward", _BACKWARD_SCHEMA, _backward, _backward_fake)

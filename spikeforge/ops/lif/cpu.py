@@ -65,15 +65,77 @@ def surrogate_grad(z: float, sid: int, p1: float, p2: float) -> float:
     return c(0)
 
 
+def _make_forward_row(per: bool):  # noqa: ANN202, C901
+    """One step of neurons ``lo..hi``, compiled with ``per`` a constant: per-neuron parameters
+    (``[N]``), or (False) every parameter one value for all neurons, read once into a local
+    (re-reading ``theta[0]`` in the loop, which might alias the stores, or selecting the index or
+    the value at run time, kept the loop from vectorising: about 3x slower)."""
+
+    def row(lo, hi, x_t, s_t, u_t, i_t, v_t, u_prev, i_prev, s_prev,  # noqa: ANN001, ANN202
+            alpha, beta, theta, g, vrec, syn, rec, reset, immediate):  # noqa: ANN001
+        a0, b0, th0, g0, v0 = alpha[0], beta[0], theta[0], g[0], vrec[0]
+        for k in range(lo, hi):
+            up = u_prev[k]
+            th = theta[k] if per else th0
+            fired = up > th
+            xv = x_t[k]
+            if syn:
+                ic = (alpha[k] if per else a0) * i_prev[k] + xv
+                if rec:
+                    ic = ic + s_prev[k] * (vrec[k] if per else v0)
+                i_t[k] = ic
+                i_prev[k] = ic
+                base = (beta[k] if per else b0) * up + ic
+            elif reset == 1 and fired:
+                base = xv
+            else:
+                base = (beta[k] if per else b0) * up + xv
+                if rec:
+                    base = base + s_prev[k] * (vrec[k] if per else v0)
+            if reset == 0 and fired:
+                vv = base - th
+            elif reset == 3 and fired:
+                vv = base - base
+            else:
+                vv = base
+            hit = vv - th > 0
+            sv = (g[k] if per else g0) if hit else 0.0
+            s_t[k] = sv
+            if rec:
+                s_prev[k] = sv
+            if immediate:
+                v_t[k] = vv
+            if immediate and reset != 2 and hit != fired:
+                if reset == 0:
+                    un = vv - th if hit else vv + th
+                else:
+                    un = vv - vv if hit else vv + vv
+            else:
+                un = vv
+            u_t[k] = un
+            u_prev[k] = un
+
+
+    return njit(cache=True)(row)
+
+
+_forward_row_per = _make_forward_row(True)
+_forward_row_one = _make_forward_row(False)
+
+
 def _lif_forward(x, u0, i0, s0, alpha, beta, theta, g, vrec, syn, rec, reset, immediate,  # noqa: ANN001
                  nb, spk, u, itr, v):  # noqa: ANN001
     """Fill ``spk``, ``u`` (membrane after reset), ``itr`` (current, if syn) and ``v`` (pre-reset
-    membrane, if immediate) for every step, in ``nb`` blocks of neurons; ``s0``/``vrec`` (initial
-    spike, ``V``) are read if rec. With a 1-row ``u`` (no trace kept) ``u``, ``itr`` and ``v`` get
-    each step in row 0, so they end with the last one."""
+    membrane, if immediate) for every step, in ``nb`` blocks of neurons; ``i0``/``alpha`` are read if
+    syn, ``s0``/``vrec`` (initial spike, ``V``) if rec (else they may be 1-element placeholders). The
+    parameters ``alpha, beta, theta, g, vrec`` are all ``[N]`` (one per neuron) or all ``[1]`` (one
+    value for every neuron). With a 1-row ``u`` (no trace kept) ``u``, ``itr`` and ``v`` get each
+    step in row 0, so they end with the last one."""
     T, N = x.shape
     keep = u.shape[0] == T
-    # the carried state lives in its own vectors: reading the rows just written is much slower
+    per = beta.shape[0] == N  # else every parameter is one value for all neurons (length 1)
+    # the carried state lives in its own vectors: reading the rows just written is much slower (an
+    # unused ``i0``/``s0`` is a 1-element placeholder)
     u_prev, i_prev, s_prev = u0.copy(), i0.copy(), s0.copy()
     for c in prange(nb):
         lo, hi = np.uint64(c * N // nb), np.uint64((c + 1) * N // nb)
@@ -81,45 +143,12 @@ def _lif_forward(x, u0, i0, s0, alpha, beta, theta, g, vrec, syn, rec, reset, im
             x_t, s_t, u_t = x[t], spk[t], u[t if keep else 0]
             i_t = itr[t] if syn and keep else itr[0]
             v_t = v[t] if immediate and keep else v[0]
-            for k in range(lo, hi):
-                up = u_prev[k]
-                th = theta[k]
-                fired = up > th
-                xv = x_t[k]
-                if syn:
-                    ic = alpha[k] * i_prev[k] + xv
-                    if rec:
-                        ic = ic + s_prev[k] * vrec[k]
-                    i_t[k] = ic
-                    i_prev[k] = ic
-                    base = beta[k] * up + ic
-                elif reset == 1 and fired:
-                    base = xv
-                else:
-                    base = beta[k] * up + xv
-                    if rec:
-                        base = base + s_prev[k] * vrec[k]
-                if reset == 0 and fired:
-                    vv = base - th
-                elif reset == 3 and fired:
-                    vv = base - base
-                else:
-                    vv = base
-                hit = vv - th > 0
-                sv = g[k] if hit else 0.0
-                s_t[k] = sv
-                s_prev[k] = sv
-                if immediate:
-                    v_t[k] = vv
-                if immediate and reset != 2 and hit != fired:
-                    if reset == 0:
-                        un = vv - th if hit else vv + th
-                    else:
-                        un = vv - vv if hit else vv + vv
-                else:
-                    un = vv
-                u_t[k] = un
-                u_prev[k] = un
+            if per:
+                _forward_row_per(lo, hi, x_t, s_t, u_t, i_t, v_t, u_prev, i_prev, s_prev, alpha, beta,
+                                 theta, g, vrec, syn, rec, reset, immediate)
+            else:
+                _forward_row_one(lo, hi, x_t, s_t, u_t, i_t, v_t, u_prev, i_prev, s_prev, alpha, beta,
+                                 theta, g, vrec, syn, rec, reset, immediate)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -172,15 +201,20 @@ def _make_lif_backward(syn: bool, rec: bool, reset: int, immediate: bool, params
         for c in prange(nb):
             lo, hi = np.uint64(c * N // nb), np.uint64((c + 1) * N // nb)
             slope = np.empty(hi - lo, dtype=u.dtype)
-            for k in range(lo, hi):
+            for k in range(lo, hi):  # only the buffers this configuration uses (others may be 1x1)
                 gu0[k] = 0.0
-                gi0[k] = 0.0
-                gs0[k] = 0.0
-                gvrec[k] = 0.0
-                galpha[k] = 0.0
-                gbeta[k] = 0.0
-                gtheta[k] = 0.0
-                gg[k] = 0.0
+                if syn:
+                    gi0[k] = 0.0
+                if rec:
+                    gs0[k] = 0.0
+                if params:
+                    gbeta[k] = 0.0
+                    gtheta[k] = 0.0
+                    gg[k] = 0.0
+                    if syn:
+                        galpha[k] = 0.0
+                    if rec:
+                        gvrec[k] = 0.0
             for t in range(T - 1, -1, -1):
                 u_prev = u0 if t == 0 else u[t - 1]
                 i_prev = i0 if t == 0 or not syn else itr[t - 1]
@@ -200,7 +234,7 @@ def _make_lif_backward(syn: bool, rec: bool, reset: int, immediate: bool, params
                     z = vv - th
                     hit = z > 0
                     gut = gu0[k] + gu_t[k]
-                    gst = gs_t[k] + gs0[k]
+                    gst = gs_t[k] + gs0[k] if rec else gs_t[k]
                     dth = zero
                     dg = zero
                     gv = gut
