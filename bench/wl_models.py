@@ -211,7 +211,7 @@ def sequence(wl: str, cfg: dict[str, Any]) -> Built:
             return Built(net, lambda d: (net(d["x_seq"]), None), names, _ver(snn))
 
         def fwd(d: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
-            spk, traces = net(d["x_seq"], record=True)
+            spk, traces = net(d["x_seq"], record=[-1])  # only the output layer's membrane
             return spk, traces[-1].states["mem"]
 
         return Built(net, fwd, names, _ver(snn))

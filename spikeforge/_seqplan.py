@@ -14,20 +14,21 @@ convolution, so results agree with the contiguous computation to rounding.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
 from .core import OneToOne
 from .neurons import SpikingNeuron
+from .ops._surrogate_ids import plain_firing
 
 #: layers run on channels-last frames on CPU (4-D input ``[T*B, C, H, W]``)
 CHANNELS_LAST = (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
-#: without autograd, a sequence is run in chunks of time steps whose widest activation stays under this;
-#: smaller chunks hold less but pay more often each neuron call's fixed work on ``[B, N]`` tensors
-#: (the MLP of snntorch's tutorial 5 at batch 1024: 48 MB and 1.8x the time at one step per chunk,
-#: 95 MB at 16 MB chunks, 223 MB and 0.9x the time at 64 MB; bench/RESULTS.md)
-CHUNK_BYTES = 16 << 20
+#: without autograd, a sequence is run in chunks of time steps whose widest activation stays under this
+#: (the MLP of snntorch's tutorial 5 at batch 1024, one step per chunk: 4 MB; as fast as 8 or 16 MB
+#: chunks since the kernels no longer copy per-neuron parameters per call; bench/RESULTS.md)
+CHUNK_BYTES = 4 << 20
 #: with autograd, the budget of a chunk's widest activation: each chunk's inputs to the layers and the
 #: neurons' traces are kept for the backward whatever the chunking (as the step loop keeps them), so
 #: only what a chunk holds for a moment (a layer's output before the neuron consumes it, the gradients
@@ -73,11 +74,117 @@ def layout(layer: nn.Module, frames: Tensor) -> Tensor:
     return frames
 
 
-def apply_layer(layer: nn.Module, h: Tensor) -> Tensor:
-    """Run a stateless ``layer`` once over the ``T*B`` frames of ``h[T, B, ...]``, in the layout above."""
+def apply_layer(layer: nn.Module, h: Tensor, spikes: bool = False) -> Tensor:
+    """Run a stateless ``layer`` once over the ``T*B`` frames of ``h[T, B, ...]``, in the layout above.
+    ``spikes``: ``h`` holds only 0s and 1s (see `keeps_spikes`), so a Linear or convolution that trains
+    its weight may keep it for the backward as a bool mask (`SpikeInput`)."""
     T, B = h.shape[:2]
-    out = layer(layout(layer, h.reshape(T * B, *h.shape[2:])))
+    frames = layout(layer, h.reshape(T * B, *h.shape[2:]))
+    out = SpikeInput.run(layer, frames) if spikes and SpikeInput.fits(layer, frames) else layer(frames)
     return out.reshape(T, B, *out.shape[1:])
+
+
+#: layers whose output holds only values of their input (0s and 1s stay 0s and 1s)
+_SELECTING = (nn.Flatten, nn.Unflatten, nn.Identity, nn.modules.pooling._MaxPoolNd,
+              nn.modules.pooling._AdaptiveMaxPoolNd)
+
+
+def spike_output(neuron: SpikingNeuron) -> bool:
+    """True if ``neuron``'s output holds only 0s and 1s: a spike function with a binary forward (a
+    surrogate the fused kernels know, or ``heaviside_no_grad``; a custom ``spike_grad`` may return
+    anything) and a graded spike factor of one value equal to 1."""
+    if torch.compiler.is_compiling():  # traced (compile, export): reading g's value would guard on data
+        return False
+    g = neuron.graded_spikes_factor
+    if isinstance(g, Tensor):
+        if g.numel() != 1 or g.is_cuda or float(g) != 1.0:  # no device sync for the check
+            return False
+    elif g != 1:
+        return False
+    return plain_firing(neuron.firing())
+
+
+def keeps_spikes(layer: nn.Module) -> bool:
+    """True if a stateless ``layer`` (torch's own forward) passes 0s and 1s on as 0s and 1s."""
+    return isinstance(layer, _SELECTING) and per_frame(layer)
+
+
+def _autocast() -> bool:
+    """True inside ``torch.autocast`` (any device): the layer would then compute in a lower precision
+    from casts of its input, which the mask does not rebuild."""
+    try:
+        return any(torch.is_autocast_enabled(d) for d in ("cpu", "cuda"))
+    except TypeError:  # torch < 2.4: no device argument
+        return torch.is_autocast_enabled() or torch.is_autocast_cpu_enabled()
+
+
+def _hooked(layer: nn.Module) -> bool:
+    mod = nn.modules.module
+    return bool(layer._forward_hooks or layer._forward_pre_hooks or layer._backward_hooks
+                or layer._backward_pre_hooks or mod._global_forward_hooks or mod._global_forward_pre_hooks
+                or mod._global_backward_hooks or mod._global_backward_pre_hooks)
+
+
+class SpikeInput(torch.autograd.Function):
+    """``nn.Linear`` or ``nn.ConvNd`` over spikes (0s and 1s) that keeps its input for the weight
+    gradient as a bool mask: a quarter of the float32 spikes the layer would keep (an eighth of
+    float64), which is most of what a spiking network stores for its backward besides the membrane
+    traces. The backward rebuilds the floats (exactly: they were 0s and 1s) and computes what torch's
+    own backward of the layer computes (``mm`` products as ``addmm``'s backward, or
+    ``aten.convolution_backward``)."""
+
+    @staticmethod
+    def fits(layer: nn.Module, frames: Tensor) -> bool:
+        """Worth it and exact: autograd records, the weight trains, torch's forward of a plain Linear or
+        zero-padded convolution, no module hooks (they would be skipped), no autocast, nothing being
+        compiled."""
+        weight = getattr(layer, "weight", None)
+        if not (torch.is_grad_enabled() and isinstance(weight, Tensor) and weight.requires_grad):
+            return False
+        if torch.compiler.is_compiling() or _autocast() or _hooked(layer):
+            return False
+        if not per_frame(layer) or frames.dtype not in (torch.float32, torch.float64, torch.float16,
+                                                        torch.bfloat16):
+            return False
+        if type(layer) is nn.Linear:
+            return True
+        return type(layer) in (nn.Conv1d, nn.Conv2d, nn.Conv3d) and layer.padding_mode == "zeros" and \
+            not isinstance(layer.padding, str)
+
+    @staticmethod
+    def run(layer: nn.Module, frames: Tensor) -> Tensor:
+        conv = None
+        if not isinstance(layer, nn.Linear):
+            conv = (tuple(layer.stride), tuple(layer.padding), tuple(layer.dilation), layer.groups)
+        return SpikeInput.apply(frames, layer.weight, layer.bias, conv)
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, weight: Tensor, bias: Tensor | None, conv: tuple | None) -> Tensor:
+        if conv is None:
+            out = nn.functional.linear(x, weight, bias)
+        else:
+            fn = (nn.functional.conv1d, nn.functional.conv2d, nn.functional.conv3d)[x.dim() - 3]
+            out = fn(x, weight, bias, *conv)
+        ctx.save_for_backward(x.bool(), weight)  # 0/1 floats to bool: a vectorised cast, 5x faster than != 0
+        ctx.conv, ctx.has_bias, ctx.dtype = conv, bias is not None, x.dtype
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:
+        mask, weight = ctx.saved_tensors
+        x = mask.view(torch.uint8).to(ctx.dtype)  # keeps the strides; from uint8 4x faster than from bool
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        if ctx.conv is not None:
+            stride, padding, dilation, groups = ctx.conv
+            gx, gw, gb = torch.ops.aten.convolution_backward(
+                grad, x, weight, [weight.shape[0]] if ctx.has_bias else None, list(stride), list(padding),
+                list(dilation), False, [0] * len(stride), groups, [need_x, need_w, need_b and ctx.has_bias])
+            return gx, gw, gb, None
+        g2, x2 = grad.reshape(-1, grad.shape[-1]), x.reshape(-1, x.shape[-1])
+        gx = grad.matmul(weight) if need_x else None
+        gw = x2.t().mm(g2).t() if need_w else None  # as addmm's backward computes it
+        gb = g2.sum(0) if need_b and ctx.has_bias else None
+        return gx, gw, gb, None
 
 
 def dense_order(h: Tensor) -> tuple[int, ...] | None:

@@ -8,7 +8,8 @@ layer is run (memory layout, time chunks without autograd) is decided in ``spike
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -112,116 +113,180 @@ class SequentialSNN(nn.Sequential):
         super().__init__(*layers)
         self.carry_state = carry_state
         self._carried: dict[int, tuple[Tensor, ...]] = {}
-        #: widest activation per frame, by per-frame input shape and dtype (sizes the time chunks)
-        self._widths: dict[tuple[tuple[int, ...], torch.dtype], int] = {}
 
     def reset_state(self) -> None:
         """Forget carried states (called by `spikeforge.utils.reset`)."""
         self._carried = {}
 
     def forward(  # type: ignore[override]
-        self, x: Tensor, record: bool = False
+        self, x: Tensor, record: bool | Sequence[int] = False
     ) -> Tensor | tuple[Tensor, list[LayerTrace]]:
         """Run the network over ``x[T, B, ...]``.
 
-        Without ``record``, and when every stateless layer acts on each frame alone (not batch norm
-        or dropout in training mode), the sequence runs in chunks of time steps, the states carried
-        from chunk to chunk. Without autograd (under ``torch.no_grad()``, or when nothing requires
-        grad) no layer then holds more than a few MB of activations: only the output is whole. With
-        autograd each chunk is its own graph, the states' gradients flowing back from chunk to
-        chunk: training keeps what the backward needs (the layers' inputs, the neurons' traces) but
-        only one chunk's transient activations and gradients at a time. Results equal the
-        whole-sequence run (gradients to rounding: sums over time are grouped by chunk).
+        Unless every layer is recorded (``record=True``), and when every stateless layer acts on each
+        frame alone (not batch norm or dropout in training mode), the sequence runs in chunks of
+        time steps, the states carried from chunk to chunk. Without autograd (under
+        ``torch.no_grad()``, or when nothing requires grad) no layer then holds more than a few MB of
+        activations: only the output is whole. With autograd each chunk is its own graph, the
+        states' gradients flowing back from chunk to chunk: training keeps what the backward needs
+        (the layers' inputs, spikes as bool masks, the neurons' membrane traces) but only one
+        chunk's transient activations and gradients at a time. Results equal the whole-sequence run
+        (gradients to rounding: sums over time are grouped by chunk).
 
         Args:
             x: time-major input ``[T, B, ...]``.
             record: also return a `LayerTrace` (spikes and every state at every step) per neuron
-                layer, e.g. for membrane or spike-count losses. Traces of layers run on
-                channels-last frames are channels-last (strided) views.
+                layer, e.g. for membrane or spike-count losses: True for every neuron layer, or the
+                positions in the container of the ones wanted (e.g. ``[-1]``: the output layer's
+                membrane for a loss, without keeping the hidden layers' traces alive). With True,
+                traces of layers run on channels-last frames are channels-last (strided) views.
 
         Returns:
-            ``out[T, B, ...]`` (contiguous), or ``(out, traces)`` with ``record=True``.
+            ``out[T, B, ...]`` (contiguous), or ``(out, traces)`` when recording.
+
+        Raises:
+            ValueError: if ``record`` names a position that is not a neuron layer of this container.
         """
         _check_input(self, x)
+        wanted = self._wanted(record)
         starts = self._starts(x.shape[1])
         traces: list[LayerTrace] = []
-        if _plan.time_chunks(self, x, record):
+        if not wanted and _plan.time_chunks(self, x, False):
             out, finals = self._run_chunked(x, starts)
-        elif _plan.grad_chunks(self, record):
-            out, finals = self._run_chunked_grad(x, starts)
+        elif record is not True and _plan.grad_chunks(self, False):
+            out, traces, finals = self._run_chunked_grad(x, starts, wanted)
         else:
-            out, traces, finals, _ = self._run(x, starts, record)
+            out, traces, finals, _ = self._run(x, starts, wanted)
         if self.carry_state:
             # rebind, never mutate: DataParallel replicas share the attribute dict with the original;
             # a copy of the last step, so the whole state trace is not kept alive
             self._carried = {i: tuple(s.detach().clone() for s in st) for i, st in finals.items()}
         out = out.contiguous()
-        return (out, traces) if record else out
+        return out if record is False else (out, traces)
+
+    def _wanted(self, record: bool | Sequence[int]) -> frozenset[int]:
+        """The positions of the neuron layers to record."""
+        neurons = [i for i, m in enumerate(self) if _is_sequence_neuron(m)]
+        if isinstance(record, bool):
+            return frozenset(neurons if record else ())
+        out = set()
+        for r in record:
+            if isinstance(r, bool) or not isinstance(r, int) or not -len(self) <= r < len(self):
+                raise ValueError(f"SequentialSNN: record must be True, False or positions of neuron layers "
+                                 f"{neurons}, got {record!r}")
+            i = r % len(self)
+            if i not in neurons:
+                raise ValueError(f"SequentialSNN: record names layer {r} ({type(self[i]).__name__}), which "
+                                 f"is not a neuron layer; the neuron layers are at {neurons}")
+            out.add(i)
+        return frozenset(out)
 
     def _starts(self, batch: int) -> dict[int, tuple[Tensor, ...]]:
         if not self.carry_state:
             return {}
         return {i: st for i, st in self._carried.items() if st[0].shape[0] == batch}
 
-    def _run(self, x: Tensor, starts: dict[int, tuple[Tensor, ...]], record: bool,
+    def _run(self, x: Tensor, starts: dict[int, tuple[Tensor, ...]], record: frozenset[int],
              ) -> tuple[Tensor, list[LayerTrace], dict[int, tuple[Tensor, ...]], int]:
         """One pass over ``x``: output, traces, final states by layer, widest activation per frame."""
         h = x
         traces: list[LayerTrace] = []
         finals: dict[int, tuple[Tensor, ...]] = {}
         widest = h[0, 0].numel()
+        spikes = False  # h holds only 0s and 1s
         for i, layer in enumerate(self):
             if _is_sequence_neuron(layer):
-                h, trace, finals[i] = _run_neuron(i, layer, h, starts.get(i), record)
+                h, trace, finals[i] = _run_neuron(i, layer, h, starts.get(i), i in record)
+                spikes = _plan.spike_output(layer)
                 if trace is not None:
                     traces.append(trace)
             else:
-                h = _plan.apply_layer(layer, h)
+                h = _plan.apply_layer(layer, h, spikes)
+                spikes = spikes and _plan.keeps_spikes(layer)
             widest = max(widest, h[0, 0].numel())
         return h, traces, finals, widest
 
     def _chunk_plan(self, x: Tensor, starts: dict[int, tuple[Tensor, ...]], budget: int | None,
-                    ) -> tuple[list[Tensor], dict[int, tuple[Tensor, ...]], int, int]:
-        """Run the first chunk; return its output, the final states, where the next chunk starts and
-        the chunk length. The first chunk is one step when frames of this shape were not seen before
-        (it measures the widest activation per frame, kept for later calls), else a whole chunk."""
+                    record: frozenset[int] = frozenset(),
+                    ) -> tuple[Tensor, list[LayerTrace], dict[int, tuple[Tensor, ...]], int, int]:
+        """Run the first chunk, one step (it measures the widest activation per frame); return its
+        output, traces and final states, where the next chunk starts (1) and the chunk length. The
+        chunks depend only on the shapes, never on earlier calls, so that a run resumed in a new
+        process rounds as the uninterrupted one did."""
         T, B = x.shape[:2]
-        key = (tuple(x.shape[2:]), x.dtype)
-        widths = getattr(self, "_widths", {})
-        widest = widths.get(key)
-        k = 1 if widest is None else _plan.chunk_steps(T, B, widest, x.element_size(), budget)
-        h, _, states, seen = self._run(x[:k], starts, False)
-        if widest is None:
-            self._widths = {**widths, key: seen}  # rebind, never mutate (DataParallel replicas share it)
-            k2 = _plan.chunk_steps(max(1, T - 1), B, seen, x.element_size(), budget)
-        else:
-            k2 = k
-        return [h], states, k, k2
+        h, traces, states, widest = self._run(x[:1], starts, record)
+        return h, traces, states, 1, _plan.chunk_steps(max(1, T - 1), B, widest, x.element_size(), budget)
 
     def _run_chunked(self, x: Tensor, starts: dict[int, tuple[Tensor, ...]],
                      ) -> tuple[Tensor, dict[int, tuple[Tensor, ...]]]:
         """`_run` over chunks of time steps into one preallocated output (without autograd)."""
         T = x.shape[0]
-        (first,), states, t0, k = self._chunk_plan(x, starts, None)
+        first, _, states, t0, k = self._chunk_plan(x, starts, None)
         out = first.new_empty((T, *first.shape[1:]))
         out[:t0] = first
         del first
         for t in range(t0, T, k):
-            h, _, states, _ = self._run(x[t:t + k], states, False)
+            h, _, states, _ = self._run(x[t:t + k], states, frozenset())
             out[t:t + k] = h
         return out, states
 
-    def _run_chunked_grad(self, x: Tensor, starts: dict[int, tuple[Tensor, ...]],
-                          ) -> tuple[Tensor, dict[int, tuple[Tensor, ...]]]:
+    def _run_chunked_grad(self, x: Tensor, starts: dict[int, tuple[Tensor, ...]], record: frozenset[int],
+                          ) -> tuple[Tensor, list[LayerTrace], dict[int, tuple[Tensor, ...]]]:
         """`_run` over chunks of time steps with autograd, each chunk starting from the previous chunk's
-        final states (gradients flow back through them), the outputs concatenated: the backward then
-        holds one chunk's gradients at a time, not the whole sequence's."""
+        final states (gradients flow back through them): the backward then holds one chunk's
+        gradients at a time, not the whole sequence's. The output and the recorded traces are
+        placed chunk by chunk into tensors for the whole sequence (`_Place`)."""
         T = x.shape[0]
-        pieces, states, t0, k = self._chunk_plan(x, starts, _plan.GRAD_CHUNK_BYTES)
+        first, first_traces, states, t0, k = self._chunk_plan(x, starts, _plan.GRAD_CHUNK_BYTES, record)
+        if t0 >= T:
+            return first, first_traces, states
+        whole = _Whole(T, first, first_traces)
+        del first, first_traces
         for t in range(t0, T, k):
-            h, _, states, _ = self._run(x[t:t + k], states, False)
-            pieces.append(h)
-        return (pieces[0] if len(pieces) == 1 else torch.cat(pieces)), states
+            h, traces, states, _ = self._run(x[t:t + k], states, record)
+            whole.place(t, h, traces)
+        return whole.out, whole.traces(), states
+
+
+class _Whole:
+    """Tensors for the whole sequence (output, recorded spikes and states), filled chunk by chunk."""
+
+    def __init__(self, T: int, out: Tensor, traces: list[LayerTrace]) -> None:
+        def alloc(piece: Tensor) -> Tensor:
+            return _Place.apply(piece.new_empty((T, *piece.shape[1:])), piece, 0)
+
+        self.out = alloc(out)
+        self._traces = [(tr.index, alloc(tr.spk), {k: alloc(v) for k, v in tr.states.items()})
+                        for tr in traces]
+
+    def place(self, t: int, out: Tensor, traces: list[LayerTrace]) -> None:
+        self.out = _Place.apply(self.out, out, t)
+        for j, tr in enumerate(traces):
+            i, spk, states = self._traces[j]
+            self._traces[j] = (i, _Place.apply(spk, tr.spk, t),
+                               {k: _Place.apply(v, tr.states[k], t) for k, v in states.items()})
+
+    def traces(self) -> list[LayerTrace]:
+        return [LayerTrace(i, spk, states) for i, spk, states in self._traces]
+
+
+class _Place(torch.autograd.Function):
+    """``out[t:t + n] = piece`` in place (``out`` preallocated for the whole sequence, so that no chunk's
+    output outlives its copy, as the pieces of a ``torch.cat`` would). The backward gives ``piece`` its
+    slice of the gradient and hands the gradient on unchanged to the earlier pieces (a view, no copy:
+    the pieces' slices never overlap, and the first ``out`` needs no gradient)."""
+
+    @staticmethod
+    def forward(ctx: Any, out: Tensor, piece: Tensor, t: int) -> Tensor:
+        out[t:t + piece.shape[0]] = piece
+        ctx.mark_dirty(out)
+        ctx.span = (t, piece.shape[0])
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, Tensor, None]:
+        t, n = ctx.span
+        return grad, grad[t:t + n], None
 
 
 def _run_neuron(i: int, neuron: SpikingNeuron, h: Tensor, start: tuple[Tensor, ...] | None, record: bool,

@@ -371,8 +371,9 @@ class SpikingNeuron(nn.Module):
         if self.init_hidden:
             init = self._initial_states(xs[0], given)
         else:  # explicit-state mode: a missing state is zero, never what a previous call left behind
-            zeros = [xs.new_zeros(shape) for shape in self._state_shapes(xs[0])]
-            init = self._initial_states(xs[0], [g if g is not None else z for g, z in zip(given, zeros)])
+            shapes = self._state_shapes(xs[0])
+            init = self._initial_states(xs[0], [g if g is not None else xs.new_zeros(z)
+                                                for g, z in zip(given, shapes)])
         dtype = functools.reduce(torch.promote_types, [s.dtype for s in init], xs.dtype)
         xs, init = xs.to(dtype), tuple(s.to(dtype) for s in init)
         step = type(self)._step_fn

@@ -237,3 +237,123 @@ def test_chunk_steps() -> None:
     # 10 steps fit the budget; 24 steps run as 8 + 8 + 8 rather than 10 + 10 + 4
     assert plan.chunk_steps(T=24, B=1, widest=1, itemsize=4, budget=40) == 8
     assert plan.chunk_steps(T=20, B=1, widest=1, itemsize=4, budget=40) == 10
+
+
+# ----------------------------------------------------------------------------- spikes kept as bool masks
+def _spiking_net(dtype: torch.dtype, **last: object) -> snn.SequentialSNN:
+    """Conv and Linear layers whose inputs are spikes (after a neuron, a max pooling, a flatten)."""
+    torch.manual_seed(8)
+    return snn.SequentialSNN(
+        nn.Conv2d(2, 4, 3, padding=1), snn.Leaky(beta=0.7), nn.MaxPool2d(2), nn.Conv2d(4, 6, 3),
+        snn.Leaky(beta=0.8), nn.Flatten(), nn.Linear(6 * 2 * 2, 5),
+        snn.Leaky(beta=0.9, threshold=0.1, **last), nn.Linear(5, 3), snn.Synaptic(alpha=0.5, beta=0.5),
+    ).to(dtype)
+
+
+def _saved(net: snn.SequentialSNN, x: Tensor) -> tuple[Tensor, list[Tensor], list[torch.dtype]]:
+    """Output, gradients of the input and every parameter, and the dtypes of every saved tensor."""
+    dtypes: list[torch.dtype] = []
+
+    def pack(t: Tensor) -> Tensor:
+        dtypes.append(t.dtype)
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = net(x)
+    loss = (out * torch.linspace(-1, 1, out.numel(), dtype=out.dtype).reshape(out.shape)).sum()
+    loss = loss + out.sum(0).pow(2).mean()
+    return out, list(torch.autograd.grad(loss, [x, *net.parameters()])), dtypes
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_layers_over_spikes_keep_bool_masks_and_equal_torch_layers(monkeypatch: pytest.MonkeyPatch,
+                                                                   dtype: torch.dtype) -> None:
+    """A Linear or convolution whose input is spikes keeps it as a bool mask for the weight gradient;
+    the outputs and every gradient are bit-identical to torch's own layers (the floats rebuilt from
+    the mask are exactly the 0s and 1s the layer got)."""
+    x = (torch.rand(7, 3, 2, 8, 8, dtype=dtype) * 3).requires_grad_()
+    got, got_grads, got_saved = _saved(_spiking_net(dtype), x)
+    monkeypatch.setattr(plan.SpikeInput, "fits", staticmethod(lambda layer, frames: False))
+    want, want_grads, want_saved = _saved(_spiking_net(dtype), x)
+    assert 0 < got.mean() < 1
+    assert torch.equal(got, want)
+    for g, w in zip(got_grads, want_grads, strict=True):
+        assert torch.equal(g, w)
+    # three layers over spikes (conv 2, both Linears) save, in every time chunk, a mask where torch
+    # saved the floats
+    masks = got_saved.count(torch.bool) - want_saved.count(torch.bool)
+    assert masks > 0 and masks % 3 == 0
+    assert got_saved.count(dtype) == want_saved.count(dtype) - masks
+
+
+def test_layers_over_values_that_may_not_be_0_or_1_keep_floats(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only a layer whose input surely holds 0s and 1s keeps a mask: not after a neuron with a graded
+    spike factor other than 1 or a custom spike function, not a layer with a hook (it must run), not
+    under autocast, and nothing without autograd."""
+    used: list[int] = []  # positions in the container of the layers run as SpikeInput
+    real = plan.SpikeInput.run
+
+    def spy(layer: nn.Module, frames: Tensor) -> Tensor:
+        used.append(next(i for i, m in enumerate(net) if m is layer))
+        return real(layer, frames)
+
+    monkeypatch.setattr(plan.SpikeInput, "run", staticmethod(spy))
+    x = torch.rand(4, 2, 2, 8, 8) * 3
+    net = _spiking_net(torch.float32)
+    net(x).sum().backward()
+    assert set(used) == {3, 6, 8}
+    for kw in ({"graded_spikes_factor": 2.0}, {"spike_grad": lambda z: torch.sigmoid(z)}):
+        used.clear()
+        net = _spiking_net(torch.float32, **kw)  # the neuron before layer 8
+        net(x).sum().backward()
+        assert set(used) == {3, 6}
+    used.clear()
+    net = _spiking_net(torch.float32)
+    seen: list[int] = []
+    net[8].register_forward_hook(lambda mod, args, out: seen.append(1))
+    net(x).sum().backward()
+    assert seen and set(used) == {3, 6}
+    used.clear()
+    net = _spiking_net(torch.float32)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # the layers compute from bfloat16 casts
+        out = net(x)
+    out.float().sum().backward()
+    assert used == [] and net[8].weight.grad.abs().sum() > 0
+    net = _spiking_net(torch.float32)
+    with torch.no_grad():
+        net(x)
+    assert used == []
+
+
+# ----------------------------------------------------------------------------- recording some layers
+def test_record_some_layers_equals_recording_all(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(plan, "GRAD_CHUNK_BYTES", 2 * 3 * 4 * 64 * 8)  # chunks of two steps
+    x = (torch.rand(9, 3, 2, 8, 8, dtype=torch.float64) * 3).requires_grad_()
+
+    def run(record: object) -> tuple[Tensor, dict[int, snn.LayerTrace], list[Tensor]]:
+        net = _spiking_net(torch.float64)
+        out, traces = net(x, record=record)
+        by = {t.index: t for t in traces}
+        loss = out.sum() + by[9].states["mem"].pow(2).sum() + by[9].states["syn"].sum()
+        loss = loss + by[1].states["mem"].sin().sum() + by[1].spk.sum()
+        return out, by, list(torch.autograd.grad(loss, [x, *net.parameters()]))
+
+    all_out, all_tr, all_grads = run(True)
+    some_out, some_tr, some_grads = run([1, -1])
+    assert sorted(all_tr) == [1, 4, 7, 9] and sorted(some_tr) == [1, 9]
+    assert torch.equal(some_out, all_out)
+    for i in (1, 9):
+        assert torch.equal(some_tr[i].spk, all_tr[i].spk)
+        for k in all_tr[i].states:
+            assert torch.equal(some_tr[i].states[k], all_tr[i].states[k])
+    for g, w in zip(some_grads, all_grads, strict=True):
+        torch.testing.assert_close(g, w, rtol=1e-12, atol=1e-12)
+    out, none = _spiking_net(torch.float64)(x, record=[])
+    assert none == [] and torch.equal(out, all_out)
+
+
+@pytest.mark.parametrize("record", [[1, 2], [10], [-11], [True], ["0"], [0.5]])
+def test_record_names_neuron_layers_only(record: list[object]) -> None:
+    net = _spiking_net(torch.float32)
+    with pytest.raises(ValueError, match=r"record (names layer|must be).*neuron layers"):
+        net(torch.rand(2, 1, 2, 8, 8), record=record)

@@ -149,3 +149,22 @@ def test_long_sequence_float32_many_spikes():
     for a, b in zip(got[:5], want[:5]):
         assert torch.equal(a, b)
     assert_grads_close(got[5:], want[5:], 1e-6, _terms(case))
+
+
+def test_spike_trace_saved_as_bool_mask():
+    """The op keeps its spike trace for the backward as a bool mask (the float trace is freed once the
+    next layer ran); the backward rebuilds the graded spikes exactly (the parity tests above check the
+    gradients, with graded factors other than 1 among their cases)."""
+    import spikeforge as snn
+
+    lif = snn.RLeaky(beta=0.8, linear_features=6)
+    x = (torch.rand(5, 3, 6) * 2).requires_grad_()
+    saved: list[torch.Tensor] = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
+        spk, _, mem = lif.forward_sequence(x)
+    masks = [t for t in saved if t.dtype == torch.bool]
+    assert len(masks) == 1 and masks[0].shape == spk.shape
+    assert torch.equal(masks[0], spk != 0) and 0 < spk.mean() < 1
+    assert not any(t.dtype == spk.dtype and t.shape == spk.shape and torch.equal(t, spk) for t in saved)
+    spk.sum().backward()
+    assert x.grad.abs().sum() > 0

@@ -94,16 +94,26 @@ def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[Tensor, ...]
     (_, spk0, syn0, mem0, alpha, beta, threshold, graded, weight, bias, conv, syn, reset, immediate,
      sid, p1, p2) = inputs
     ctx.config = (list(conv), syn, reset, immediate, sid, p1, p2)
-    ctx.save_for_backward(spk0, syn0, mem0, alpha, beta, threshold, graded, weight, bias, *output)
+    # the spike trace as a bool mask (a quarter of float32): a spike is the graded factor or 0, so the
+    # backward rebuilds it exactly (`_spikes`); the float trace is then freed once the next layer ran
+    spk, *rest = output
+    ctx.save_for_backward(spk0, syn0, mem0, alpha, beta, threshold, graded, weight, bias, spk.bool(), *rest)
     ctx.mark_non_differentiable(output[3])
     ctx.set_materialize_grads(False)
+
+
+def _spikes(mask: Tensor, graded: Tensor, mem: Tensor) -> Tensor:
+    """The spike trace from its mask: the graded factor where a neuron spiked, else 0 (as the forward
+    wrote it)."""
+    return torch.where(mask, graded.to(mem.dtype), mem.new_zeros(()))
 
 
 def _autograd(ctx: Any, g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | None,
               _g_pre: Tensor | None) -> tuple[Tensor | None, ...]:
     conv, syn, reset, immediate, sid, p1, p2 = ctx.config
     needs = [bool(n) for n in ctx.needs_input_grad[:_N_GRAD]]
-    saved = ctx.saved_tensors
+    saved = list(ctx.saved_tensors)
+    saved[9] = _spikes(saved[9], saved[6], saved[10])
     grads = recurrent_lif_backward(
         g_spk, g_mem, g_syn if syn else None, *saved, conv, syn, reset, immediate, sid, p1, p2, needs
     )
