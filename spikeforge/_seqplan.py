@@ -69,7 +69,7 @@ def layout(layer: nn.Module, frames: Tensor) -> Tensor:
     if not per_frame(layer):
         return frames.contiguous()
     if (isinstance(layer, CHANNELS_LAST) and frames.dim() == 4 and frames.device.type == "cpu"
-            and frames.is_floating_point() and frames.stride(1) != 1):
+            and frames.is_floating_point() and frames.stride(1) != 1 and not transformed()):
         return torch.empty_like(frames, memory_format=torch.channels_last).copy_(frames)
     return frames
 
@@ -137,11 +137,11 @@ class SpikeInput(torch.autograd.Function):
     def fits(layer: nn.Module, frames: Tensor) -> bool:
         """Worth it and exact: autograd records, the weight trains, torch's forward of a plain Linear or
         zero-padded convolution, no module hooks (they would be skipped), no autocast, nothing being
-        compiled."""
+        compiled or transformed by ``torch.func``."""
         weight = getattr(layer, "weight", None)
         if not (torch.is_grad_enabled() and isinstance(weight, Tensor) and weight.requires_grad):
             return False
-        if torch.compiler.is_compiling() or _autocast() or _hooked(layer):
+        if torch.compiler.is_compiling() or transformed() or _autocast() or _hooked(layer):
             return False
         if not per_frame(layer) or frames.dtype not in (torch.float32, torch.float64, torch.float16,
                                                         torch.bfloat16):
@@ -220,8 +220,17 @@ def elementwise(neuron: SpikingNeuron) -> bool:
 
 def _stepwise(net: nn.Sequential) -> bool:
     """True if every layer of ``net`` is a sequence neuron or acts per frame, so that running the
-    sequence in chunks of time steps (states carried between chunks) computes the same thing."""
-    return all((isinstance(m, SpikingNeuron) and type(m)._step_fn is not None) or per_frame(m) for m in net)
+    sequence in chunks of time steps (states carried between chunks) computes the same thing, and no
+    layer has hooks (a hook sees whatever frames the layer gets: it may mix them, and monitors expect
+    one call per forward)."""
+    return all(((isinstance(m, SpikingNeuron) and type(m)._step_fn is not None) or per_frame(m))
+               and not _hooked(m) for m in net)
+
+
+def transformed() -> bool:
+    """True inside a ``torch.func`` transform (``vmap``, ``grad``, ...), where autograd Functions without
+    a vmap rule cannot run: the whole sequence then runs at once through torch's own layers."""
+    return torch._C._functorch.peek_interpreter_stack() is not None
 
 
 def time_chunks(net: nn.Sequential, x: Tensor, record: bool) -> bool:
@@ -239,8 +248,8 @@ def grad_chunks(net: nn.Sequential, record: bool) -> bool:
     """True if ``net`` may run in chunks of time steps with autograd (one autograd graph per chunk,
     the states and their gradients carried from chunk to chunk): no traces are recorded, every
     stateless layer acts per frame (in training mode batch norm and dropout do not) and nothing is
-    being compiled (``torch.compile`` traces the whole-sequence path)."""
-    if record or torch.compiler.is_compiling():
+    being compiled (``torch.compile`` traces the whole-sequence path) or transformed (``torch.func``)."""
+    if record or torch.compiler.is_compiling() or transformed():
         return False
     return _stepwise(net)
 

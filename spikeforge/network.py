@@ -8,6 +8,8 @@ layer is run (memory layout, time chunks without autograd) is decided in ``spike
 
 from __future__ import annotations
 
+import math
+import operator
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -124,8 +126,9 @@ class SequentialSNN(nn.Sequential):
         """Run the network over ``x[T, B, ...]``.
 
         Unless every layer is recorded (``record=True``), and when every stateless layer acts on each
-        frame alone (not batch norm or dropout in training mode), the sequence runs in chunks of
-        time steps, the states carried from chunk to chunk. Without autograd (under
+        frame alone (not batch norm or dropout in training mode) and no layer has hooks, the sequence
+        runs in chunks of time steps, the states carried from chunk to chunk (not while compiled or
+        under ``torch.func`` transforms). Without autograd (under
         ``torch.no_grad()``, or when nothing requires grad) no layer then holds more than a few MB of
         activations: only the output is whole. With autograd each chunk is its own graph, the
         states' gradients flowing back from chunk to chunk: training keeps what the backward needs
@@ -136,16 +139,18 @@ class SequentialSNN(nn.Sequential):
         Args:
             x: time-major input ``[T, B, ...]``.
             record: also return a `LayerTrace` (spikes and every state at every step) per neuron
-                layer, e.g. for membrane or spike-count losses: True for every neuron layer, or the
-                positions in the container of the ones wanted (e.g. ``[-1]``: the output layer's
-                membrane for a loss, without keeping the hidden layers' traces alive). With True,
-                traces of layers run on channels-last frames are channels-last (strided) views.
+                layer, e.g. for membrane or spike-count losses: True for every neuron layer (in
+                container order), or a list of the positions in the container of the ones wanted,
+                traces returned in that order (e.g. ``[-1]``: the output layer's membrane for a
+                loss, without keeping the hidden layers' traces alive). With True, traces of layers
+                run on channels-last frames are channels-last (strided) views.
 
         Returns:
             ``out[T, B, ...]`` (contiguous), or ``(out, traces)`` when recording.
 
         Raises:
-            ValueError: if ``record`` names a position that is not a neuron layer of this container.
+            ValueError: if ``record`` is neither a bool nor a list of integer positions, or names a
+                position outside the container, a layer that is not a neuron, or one layer twice.
         """
         _check_input(self, x)
         wanted = self._wanted(record)
@@ -162,37 +167,51 @@ class SequentialSNN(nn.Sequential):
             # a copy of the last step, so the whole state trace is not kept alive
             self._carried = {i: tuple(s.detach().clone() for s in st) for i, st in finals.items()}
         out = out.contiguous()
-        return out if record is False else (out, traces)
+        if record is False:
+            return out
+        by_index = {t.index: t for t in traces}
+        return out, [by_index[i] for i in wanted]  # in the order asked for
 
-    def _wanted(self, record: bool | Sequence[int]) -> frozenset[int]:
-        """The positions of the neuron layers to record."""
+    def _wanted(self, record: object) -> tuple[int, ...]:
+        """The positions of the neuron layers to record, in the order asked for."""
         neurons = [i for i, m in enumerate(self) if _is_sequence_neuron(m)]
         if isinstance(record, bool):
-            return frozenset(neurons if record else ())
-        out = set()
+            return tuple(neurons) if record else ()
+        if not isinstance(record, (list, tuple, range)):
+            raise ValueError(f"SequentialSNN: record must be True, False or a list of positions of neuron "
+                             f"layers (here {neurons}), got {record!r}")
+        out: list[int] = []
         for r in record:
-            if isinstance(r, bool) or not isinstance(r, int) or not -len(self) <= r < len(self):
-                raise ValueError(f"SequentialSNN: record must be True, False or positions of neuron layers "
-                                 f"{neurons}, got {record!r}")
-            i = r % len(self)
-            if i not in neurons:
-                raise ValueError(f"SequentialSNN: record names layer {r} ({type(self[i]).__name__}), which "
+            try:
+                if isinstance(r, bool) or "bool" in str(getattr(r, "dtype", "")):
+                    raise TypeError
+                i = operator.index(r)  # also numpy integers and integer 0-d tensors
+            except TypeError:
+                raise ValueError(f"SequentialSNN: record must be True, False or a list of positions of "
+                                 f"neuron layers (here {neurons}), got {record!r}") from None
+            if not -len(self) <= i < len(self):
+                raise ValueError(f"SequentialSNN: record names position {i}, outside the container's "
+                                 f"{len(self)} layers; the neuron layers are at {neurons}")
+            if i % len(self) not in neurons:
+                raise ValueError(f"SequentialSNN: record names layer {i} ({type(self[i]).__name__}), which "
                                  f"is not a neuron layer; the neuron layers are at {neurons}")
-            out.add(i)
-        return frozenset(out)
+            if i % len(self) in out:
+                raise ValueError(f"SequentialSNN: record names layer {i % len(self)} twice ({record!r})")
+            out.append(i % len(self))
+        return tuple(out)
 
     def _starts(self, batch: int) -> dict[int, tuple[Tensor, ...]]:
         if not self.carry_state:
             return {}
         return {i: st for i, st in self._carried.items() if st[0].shape[0] == batch}
 
-    def _run(self, x: Tensor, starts: dict[int, tuple[Tensor, ...]], record: frozenset[int],
+    def _run(self, x: Tensor, starts: dict[int, tuple[Tensor, ...]], record: tuple[int, ...],
              ) -> tuple[Tensor, list[LayerTrace], dict[int, tuple[Tensor, ...]], int]:
         """One pass over ``x``: output, traces, final states by layer, widest activation per frame."""
         h = x
         traces: list[LayerTrace] = []
         finals: dict[int, tuple[Tensor, ...]] = {}
-        widest = h[0, 0].numel()
+        widest = math.prod(h.shape[2:])
         spikes = False  # h holds only 0s and 1s
         for i, layer in enumerate(self):
             if _is_sequence_neuron(layer):
@@ -203,11 +222,11 @@ class SequentialSNN(nn.Sequential):
             else:
                 h = _plan.apply_layer(layer, h, spikes)
                 spikes = spikes and _plan.keeps_spikes(layer)
-            widest = max(widest, h[0, 0].numel())
+            widest = max(widest, math.prod(h.shape[2:]))
         return h, traces, finals, widest
 
     def _chunk_plan(self, x: Tensor, starts: dict[int, tuple[Tensor, ...]], budget: int | None,
-                    record: frozenset[int] = frozenset(),
+                    record: tuple[int, ...] = (),
                     ) -> tuple[Tensor, list[LayerTrace], dict[int, tuple[Tensor, ...]], int, int]:
         """Run the first chunk, one step (it measures the widest activation per frame); return its
         output, traces and final states, where the next chunk starts (1) and the chunk length. The
@@ -226,11 +245,11 @@ class SequentialSNN(nn.Sequential):
         out[:t0] = first
         del first
         for t in range(t0, T, k):
-            h, _, states, _ = self._run(x[t:t + k], states, frozenset())
+            h, _, states, _ = self._run(x[t:t + k], states, ())
             out[t:t + k] = h
         return out, states
 
-    def _run_chunked_grad(self, x: Tensor, starts: dict[int, tuple[Tensor, ...]], record: frozenset[int],
+    def _run_chunked_grad(self, x: Tensor, starts: dict[int, tuple[Tensor, ...]], record: tuple[int, ...],
                           ) -> tuple[Tensor, list[LayerTrace], dict[int, tuple[Tensor, ...]]]:
         """`_run` over chunks of time steps with autograd, each chunk starting from the previous chunk's
         final states (gradients flow back through them): the backward then holds one chunk's

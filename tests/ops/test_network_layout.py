@@ -133,8 +133,17 @@ def _mlp() -> snn.SequentialSNN:
 
 
 def _rows_seen(net: snn.SequentialSNN) -> list[int]:
+    """The frame counts the first layer gets, per call (a wrapped ``forward``, not a hook: a layer with
+    hooks runs the whole sequence at once)."""
     rows: list[int] = []
-    net[0].register_forward_hook(lambda mod, args, out: rows.append(args[0].shape[0]))
+    layer = net[0]
+    forward = layer.forward
+
+    def counting(x: Tensor) -> Tensor:
+        rows.append(x.shape[0])
+        return forward(x)
+
+    layer.forward = counting
     return rows
 
 
@@ -352,8 +361,43 @@ def test_record_some_layers_equals_recording_all(monkeypatch: pytest.MonkeyPatch
     assert none == [] and torch.equal(out, all_out)
 
 
-@pytest.mark.parametrize("record", [[1, 2], [10], [-11], [True], ["0"], [0.5]])
-def test_record_names_neuron_layers_only(record: list[object]) -> None:
+@pytest.mark.parametrize("record", [[1, 2], [10], [-11], [True], ["0"], [0.5], [1, 1], [1, -1, 9], -1, 0,
+                                    None, "1", torch.tensor(True), [torch.tensor(True)], {1: 1}])
+def test_record_must_name_neuron_layers(record: object) -> None:
     net = _spiking_net(torch.float32)
-    with pytest.raises(ValueError, match=r"record (names layer|must be).*neuron layers"):
+    with pytest.raises(ValueError, match=r"^SequentialSNN: record (names|must be)"):
         net(torch.rand(2, 1, 2, 8, 8), record=record)
+
+
+def test_record_returns_traces_in_the_order_asked() -> None:
+    import numpy as np
+
+    net = _spiking_net(torch.float32)
+    x = torch.rand(3, 2, 2, 8, 8) * 3
+    _, traces = net(x, record=[-1, np.int64(1), torch.tensor(4)])
+    assert [t.index for t in traces] == [9, 1, 4]
+    _, traces = net(x, record=range(9, 0, -8))
+    assert [t.index for t in traces] == [9, 1]
+
+
+def test_hooked_layers_and_func_transforms_run_the_whole_sequence() -> None:
+    """A forward hook sees the whole sequence in one call (monitors count calls; a hook may mix
+    frames), and ``torch.func`` transforms run (the chunked path's autograd Functions have no vmap
+    rule)."""
+    net = _spiking_net(torch.float32)
+    x = torch.rand(9, 3, 2, 8, 8) * 3
+    seen: list[int] = []
+    net[6].register_forward_hook(lambda mod, args, out: seen.append(args[0].shape[0]))
+    net(x).sum().backward()
+    assert seen == [27]
+    net = _spiking_net(torch.float32)
+    params = dict(net.named_parameters())
+    xs = torch.rand(2, 4, 3, 2, 8, 8) * 3  # two inputs, vmapped
+    out = torch.func.vmap(lambda xi: torch.func.functional_call(net, params, (xi,)))(xs)
+    for i in range(2):
+        assert torch.equal(out[i], net(xs[i]))
+
+
+def test_empty_batch_gives_empty_output() -> None:
+    net = _spiking_net(torch.float32)
+    assert net(torch.rand(4, 0, 2, 8, 8)).shape == (4, 0, 3)
