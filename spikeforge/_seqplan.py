@@ -1,5 +1,5 @@
 """How `SequentialSNN` runs each layer over a time-major sequence: memory layout, folding, and time
-chunks without autograd.
+chunks (with and without autograd), and layers over spikes that keep bool masks.
 
 The rules are measured on CPU (``bench/conv_layout.py``, ``bench/workloads.py``; figures in
 ``bench/RESULTS.md``). Every stateless layer runs once over the ``T*B`` frames of the sequence (T folded
@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from ._hooks import hooked
 from .core import OneToOne
 from .neurons import SpikingNeuron
 from .ops._surrogate_ids import plain_firing
@@ -118,13 +119,6 @@ def _autocast() -> bool:
         return torch.is_autocast_enabled() or torch.is_autocast_cpu_enabled()
 
 
-def _hooked(layer: nn.Module) -> bool:
-    mod = nn.modules.module
-    return bool(layer._forward_hooks or layer._forward_pre_hooks or layer._backward_hooks
-                or layer._backward_pre_hooks or mod._global_forward_hooks or mod._global_forward_pre_hooks
-                or mod._global_backward_hooks or mod._global_backward_pre_hooks)
-
-
 class SpikeInput(torch.autograd.Function):
     """``nn.Linear`` or ``nn.ConvNd`` over spikes (0s and 1s) that keeps its input for the weight
     gradient as a bool mask: a quarter of the float32 spikes the layer would keep (an eighth of
@@ -141,7 +135,7 @@ class SpikeInput(torch.autograd.Function):
         weight = getattr(layer, "weight", None)
         if not (torch.is_grad_enabled() and isinstance(weight, Tensor) and weight.requires_grad):
             return False
-        if torch.compiler.is_compiling() or transformed() or _autocast() or _hooked(layer):
+        if torch.compiler.is_compiling() or transformed() or _autocast() or hooked(layer, backward=True):
             return False
         if not per_frame(layer) or frames.dtype not in (torch.float32, torch.float64, torch.float16,
                                                         torch.bfloat16):
@@ -224,7 +218,7 @@ def _stepwise(net: nn.Sequential) -> bool:
     layer has hooks (a hook sees whatever frames the layer gets: it may mix them, and monitors expect
     one call per forward)."""
     return all(((isinstance(m, SpikingNeuron) and type(m)._step_fn is not None) or per_frame(m))
-               and not _hooked(m) for m in net)
+               and not hooked(m, backward=True) for m in net)
 
 
 def transformed() -> bool:

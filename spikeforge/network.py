@@ -3,7 +3,7 @@
 Stateless layers (Linear, Conv, pooling, dropout, flatten, batch norm, ...) are applied once to the
 ``T*B`` samples of the sequence; spiking neurons run through `SpikingNeuron.forward_sequence`
 (a fused kernel when one fits, else the step loop). No Python loop per time step is needed. How each
-layer is run (memory layout, time chunks without autograd) is decided in ``spikeforge._seqplan``.
+layer is run (memory layout, time chunks, spikes kept as bool masks) is decided in ``spikeforge._seqplan``.
 """
 
 from __future__ import annotations
@@ -157,9 +157,9 @@ class SequentialSNN(nn.Sequential):
         starts = self._starts(x.shape[1])
         traces: list[LayerTrace] = []
         if not wanted and _plan.time_chunks(self, x, False):
-            out, finals = self._run_chunked(x, starts)
+            out, traces, finals = self._run_chunked(x, starts, (), _plan.CHUNK_BYTES)
         elif record is not True and _plan.grad_chunks(self, False):
-            out, traces, finals = self._run_chunked_grad(x, starts, wanted)
+            out, traces, finals = self._run_chunked(x, starts, wanted, _plan.GRAD_CHUNK_BYTES)
         else:
             out, traces, finals, _ = self._run(x, starts, wanted)
         if self.carry_state:
@@ -225,43 +225,22 @@ class SequentialSNN(nn.Sequential):
             widest = max(widest, math.prod(h.shape[2:]))
         return h, traces, finals, widest
 
-    def _chunk_plan(self, x: Tensor, starts: dict[int, tuple[Tensor, ...]], budget: int | None,
-                    record: tuple[int, ...] = (),
-                    ) -> tuple[Tensor, list[LayerTrace], dict[int, tuple[Tensor, ...]], int, int]:
-        """Run the first chunk, one step (it measures the widest activation per frame); return its
-        output, traces and final states, where the next chunk starts (1) and the chunk length. The
-        chunks depend only on the shapes, never on earlier calls, so that a run resumed in a new
-        process rounds as the uninterrupted one did."""
+    def _run_chunked(self, x: Tensor, starts: dict[int, tuple[Tensor, ...]], record: tuple[int, ...],
+                     budget: int) -> tuple[Tensor, list[LayerTrace], dict[int, tuple[Tensor, ...]]]:
+        """`_run` over chunks of time steps, each starting from the previous chunk's final states (with
+        autograd their gradients flow back through them, so the backward holds one chunk's gradients at
+        a time), the output and the recorded traces placed chunk by chunk into tensors for the whole
+        sequence (`_Whole`). The first chunk is one step: it measures the widest activation per frame,
+        which sizes the others under ``budget`` bytes. The chunks depend only on the shapes, never on
+        earlier calls, so that a run resumed in a new process rounds as the uninterrupted one did."""
         T, B = x.shape[:2]
-        h, traces, states, widest = self._run(x[:1], starts, record)
-        return h, traces, states, 1, _plan.chunk_steps(max(1, T - 1), B, widest, x.element_size(), budget)
-
-    def _run_chunked(self, x: Tensor, starts: dict[int, tuple[Tensor, ...]],
-                     ) -> tuple[Tensor, dict[int, tuple[Tensor, ...]]]:
-        """`_run` over chunks of time steps into one preallocated output (without autograd)."""
-        T = x.shape[0]
-        first, _, states, t0, k = self._chunk_plan(x, starts, None)
-        out = first.new_empty((T, *first.shape[1:]))
-        out[:t0] = first
-        del first
-        for t in range(t0, T, k):
-            h, _, states, _ = self._run(x[t:t + k], states, ())
-            out[t:t + k] = h
-        return out, states
-
-    def _run_chunked_grad(self, x: Tensor, starts: dict[int, tuple[Tensor, ...]], record: tuple[int, ...],
-                          ) -> tuple[Tensor, list[LayerTrace], dict[int, tuple[Tensor, ...]]]:
-        """`_run` over chunks of time steps with autograd, each chunk starting from the previous chunk's
-        final states (gradients flow back through them): the backward then holds one chunk's
-        gradients at a time, not the whole sequence's. The output and the recorded traces are
-        placed chunk by chunk into tensors for the whole sequence (`_Place`)."""
-        T = x.shape[0]
-        first, first_traces, states, t0, k = self._chunk_plan(x, starts, _plan.GRAD_CHUNK_BYTES, record)
-        if t0 >= T:
+        first, first_traces, states, widest = self._run(x[:1], starts, record)
+        if T == 1:
             return first, first_traces, states
         whole = _Whole(T, first, first_traces)
         del first, first_traces
-        for t in range(t0, T, k):
+        k = _plan.chunk_steps(T - 1, B, widest, x.element_size(), budget)
+        for t in range(1, T, k):
             h, traces, states, _ = self._run(x[t:t + k], states, record)
             whole.place(t, h, traces)
         return whole.out, whole.traces(), states
@@ -272,21 +251,30 @@ class _Whole:
 
     def __init__(self, T: int, out: Tensor, traces: list[LayerTrace]) -> None:
         def alloc(piece: Tensor) -> Tensor:
-            return _Place.apply(piece.new_empty((T, *piece.shape[1:])), piece, 0)
+            return _place(piece.new_empty((T, *piece.shape[1:])), piece, 0)
 
         self.out = alloc(out)
         self._traces = [(tr.index, alloc(tr.spk), {k: alloc(v) for k, v in tr.states.items()})
                         for tr in traces]
 
     def place(self, t: int, out: Tensor, traces: list[LayerTrace]) -> None:
-        self.out = _Place.apply(self.out, out, t)
+        self.out = _place(self.out, out, t)
         for j, tr in enumerate(traces):
             i, spk, states = self._traces[j]
-            self._traces[j] = (i, _Place.apply(spk, tr.spk, t),
-                               {k: _Place.apply(v, tr.states[k], t) for k, v in states.items()})
+            self._traces[j] = (i, _place(spk, tr.spk, t),
+                               {k: _place(v, tr.states[k], t) for k, v in states.items()})
 
     def traces(self) -> list[LayerTrace]:
         return [LayerTrace(i, spk, states) for i, spk, states in self._traces]
+
+
+def _place(whole: Tensor, piece: Tensor, t: int) -> Tensor:
+    """``whole[t:t + n] = piece``: through `_Place` when a gradient must flow back to ``piece``, else a
+    plain copy (inference, and what ``torch.compile`` traces there)."""
+    if piece.requires_grad:
+        return _Place.apply(whole, piece, t)
+    whole[t:t + piece.shape[0]] = piece
+    return whole
 
 
 class _Place(torch.autograd.Function):

@@ -115,7 +115,6 @@ def _make_forward_row(per: bool):  # noqa: ANN202, C901
             u_t[k] = un
             u_prev[k] = un
 
-
     return njit(cache=True)(row)
 
 

@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import Tensor, nn
 
+from ..._hooks import hooked
+
 #: ``conv`` of a Linear map
 LINEAR: tuple[int, ...] = ()
 
@@ -89,7 +91,7 @@ def dense_map(rec: object, xs: Tensor) -> RecurrentMap | None:
     """The map of a plain ``nn.Linear(F, F)`` or zero-padded ``nn.Conv2d(C, C, ...)`` whose output has the
     shape of one step of ``xs`` ``[T, B, ...]``, with ``xs``'s dtype and device and no hooks; else None
     (the runner then keeps the step loop, which calls the module as it is)."""
-    if type(rec) not in (nn.Linear, nn.Conv2d) or _hooked(rec):
+    if type(rec) not in (nn.Linear, nn.Conv2d) or hooked(rec):
         return None
     assert isinstance(rec, (nn.Linear, nn.Conv2d))
     weight, bias = rec.weight, rec.bias
@@ -112,12 +114,3 @@ def dense_map(rec: object, xs: Tensor) -> RecurrentMap | None:
     if size != [h, w]:
         return None
     return RecurrentMap(weight, bias, (*rec.stride, *rec.padding, *rec.dilation, rec.groups))
-
-
-def _hooked(rec: nn.Module) -> bool:
-    """True when calling ``rec`` would run hooks (its own or global ones) that a fused op would skip."""
-    mod = nn.modules.module
-    return bool(
-        rec._forward_hooks or rec._forward_pre_hooks
-        or getattr(mod, "_global_forward_hooks", None) or getattr(mod, "_global_forward_pre_hooks", None)
-    )
