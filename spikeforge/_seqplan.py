@@ -223,7 +223,8 @@ def _stepwise(net: nn.Sequential) -> bool:
 
 def transformed() -> bool:
     """True inside a ``torch.func`` transform (``vmap``, ``grad``, ...), where autograd Functions without
-    a vmap rule cannot run: the whole sequence then runs at once through torch's own layers."""
+    a vmap rule cannot run: the whole sequence then runs at once through torch's own layers (``grad``
+    still fails in the fused neuron operators, whose autograd has no functorch support)."""
     return torch._C._functorch.peek_interpreter_stack() is not None
 
 
