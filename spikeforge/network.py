@@ -241,6 +241,9 @@ class SequentialSNN(nn.Sequential):
         del first, first_traces
         k = _plan.chunk_steps(T - 1, B, widest, x.element_size(), budget)
         for t in range(1, T, k):
+            # each chunk starts from copies of the last step: a view would keep the previous chunk's
+            # whole trace alive (the float spike trace of a recurrent layer, which its op saves as bools)
+            states = {i: tuple(s.clone() for s in st) for i, st in states.items()}
             h, traces, states, _ = self._run(x[t:t + k], states, record)
             whole.place(t, h, traces)
         return whole.out, whole.traces(), states

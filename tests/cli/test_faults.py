@@ -267,6 +267,7 @@ from spikeforge.training.trainer import build_network, run_network
 digits_arrays(True)
 spk, _, _ = run_network(build_network(64, 8, 10, "leaky", 0.9), torch.rand(3, 2, 64))
 spk.sum().backward()
+torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # the optimiser's first use imports torch._dynamo
 vm = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status") if line.startswith("VmSize"))
 resource.setrlimit(resource.RLIMIT_AS, (vm + (64 << 20), resource.getrlimit(resource.RLIMIT_AS)[1]))
 sys.exit(main(sys.argv[1:]))

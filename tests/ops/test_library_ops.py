@@ -324,3 +324,67 @@ def test_parameter_gradients_skipped_only_when_not_needed(neuron, monkeypatch):
     assert len(grads[True, True][1]) == len(ref_p) > 0
     for a, b in zip(grads[True, True][1], ref_p):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+_EAGER = """
+import sys
+import torch
+from torch import nn
+import spikeforge as snn
+net = snn.SequentialSNN(nn.Linear(5, 8), snn.Leaky(beta=0.9), snn.RLeaky(beta=0.8, linear_features=8),
+                        snn.Synaptic(alpha=0.7, beta=0.9), snn.Alpha(alpha=0.9, beta=0.8))
+x = torch.rand(6, 3, 5) * 2
+with torch.no_grad():
+    net(x)
+spk = net(x)
+spk.sum().backward()
+assert all(p.grad is not None for p in net.parameters())
+print("dynamo imported:", "torch._dynamo" in sys.modules)
+"""
+
+
+def test_eager_calls_do_not_import_dynamo():
+    """In eager mode the ops run without the custom-operator dispatch, which imports ``torch._dynamo``
+    on its first call (about 140 MB and 2 s): a run that never compiles never loads it."""
+    path = f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"
+    proc = subprocess.run([sys.executable, "-c", _EAGER], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, env=dict(os.environ, PYTHONPATH=path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "dynamo imported: False" in proc.stdout
+
+
+@needs_custom_op
+def test_operator_seen_as_one_node_by_dispatch_modes_and_fake_tensors():
+    """Where torch must see one node (a TorchDispatchMode, fake tensors) the call goes through the
+    registered operator; plain eager calls do not (the mode is how the difference shows)."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Names(TorchDispatchMode):
+        def __init__(self) -> None:
+            super().__init__()
+            self.names: list[str] = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+            self.names.append(str(func))
+            return func(*args, **(kwargs or {}))
+
+    neuron = snn.Leaky(beta=0.9)
+    x = torch.rand(5, 2, 3) * 2
+    with torch.no_grad():
+        want = neuron.forward_sequence(x)[0]
+        with Names() as mode:
+            got = neuron.forward_sequence(x)[0]
+    assert torch.equal(got, want)
+    assert "spikeforge.lif_forward.default" in mode.names
+    xg = x.clone().requires_grad_()
+    with Names() as mode:
+        neuron.forward_sequence(xg)[0].sum().backward()
+    assert "spikeforge.lif_forward.default" in mode.names and "spikeforge.lif_backward.default" in mode.names
+    xe = x.clone().requires_grad_()
+    neuron.forward_sequence(xe)[0].sum().backward()
+    assert torch.equal(xg.grad, xe.grad)
+    with FakeTensorMode(allow_non_fake_inputs=True):  # the neuron's beta and threshold are real
+        fake = torch.empty(5, 2, 3)
+        out = neuron.forward_sequence(fake)[0]
+    assert out.shape == (5, 2, 3) and type(out).__name__ == "FakeTensor"

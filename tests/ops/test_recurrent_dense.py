@@ -119,7 +119,7 @@ def test_gradcheck_float64(model, spec, shape, reset, delay, impl, monkeypatch):
             prm.append(None)
         res = spikeforge.runner.run(case.step, xs, case.state_type(*states), case.build(*prm), case.firing,
                                     record=True)
-        return (res.spk, *res.trace)
+        return (res.spk, *res.trace, *res.final)  # the final states are outputs of their own
 
     # fast mode: the Jacobian-vector products along random directions (the full Jacobian took ~30 s a case)
     assert torch.autograd.gradcheck(fn, tuple(args), eps=1e-7, atol=1e-6, fast_mode=True)
@@ -133,9 +133,31 @@ def test_gradcheck_full_jacobian_rsynaptic_immediate_reset():
     def fn(*ts):  # noqa: ANN001, ANN202
         res = spikeforge.runner.run(case.step, ts[0], case.state_type(*ts[1:4]), case.build(*ts[4:]),
                                     case.firing, record=True)
-        return (res.spk, *res.trace)
+        return (res.spk, *res.trace, *res.final)
 
     assert torch.autograd.gradcheck(fn, tuple(leaves(case)), eps=1e-7, atol=1e-6)
+
+
+@pytest.mark.parametrize("model", ["rleaky", "rsynaptic"])
+@pytest.mark.parametrize("reset,delay", [(0, True), (1, False), (2, True)])
+@pytest.mark.parametrize("impl", ["cpu", "torch"])
+def test_gradient_from_the_final_states_alone(model, reset, delay, impl, monkeypatch):
+    """A loss on the final states only (what a next time chunk passes back): no trace gets a gradient,
+    the op's backward starts from the final states' gradients; equal to the step loop's (float64)."""
+    if impl == "torch":
+        monkeypatch.setattr(_op, "_impl", lambda t: _loops)
+    case = build(model, MapSpec("linear", True), 2, 6, (2, 4), torch.float64, reset, delay, SURROGATES[0],
+                 True)
+    grads = []
+    for fused in (True, False):
+        res = spikeforge.runner.run(case.step, case.xs, case.state_type(*case.states), case.build(*case.prm),
+                                    case.firing, fused=fused)
+        weights = torch.Generator().manual_seed(9)
+        loss = sum((s * torch.randn(s.shape, generator=weights, dtype=s.dtype)).sum() for s in res.final)
+        grads.append(torch.autograd.grad(loss, leaves(case), allow_unused=True))
+    for got, want in zip(*grads):
+        assert want is not None and want.abs().sum() > 0
+        torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
 
 
 def test_long_sequence_float32_many_spikes():

@@ -25,8 +25,10 @@ reverse with no autograd graph. With ``r = [U[t-1] > theta]`` (detached), ``v`` 
 
 After the loop, ``dL/dW = sum_t dL/dd[t]^T S[t-1]`` and ``dL/db = sum dL/dd``, one product over all ``T*B``
 rows (``S[-1]`` the initial spike state). Saved for the backward: the inputs' initial states and
-parameters and the op's outputs (spike, membrane, current traces; the pre-reset membrane with
-``reset_delay=False``): the spike trace is also what the next layer keeps, so it costs no extra memory.
+parameters and the op's outputs (spike trace as a bool mask, membrane and current traces; the pre-reset
+membrane with ``reset_delay=False``). The final states are outputs of their own (copies of the last
+step), whose gradients start the carried ones: a gradient reaching only the last step (the next time
+chunk's, `SequentialSNN`) costs no zero-filled gradient of a whole trace.
 
 A kernel fits when the firing configuration is plain (a surrogate with a ``kernel_id`` or
 ``heaviside_no_grad``; no ``state_quant``, no ``inhibition``), states and parameters share the input's dtype
@@ -89,8 +91,9 @@ def run_rleaky_dense(xs: Tensor, state: RLeakyState, p: RLeakyParams, f: Firing,
     """Fused `spikeforge.core.rleaky_step` over ``xs[T, B, ...]`` with a Linear/Conv2d recurrence."""
     rec = dense_map(p.recurrent, xs)
     assert rec is not None, "run_rleaky_dense needs a map that fits_dense accepts"
-    spk, mem, _, _ = _call(xs, state.spk, None, state.mem, None, p.beta, p.threshold, p.graded, rec, f)
-    return SequenceResult(spk, RLeakyState(spk[-1], mem[-1]), RLeakyState(spk, mem) if record else None)
+    spk, mem, _, _, spk_last, mem_last, _ = _call(xs, state.spk, None, state.mem, None, p.beta, p.threshold,
+                                                  p.graded, rec, f)
+    return SequenceResult(spk, RLeakyState(spk_last, mem_last), RLeakyState(spk, mem) if record else None)
 
 
 def run_rsynaptic_dense(xs: Tensor, state: RSynapticState, p: RSynapticParams, f: Firing,
@@ -98,10 +101,10 @@ def run_rsynaptic_dense(xs: Tensor, state: RSynapticState, p: RSynapticParams, f
     """Fused `spikeforge.core.rsynaptic_step` over ``xs[T, B, ...]`` with a Linear/Conv2d recurrence."""
     rec = dense_map(p.recurrent, xs)
     assert rec is not None, "run_rsynaptic_dense needs a map that fits_dense accepts"
-    spk, mem, syn, _ = _call(xs, state.spk, state.syn, state.mem, p.alpha, p.beta, p.threshold, p.graded,
-                             rec, f)
+    spk, mem, syn, _, spk_last, mem_last, syn_last = _call(
+        xs, state.spk, state.syn, state.mem, p.alpha, p.beta, p.threshold, p.graded, rec, f)
     trace = RSynapticState(spk, syn, mem) if record else None
-    return SequenceResult(spk, RSynapticState(spk[-1], syn[-1], mem[-1]), trace)
+    return SequenceResult(spk, RSynapticState(spk_last, syn_last, mem_last), trace)
 
 
 register_kernel(rleaky_step, fits_dense, run_rleaky_dense)

@@ -66,6 +66,12 @@ def forward(xs: Tensor, spk0: Tensor, syn0: Tensor, mem0: Tensor, alpha: Tensor,
     return spk, mem, cur, pre
 
 
+def spikes_from_mask(mask: Tensor, graded: Tensor, like: Tensor) -> Tensor:
+    """The spike trace from the bool mask the op saves: the graded factor where a neuron spiked, else 0,
+    in ``like``'s dtype (as the forward wrote it, so exactly the forward's spikes)."""
+    return torch.where(mask, graded.to(like.dtype), like.new_zeros(()))
+
+
 @functools.cache
 def surrogate_of(sid: int, p1: float, p2: float) -> Surrogate:
     """The surrogate with ``kernel_id == sid`` and hyper-parameters ``(p1, p2)`` (as many as it takes)."""
@@ -88,15 +94,19 @@ def _add(a: Tensor | None, b: Tensor | None) -> Tensor | None:
 
 
 def backward(  # noqa: C901 - one loop, every flag
-    g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | None, spk0: Tensor, syn0: Tensor,
+    g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | None,
+    g_last: tuple[Tensor | None, Tensor | None, Tensor | None], spk0: Tensor, syn0: Tensor,
     mem0: Tensor, alpha: Tensor, beta: Tensor, threshold: Tensor, graded: Tensor, rec: RecurrentMap,
     spk: Tensor, mem: Tensor, cur: Tensor, pre: Tensor, syn: bool, reset: int, immediate: bool,
     sid: int, p1: float, p2: float, needs: list[bool],
 ) -> list[Tensor | None]:
-    """BPTT of `forward`. ``needs`` flags ``(xs, spk0, syn0, mem0, alpha, beta, threshold, graded,
-    weight, bias)``; returns their gradients in that order (None where not needed), each shaped like
-    its input (parameters summed over the dimensions they were broadcast over)."""
+    """BPTT of `forward`, from the gradients of the traces and ``g_last``, those of the final spike,
+    membrane and current states (None: not used); ``spk`` is the spike trace's bool mask. ``needs``
+    flags ``(xs, spk0, syn0, mem0, alpha, beta, threshold, graded, weight, bias)``; returns their
+    gradients in that order (None where not needed), each shaped like its input (parameters summed over
+    the dimensions they were broadcast over)."""
     T = mem.shape[0]
+    spk = spikes_from_mask(spk, graded, mem)
     volt = pre if immediate else mem  # the membrane that fired
     z = volt - threshold
     h = torch.gt(z, 0).to(mem.dtype)
@@ -112,7 +122,9 @@ def backward(  # noqa: C901 - one loop, every flag
     n_alpha, n_beta, n_theta, n_g = needs[4:8]
     acc = {k: torch.zeros_like(mem[0]) for k, n in zip("abtg", (n_alpha, n_beta, n_theta, n_g)) if n}
     g_x = torch.empty_like(mem)
-    gs_c = gu_c = gi_c = None  # gradients carried to the previous step's spike, membrane, current
+    # gradients carried to the previous step's spike, membrane, current: first those of the final states
+    gs_c, gu_c, gi_c = (None if g is None else g.reshape(mem.shape[1:]).to(mem.dtype)
+                        for g in g_last)
     for t in range(T - 1, -1, -1):
         gst = _add(None if g_spk is None else g_spk[t], gs_c)
         gut = _add(None if g_mem is None else g_mem[t], gu_c)

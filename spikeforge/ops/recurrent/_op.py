@@ -11,16 +11,18 @@ import torch
 from torch import Tensor
 
 from .._library import define
+from .._masks import remember
 from . import _loops, cpu
 from ._map import RecurrentMap
 
 _FORWARD_SCHEMA = (
     "(Tensor xs, Tensor spk0, Tensor syn0, Tensor mem0, Tensor alpha, Tensor beta, Tensor threshold, "
     "Tensor graded, Tensor weight, Tensor? bias, int[] conv, bool syn, int reset, bool immediate, "
-    "int sid, float p1, float p2) -> (Tensor, Tensor, Tensor, Tensor)"
+    "int sid, float p1, float p2) -> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)"
 )
 _BACKWARD_SCHEMA = (
-    "(Tensor? g_spk, Tensor? g_mem, Tensor? g_syn, Tensor spk0, Tensor syn0, Tensor mem0, Tensor alpha, "
+    "(Tensor? g_spk, Tensor? g_mem, Tensor? g_syn, Tensor? g_spk_last, Tensor? g_mem_last, "
+    "Tensor? g_syn_last, Tensor spk0, Tensor syn0, Tensor mem0, Tensor alpha, "
     "Tensor beta, Tensor threshold, Tensor graded, Tensor weight, Tensor? bias, Tensor spk, Tensor mem, "
     "Tensor cur, Tensor pre, int[] conv, bool syn, int reset, bool immediate, int sid, float p1, "
     "float p2, bool[] needs) -> Tensor[]"
@@ -37,7 +39,7 @@ def _impl(t: Tensor):  # noqa: ANN202 - a module with forward/backward
 def _forward(xs: Tensor, spk0: Tensor, syn0: Tensor, mem0: Tensor, alpha: Tensor, beta: Tensor,
                   threshold: Tensor, graded: Tensor, weight: Tensor, bias: Tensor | None, conv: list[int],
                   syn: bool, reset: int, immediate: bool, sid: int, p1: float,
-                  p2: float) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+                  p2: float) -> tuple[Tensor, ...]:
     """RLeaky (``syn`` False) or RSynaptic over ``xs[T, B, ...]`` with the recurrence ``W`` (``conv``
     empty: ``nn.Linear`` weight/bias; else a Conv2d's stride, padding, dilation and groups).
 
@@ -49,36 +51,48 @@ def _forward(xs: Tensor, spk0: Tensor, syn0: Tensor, mem0: Tensor, alpha: Tensor
     Returns:
         ``(spk, mem, syn, pre)`` traces ``[T, B, ...]``: spikes, membrane (the state after each step),
         synaptic current (empty without ``syn``) and the membrane before the immediate reset (empty
-        unless ``immediate``; kept for the backward).
+        unless ``immediate``; kept for the backward); then the final states ``(spk, mem, syn)`` (one
+        step each, copies: the state a next call starts from, so that a gradient reaching it needs no
+        zero-filled gradient of a whole trace, and holding it keeps no trace alive).
     """
     rec = RecurrentMap(weight, bias, tuple(conv))
-    return _impl(xs).forward(xs, spk0, syn0, mem0, alpha, beta, threshold, graded, rec, syn, reset, immediate)
+    spk, mem, cur, pre = _impl(xs).forward(xs, spk0, syn0, mem0, alpha, beta, threshold, graded, rec, syn,
+                                           reset, immediate)
+    T = xs.shape[0]
+    last = tuple((trace[-1] if T else first).clone() for trace, first in ((spk, spk0), (mem, mem0)))
+    return spk, mem, cur, pre, *last, (cur[-1] if T else syn0).clone() if syn else xs.new_empty(0)
 
 
 def _forward_fake(xs: Tensor, spk0: Tensor, syn0: Tensor, mem0: Tensor, alpha: Tensor, beta: Tensor,
       threshold: Tensor, graded: Tensor, weight: Tensor, bias: Tensor | None, conv: list[int],
       syn: bool, reset: int, immediate: bool, sid: int, p1: float,
-      p2: float) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+      p2: float) -> tuple[Tensor, ...]:
     def trace(used: bool) -> Tensor:
         return torch.empty_like(xs) if used else xs.new_empty(0)
 
-    return trace(True), trace(True), trace(syn), trace(immediate)
+    step = xs.new_empty(xs.shape[1:])
+    return (trace(True), trace(True), trace(syn), trace(immediate), step, torch.empty_like(step),
+            torch.empty_like(step) if syn else xs.new_empty(0))
 
 
 def _backward(
-    g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | None, spk0: Tensor, syn0: Tensor,
+    g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | None, g_spk_last: Tensor | None,
+    g_mem_last: Tensor | None, g_syn_last: Tensor | None, spk0: Tensor, syn0: Tensor,
     mem0: Tensor, alpha: Tensor, beta: Tensor, threshold: Tensor, graded: Tensor, weight: Tensor,
     bias: Tensor | None, spk: Tensor, mem: Tensor, cur: Tensor, pre: Tensor, conv: list[int], syn: bool,
     reset: int, immediate: bool, sid: int, p1: float, p2: float, needs: list[bool],
 ) -> list[Tensor]:
-    """Gradients of `recurrent_lif`'s ten tensor inputs (an empty tensor where ``needs`` is False)."""
+    """Gradients of `recurrent_lif`'s ten tensor inputs (an empty tensor where ``needs`` is False) from
+    those of its traces and of its final states."""
     rec = RecurrentMap(weight, bias, tuple(conv))
-    grads = _impl(mem).backward(g_spk, g_mem, g_syn, spk0, syn0, mem0, alpha, beta, threshold, graded, rec,
-                            spk, mem, cur, pre, syn, reset, immediate, sid, p1, p2, needs)
+    grads = _impl(mem).backward(g_spk, g_mem, g_syn, (g_spk_last, g_mem_last, g_syn_last), spk0, syn0,
+                                mem0, alpha, beta, threshold, graded, rec, spk, mem, cur, pre, syn, reset,
+                                immediate, sid, p1, p2, needs)
     return [mem.new_empty(0) if g is None else g for g in grads]
 
 
-def _backward_fake(g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | None, spk0: Tensor,
+def _backward_fake(g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | None,
+      g_spk_last: Tensor | None, g_mem_last: Tensor | None, g_syn_last: Tensor | None, spk0: Tensor,
       syn0: Tensor, mem0: Tensor, alpha: Tensor, beta: Tensor, threshold: Tensor, graded: Tensor,
       weight: Tensor, bias: Tensor | None, spk: Tensor, mem: Tensor, cur: Tensor, pre: Tensor,
       conv: list[int], syn: bool, reset: int, immediate: bool, sid: int, p1: float, p2: float,
@@ -96,26 +110,25 @@ def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[Tensor, ...]
     ctx.config = (list(conv), syn, reset, immediate, sid, p1, p2)
     # the spike trace as a bool mask (a quarter of float32): a spike is the graded factor or 0, so the
     # backward rebuilds it exactly (`_spikes`); the float trace is then freed once the next layer ran
-    spk, *rest = output
-    ctx.save_for_backward(spk0, syn0, mem0, alpha, beta, threshold, graded, weight, bias, spk.bool(), *rest)
+    spk, *rest = output[:4]
+    mask = spk.bool()
+    remember(spk, mask)  # a Linear/convolution over these spikes keeps the same mask (`_masks`)
+    ctx.save_for_backward(spk0, syn0, mem0, alpha, beta, threshold, graded, weight, bias, mask, *rest)
     ctx.mark_non_differentiable(output[3])
+    if not syn:
+        ctx.mark_non_differentiable(output[2], output[6])
     ctx.set_materialize_grads(False)
 
 
-def _spikes(mask: Tensor, graded: Tensor, mem: Tensor) -> Tensor:
-    """The spike trace from its mask: the graded factor where a neuron spiked, else 0 (as the forward
-    wrote it)."""
-    return torch.where(mask, graded.to(mem.dtype), mem.new_zeros(()))
-
-
 def _autograd(ctx: Any, g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | None,
-              _g_pre: Tensor | None) -> tuple[Tensor | None, ...]:
+              _g_pre: Tensor | None, g_spk_last: Tensor | None, g_mem_last: Tensor | None,
+              g_syn_last: Tensor | None) -> tuple[Tensor | None, ...]:
     conv, syn, reset, immediate, sid, p1, p2 = ctx.config
     needs = [bool(n) for n in ctx.needs_input_grad[:_N_GRAD]]
-    saved = list(ctx.saved_tensors)
-    saved[9] = _spikes(saved[9], saved[6], saved[10])
+    saved = ctx.saved_tensors  # the spike trace as its bool mask: the backward rebuilds the spikes
     grads = recurrent_lif_backward(
-        g_spk, g_mem, g_syn if syn else None, *saved, conv, syn, reset, immediate, sid, p1, p2, needs
+        g_spk, g_mem, g_syn if syn else None, g_spk_last, g_mem_last, g_syn_last if syn else None, *saved,
+        conv, syn, reset, immediate, sid, p1, p2, needs,
     )
     out = tuple(g if n else None for g, n in zip(grads, needs))
     return (*out, *(None,) * 7)

@@ -22,6 +22,7 @@ from torch import Tensor
 
 from .._surrogate_ids import NO_GRAD
 from ..lif.cpu import surrogate_grad
+from ._loops import spikes_from_mask
 from ._map import RecurrentMap
 
 
@@ -103,7 +104,7 @@ def step_backward(  # noqa: ANN201
     """BPTT of `step_forward` at step ``t``: reads the upstream gradients (``gs``/``gu``/``gi`` row ``t``
     when given) and the carried ones (``gsc`` = dL/dS[t] from the next step's product with W, ``guc``,
     ``gic``), writes ``gx[t]`` (= dL/d(drive)), carries ``guc``/``gic`` to step ``t - 1`` and adds the
-    per-neuron parameter gradients that are needed. ``slope[t]`` is ``g * s'(z)`` (`slopes`)."""
+    per-neuron parameter gradients that are needed. ``slope[0]`` is step ``t``'s ``g * s'(z)`` (`slopes`)."""
     zero, one = u.dtype.type(0), u.dtype.type(1)  # the data's precision (see lif.cpu.surrogate_grad)
     u_prev = u0 if t == 0 else u[t - 1]
     i_prev = i0 if t == 0 or not syn else itr[t - 1]
@@ -111,7 +112,7 @@ def step_backward(  # noqa: ANN201
     gs_t = gs[t] if has_gs else gs[0]
     gu_t = gu[t] if has_gu else gu[0]
     gi_t = gi[t] if has_gi else gi[0]
-    sl_t, gx_t = slope[t], gx[t]
+    sl_t, gx_t = slope[0], gx[t]
     for k in range(gx_t.shape[0]):
         th = theta[k]
         up = u_prev[k]
@@ -191,7 +192,8 @@ def forward(xs: Tensor, spk0: Tensor, syn0: Tensor, mem0: Tensor, alpha: Tensor,
 
 
 def backward(
-    g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | None, spk0: Tensor, syn0: Tensor,
+    g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | None,
+    g_last: tuple[Tensor | None, Tensor | None, Tensor | None], spk0: Tensor, syn0: Tensor,
     mem0: Tensor, alpha: Tensor, beta: Tensor, threshold: Tensor, graded: Tensor, rec: RecurrentMap,
     spk: Tensor, mem: Tensor, cur: Tensor, pre: Tensor, syn: bool, reset: int, immediate: bool,
     sid: int, p1: float, p2: float, needs: list[bool],
@@ -207,27 +209,31 @@ def backward(
     prm = [_flat(p, shape) for p in (alpha if syn else beta, beta, threshold, graded)]
     u0, i0 = _np(mem0.reshape(-1)), _np((syn0 if syn else mem0).reshape(-1))
     gx = torch.empty(T, *shape, dtype=mem.dtype)
-    gsc, guc, gic = (torch.zeros(shape, dtype=mem.dtype) for _ in range(3))
+    # the carried gradients start from those of the final states (spike, membrane, current)
+    gsc, guc, gic = (torch.zeros(shape, dtype=mem.dtype) if g is None
+                     else g.reshape(shape).to(mem.dtype, copy=True) for g in g_last)
     acc = [torch.zeros(shape, dtype=mem.dtype) for _ in range(4)]
-    volt = pre if immediate else mem  # the membrane that fired
-    slope = np.zeros((T, n), dtype=dummy.dtype)
-    if sid != NO_GRAD:
-        slopes(rows(volt), prm[2], prm[3], sid, p1, p2, slope)
+    volt = rows(pre if immediate else mem)  # the membrane that fired
+    slope = np.zeros((1, n), dtype=dummy.dtype)  # g * s'(z) of the step (not a [T, N] buffer: memory)
     arrays = (slope, rows(mem), rows(cur) if syn else dummy, rows(pre) if immediate else dummy,
               rows(g_spk), rows(g_mem), rows(g_syn))
     gx_np = gx.view(T, n).numpy()
     flags = (g_spk is not None, g_mem is not None, g_syn is not None)
     carried = (gsc.view(n).numpy(), guc.view(n).numpy(), gic.view(n).numpy())
     accs = [a.view(n).numpy() for a in acc]
-    spk_prev = [spk0, *spk[:-1].unbind(0)]
     for t in range(T - 1, -1, -1):
+        if sid != NO_GRAD:
+            slopes(volt[t:t + 1], prm[2], prm[3], sid, p1, p2, slope)
         step_backward(t, u0, i0, *prm, syn, reset, immediate, *arrays, *flags, *carried,
                       *needs[4:8], *accs, gx_np)
         if t > 0 or needs[1]:
-            rec.grad_input(gx[t], spk_prev[t], out=gsc)
+            rec.grad_input(gx[t], spk0, out=gsc)  # the input gradient takes one step's shape, not spikes
     out: list[Tensor | None] = [gx if needs[0] else None, gsc if needs[1] else None,
                                 gic if syn and needs[2] else None, guc if needs[3] else None]
     for a, p, need in zip(acc, (alpha, beta, threshold, graded), needs[4:8]):
         out.append(a.sum_to_size(p.shape) if need else None)
-    gw, gb = rec.grad_params(gx, spk0, spk) if needs[8] or needs[9] else (None, None)
+    # the float spikes only now, once the loop's buffers are gone
+    gw = gb = None
+    if needs[8] or needs[9]:
+        gw, gb = rec.grad_params(gx, spk0, spikes_from_mask(spk, graded, mem))
     return [*out, gw if needs[8] else None, gb if needs[9] else None]
