@@ -69,6 +69,9 @@ def forward(xs: Tensor, spk0: Tensor, syn0: Tensor, mem0: Tensor, alpha: Tensor,
 def spikes_from_mask(mask: Tensor, graded: Tensor, like: Tensor) -> Tensor:
     """The spike trace from the bool mask the op saves: the graded factor where a neuron spiked, else 0,
     in ``like``'s dtype (as the forward wrote it, so exactly the forward's spikes)."""
+    if graded.device.type == "cpu" and graded.numel() == 1 and graded.item() == 1:
+        # the mask's bytes as uint8 to floats: 4x faster than torch.where (no .item() sync on a GPU)
+        return mask.view(torch.uint8).to(like.dtype)
     return torch.where(mask, graded.to(like.dtype), like.new_zeros(()))
 
 

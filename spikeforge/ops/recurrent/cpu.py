@@ -180,10 +180,16 @@ def forward(xs: Tensor, spk0: Tensor, syn0: Tensor, mem0: Tensor, alpha: Tensor,
     prm = [_flat(p, shape) for p in (alpha if syn else beta, beta, threshold, graded)]
     u0, i0 = _np(mem0.reshape(-1)), _np((syn0 if syn else mem0).reshape(-1))
     buf = xs.new_empty(shape)
+    buf_np = buf.view(-1).numpy()
+    rows = spk_t.view(T, *shape).unbind(0)
     for t in range(T):
         # the first product takes the initial state as the module would; later ones a row of the trace
-        r = rec(spk0) if t == 0 else rec.product_into(spk_t[t - 1].view(shape), buf)
-        step_forward(t, x, _np(r.reshape(-1)), u0, i0, *prm, syn, reset, immediate, spk, mem, cur, pre)
+        if t == 0:
+            r = _np(rec(spk0).reshape(-1))
+        else:  # into buf for a Linear map (a convolution gives a new tensor)
+            r_t = rec.product_into(rows[t - 1], buf)
+            r = buf_np if r_t is buf else _np(r_t.reshape(-1))
+        step_forward(t, x, r, u0, i0, *prm, syn, reset, immediate, spk, mem, cur, pre)
 
     def out(a: np.ndarray, used: bool = True) -> Tensor:
         return torch.from_numpy(a).view(T, *shape) if used else xs.new_empty(0)
