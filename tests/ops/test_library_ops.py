@@ -99,12 +99,13 @@ def test_opcheck_alpha(dtype, reset, sid, grad):
 @pytest.mark.parametrize("cfg", LIF_CONFIGS[:3], ids=str)
 def test_opcheck_backward_ops(cfg, params):
     args = _lif_args(torch.float64, cfg, True, False)
-    spk, mem, cur, pre = torch.ops.spikeforge.lif_forward(*args)
+    spk, mem, cur, pre, spk_last, mem_last, _ = torch.ops.spikeforge.lif_forward(*args)
     syn, rec = cfg[:2]
     gs = torch.rand_like(spk)
     saved = (*args[1:9], spk if rec else mem.new_empty(0), mem, cur, pre)
+    last = (torch.rand_like(spk_last) if rec else None, torch.rand_like(mem_last), None)  # final states'
     torch.library.opcheck(torch.ops.spikeforge.lif_backward.default,
-                          (gs, torch.rand_like(mem), None, *saved, *cfg, params))
+                          (gs, torch.rand_like(mem), None, *last, *saved, *cfg, params))
     a = _alpha_args(torch.float64, 0, 0, True, False)
     _, e, n, u = torch.ops.spikeforge.alpha_forward(*a)
     torch.library.opcheck(torch.ops.spikeforge.alpha_backward.default,
@@ -121,13 +122,16 @@ def test_inference_keeps_only_the_last_states():
     want = run(leaky_step, xs, LeakyState(torch.zeros(2, 6)), p, f, fused=False)
     with torch.no_grad():
         got = run(leaky_step, xs, LeakyState(torch.zeros(2, 6)), p, f)
-        spk, mem, cur, pre = torch.ops.spikeforge.lif_forward(
+        spk, mem, cur, pre, spk_last, mem_last, cur_last = torch.ops.spikeforge.lif_forward(
             xs.reshape(9, 12), torch.zeros(12), torch.zeros(12), torch.zeros(12), torch.zeros(12),
             torch.full((12,), 0.8), torch.ones(12), torch.ones(12), torch.zeros(12), False, False, 0, True,
             0, 2.0, 0.0, False)
     assert torch.equal(got.spk, want.spk) and torch.equal(got.final.mem, want.final.mem)
     assert mem.shape == (1, 12) and cur.numel() == 0 and pre.numel() == 0
     assert torch.equal(spk.view(9, 2, 6), want.spk) and torch.equal(mem.view(2, 6), want.final.mem)
+    # the final states of their own: the membrane; no spike state (no recurrence), no current
+    assert torch.equal(mem_last.view(2, 6), want.final.mem)
+    assert spk_last.numel() == 0 and cur_last.numel() == 0
 
     pa = AlphaParams(alpha=torch.tensor(0.9), beta=torch.tensor(0.8), threshold=torch.tensor(0.5),
                      graded=torch.tensor(1.0))

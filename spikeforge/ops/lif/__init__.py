@@ -5,8 +5,10 @@ One operator, ``torch.ops.spikeforge.lif_forward`` (``_op.py``; a ``torch.librar
 ``torch.compile(fullgraph=True)`` and ``torch.export`` see one node), runs the whole sequence. For the
 backward it keeps the membrane trace (and the current trace for ``Synaptic``, the pre-reset membrane with
 ``reset_delay=False``, the spike trace with the one-to-one recurrence) and nothing else; without autograd
-and without ``record`` it keeps no trace at all, only the last states. The backward op,
-``lif_backward``, walks time in reverse. Derivation, per step (``r = [U[t-1] > theta]`` detached,
+and without ``record`` it keeps no trace at all, only the last states. The final states are outputs of
+their own (copies of the last step), so a gradient that reaches only them (the next time chunk's in
+`SequentialSNN`) starts the backward's carried gradients rather than filling a whole trace's gradient
+with zeros. The backward op, ``lif_backward``, walks time in reverse. Derivation, per step (``r = [U[t-1] > theta]`` detached,
 ``h = [z > 0]``, ``z = V - theta``, ``S = h*g``, ``s' `` the surrogate derivative at ``z``)::
 
     dL/dV  = dL/dU                      (reset_delay or no reset)
@@ -56,10 +58,12 @@ def _config(firing: Firing, syn: bool, rec: bool, reset: int, immediate: bool) -
 
 def _run(xs: Tensor, mem0: Tensor, syn0: Tensor | None, alpha: Tensor | None, beta: Tensor,
          theta: Tensor, graded: Tensor, c: Config, record: bool, spk0: Tensor | None = None,
-         vrec: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
+         vrec: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor, tuple[Tensor, Tensor, Tensor]]:
     """Flatten to ``[T, N]``, run ``spikeforge::lif_forward`` (every tensor but ``xs`` per neuron,
-    ``[N]``), and give back ``(spk, mem, syn)``: ``[T, B, ...]`` traces when ``record`` or a gradient may
-    be needed, else ``mem``/``syn`` are ``[1, B, ...]`` (the last step); ``syn`` empty without a current."""
+    ``[N]``), and give back ``(spk, mem, syn, (spk_last, mem_last, syn_last))``: ``[T, B, ...]`` traces
+    when ``record`` or a gradient may be needed, else ``mem``/``syn`` are ``[1, B, ...]`` (the last step);
+    ``syn`` empty without a current; then the final states ``[B, ...]`` (the spike one only with a
+    recurrence, the current with ``syn``)."""
     T, shape = xs.shape[0], xs.shape[1:]
     n, dt = math.prod(shape), xs.dtype  # not Size.numel(): it specialises a symbolic batch size
     # the CPU kernels take parameters that are one value each as [1] (not repeated per neuron) and
@@ -77,17 +81,19 @@ def _run(xs: Tensor, mem0: Tensor, syn0: Tensor | None, alpha: Tensor | None, be
     args = (xs.reshape(T, n), mem0.reshape(n), opt(syn0, True), opt(spk0, True), opt(alpha), prm(beta),
             prm(theta), prm(graded), opt(vrec))
     keep = record or (torch.is_grad_enabled() and any(t.requires_grad for t in args))
-    spk, mem, syn, _ = lif_forward(*args, *c, keep)
+    spk, mem, syn, _, *last = lif_forward(*args, *c, keep)
     rows = (mem.shape[0], *shape)
-    return spk.view(T, *shape), mem.view(rows), (syn.view(rows) if c.syn else syn)
+    finals = tuple(t.view(shape) if t.numel() else t for t in last)
+    return spk.view(T, *shape), mem.view(rows), (syn.view(rows) if c.syn else syn), finals
 
 
 def run_leaky(xs: Tensor, state: LeakyState, p: LeakyParams, f: Firing, record: bool) -> SequenceResult:
     """Fused `spikeforge.core.leaky_step` over ``xs[T, B, ...]``."""
     reset = (0, 1, 2)[f.reset]
     c = _config(f, False, False, reset, not f.reset_delay and f.reset != NONE)
-    spk, mem, _ = _run(xs, state.mem, None, None, p.beta.clamp(0, 1), p.threshold, p.graded, c, record)
-    return SequenceResult(spk, LeakyState(mem[-1]), LeakyState(mem) if record else None)
+    spk, mem, _, (_, mem_last, _) = _run(xs, state.mem, None, None, p.beta.clamp(0, 1), p.threshold, p.graded,
+                                         c, record)
+    return SequenceResult(spk, LeakyState(mem_last), LeakyState(mem) if record else None)
 
 
 def run_synaptic(xs: Tensor, state: SynapticState, p: SynapticParams, f: Firing,
@@ -95,10 +101,10 @@ def run_synaptic(xs: Tensor, state: SynapticState, p: SynapticParams, f: Firing,
     """Fused `spikeforge.core.synaptic_step` over ``xs[T, B, ...]``."""
     reset = (0, 3, 2)[f.reset]
     c = _config(f, True, False, reset, not f.reset_delay and f.reset != NONE)
-    spk, mem, syn = _run(xs, state.mem, state.syn, p.alpha.clamp(0, 1), p.beta.clamp(0, 1),
-                         p.threshold, p.graded, c, record)
+    spk, mem, syn, (_, mem_last, syn_last) = _run(xs, state.mem, state.syn, p.alpha.clamp(0, 1),
+                                                  p.beta.clamp(0, 1), p.threshold, p.graded, c, record)
     trace = SynapticState(syn, mem) if record else None
-    return SequenceResult(spk, SynapticState(syn[-1], mem[-1]), trace)
+    return SequenceResult(spk, SynapticState(syn_last, mem_last), trace)
 
 
 def run_lapicque(xs: Tensor, state: LapicqueState, p: LapicqueParams, f: Firing,
@@ -108,8 +114,9 @@ def run_lapicque(xs: Tensor, state: LapicqueState, p: LapicqueParams, f: Firing,
     tau = p.R * p.C
     drive = xs * p.R * (1 / tau) * p.time_step
     c = _config(f, False, False, (0, 3, 2)[f.reset], False)
-    spk, mem, _ = _run(drive, state.mem, None, None, 1 - p.time_step / tau, p.threshold, p.graded, c, record)
-    return SequenceResult(spk, LapicqueState(mem[-1]), LapicqueState(mem) if record else None)
+    spk, mem, _, (_, mem_last, _) = _run(drive, state.mem, None, None, 1 - p.time_step / tau, p.threshold,
+                                         p.graded, c, record)
+    return SequenceResult(spk, LapicqueState(mem_last), LapicqueState(mem) if record else None)
 
 
 def _recurrence(p: RLeakyParams | RSynapticParams) -> Tensor:
@@ -121,16 +128,17 @@ def _recurrence(p: RLeakyParams | RSynapticParams) -> Tensor:
 def run_rleaky(xs: Tensor, state: RLeakyState, p: RLeakyParams, f: Firing, record: bool) -> SequenceResult:
     """Fused `spikeforge.core.rleaky_step` over ``xs[T, B, ...]`` (one-to-one recurrence only)."""
     c = _config(f, False, True, (0, 3, 2)[f.reset], not f.reset_delay and f.reset != NONE)
-    spk, mem, _ = _run(xs, state.mem, None, None, p.beta.clamp(0, 1), p.threshold, p.graded, c, record,
-                       state.spk, _recurrence(p))
-    return SequenceResult(spk, RLeakyState(spk[-1], mem[-1]), RLeakyState(spk, mem) if record else None)
+    spk, mem, _, (spk_last, mem_last, _) = _run(xs, state.mem, None, None, p.beta.clamp(0, 1), p.threshold,
+                                                p.graded, c, record, state.spk, _recurrence(p))
+    return SequenceResult(spk, RLeakyState(spk_last, mem_last), RLeakyState(spk, mem) if record else None)
 
 
 def run_rsynaptic(xs: Tensor, state: RSynapticState, p: RSynapticParams, f: Firing,
                   record: bool) -> SequenceResult:
     """Fused `spikeforge.core.rsynaptic_step` over ``xs[T, B, ...]`` (one-to-one recurrence only)."""
     c = _config(f, True, True, (0, 3, 2)[f.reset], not f.reset_delay and f.reset != NONE)
-    spk, mem, syn = _run(xs, state.mem, state.syn, p.alpha.clamp(0, 1), p.beta.clamp(0, 1), p.threshold,
-                         p.graded, c, record, state.spk, _recurrence(p))
+    spk, mem, syn, (spk_last, mem_last, syn_last) = _run(
+        xs, state.mem, state.syn, p.alpha.clamp(0, 1), p.beta.clamp(0, 1), p.threshold, p.graded, c, record,
+        state.spk, _recurrence(p))
     trace = RSynapticState(spk, syn, mem) if record else None
-    return SequenceResult(spk, RSynapticState(spk[-1], syn[-1], mem[-1]), trace)
+    return SequenceResult(spk, RSynapticState(spk_last, syn_last, mem_last), trace)

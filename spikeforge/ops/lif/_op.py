@@ -21,10 +21,11 @@ from .._library import define
 _FORWARD_SCHEMA = (
     "(Tensor xs, Tensor u0, Tensor i0, Tensor s0, Tensor alpha, Tensor beta, Tensor theta, Tensor g, "
     "Tensor vrec, bool syn, bool rec, int reset, bool immediate, int sid, float p1, float p2, "
-    "bool trace) -> (Tensor, Tensor, Tensor, Tensor)"
+    "bool trace) -> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)"
 )
 _BACKWARD_SCHEMA = (
-    "(Tensor? g_spk, Tensor? g_mem, Tensor? g_syn, Tensor u0, Tensor i0, Tensor s0, Tensor alpha, "
+    "(Tensor? g_spk, Tensor? g_mem, Tensor? g_syn, Tensor? g_spk_last, Tensor? g_mem_last, "
+    "Tensor? g_syn_last, Tensor u0, Tensor i0, Tensor s0, Tensor alpha, "
     "Tensor beta, Tensor theta, Tensor g, Tensor vrec, Tensor spk, Tensor mem, Tensor cur, Tensor pre, "
     "bool syn, bool rec, int reset, bool immediate, int sid, float p1, float p2, bool params) "
     "-> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)"
@@ -81,14 +82,18 @@ def _cpu_forward(xs: Tensor, init: tuple[Tensor, ...], prm: tuple[Tensor, ...], 
 
 def _forward(xs: Tensor, u0: Tensor, i0: Tensor, s0: Tensor, alpha: Tensor, beta: Tensor, theta: Tensor,
              g: Tensor, vrec: Tensor, syn: bool, rec: bool, reset: int, immediate: bool, sid: int, p1: float,
-             p2: float, trace: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+             p2: float, trace: bool) -> tuple[Tensor, ...]:
     """One LIF-family layer over ``xs[T, N]`` (every other tensor ``[N]``, ``xs``'s dtype and device;
     ``i0``/``alpha`` read with ``syn``, ``s0``/``vrec`` with ``rec``).
 
     Returns:
-        ``(spk, mem, cur, pre)``: spikes ``[T, N]``; membrane ``[T, N]`` (``[1, N]``, the last step, when
-        not ``trace``); synaptic current likewise (empty without ``syn``); the membrane before the
-        immediate reset ``[T, N]`` for the backward (empty unless ``immediate`` and ``trace``).
+        ``(spk, mem, cur, pre, spk_last, mem_last, cur_last)``: spikes ``[T, N]``; membrane ``[T, N]``
+        (``[1, N]``, the last step, when not ``trace``); synaptic current likewise (empty without
+        ``syn``); the membrane before the immediate reset ``[T, N]`` for the backward (empty unless
+        ``immediate`` and ``trace``); then the final states ``[N]`` (the spike one with ``rec``, the
+        current with ``syn``, else empty): copies, outputs of their own, so that a gradient reaching only
+        the last step (the next time chunk's) starts the backward's carried gradients instead of
+        zero-filling a whole trace's, and holding a final state keeps no trace alive.
     """
     c = Config(syn, rec, reset, immediate, sid, p1, p2)
     init, prm = (u0, i0, s0), (alpha, beta, theta, g, vrec)
@@ -98,7 +103,16 @@ def _forward(xs: Tensor, u0: Tensor, i0: Tensor, s0: Tensor, alpha: Tensor, beta
         spk, u, itr, v = triton_forward(xs, init, prm, c, trace)
     else:
         spk, u, itr, v = (torch.from_numpy(a) for a in _cpu_forward(xs, init, prm, c, trace))
-    return spk, u, itr if syn else xs.new_empty(0), v if immediate and trace else xs.new_empty(0)
+    T = xs.shape[0]
+
+    def empty() -> Tensor:  # a new one each: outputs of a custom op must not alias each other
+        return xs.new_empty(0)
+
+    def last(trace_: Tensor, first: Tensor) -> Tensor:
+        return (trace_[-1] if T else first).clone()
+
+    return (spk, u, itr if syn else empty(), v if immediate and trace else empty(),
+            last(spk, s0) if rec else empty(), last(u, u0), last(itr, i0) if syn else empty())
 
 
 def _forward_fake(xs: Tensor, u0: Tensor, i0: Tensor, s0: Tensor, alpha: Tensor, beta: Tensor,
@@ -110,13 +124,20 @@ def _forward_fake(xs: Tensor, u0: Tensor, i0: Tensor, s0: Tensor, alpha: Tensor,
         return xs.new_empty(rows, xs.shape[1]) if used else xs.new_empty(0)
 
     pre = torch.empty_like(xs) if immediate and trace else xs.new_empty(0)
-    return torch.empty_like(xs), state(True), state(syn), pre
+
+    def last(used: bool) -> Tensor:
+        return xs.new_empty(xs.shape[1]) if used else xs.new_empty(0)
+
+    return torch.empty_like(xs), state(True), state(syn), pre, last(rec), last(True), last(syn)
 
 
 def _cpu_backward(saved: tuple[Tensor, ...], gs: Tensor, gu: Tensor | None, gi: Tensor | None,
-                  c: Config, params: bool = True) -> tuple[np.ndarray, ...]:
-    """The numba BPTT. Parameters given as one value (``[1]``) are repeated per neuron for the kernel and
-    their gradients summed back to ``[1]``; buffers the configuration does not use stay 1-element."""
+                  c: Config, params: bool = True,
+                  g_last: tuple[Tensor | None, ...] = (None, None, None)) -> tuple[np.ndarray, ...]:
+    """The numba BPTT, from the traces' gradients and ``g_last``, those of the final spike (with
+    ``rec``), membrane and current states (None: zero), which start the carried gradients. Parameters
+    given as one value (``[1]``) are repeated per neuron for the kernel and their gradients summed back
+    to ``[1]``; buffers the configuration does not use stay 1-element."""
     from .cpu import blocks, lif_backward, lif_backward_serial, pick
 
     u = _np(saved[9])
@@ -139,6 +160,10 @@ def _cpu_backward(saved: tuple[Tensor, ...], gs: Tensor, gu: Tensor | None, gi: 
     # gradients of u0, i0, s0, alpha, beta, theta, g, vrec (the kernel writes only the used ones)
     used = (True, c.syn, c.rec, params and c.syn, params, params, params, params and c.rec)
     vecs = [vec(k) for k in used]
+    # the kernel carries the gradients of the states in those of u0, i0, s0: they start from the final ones
+    for j, grad in zip((2, 0, 1), g_last):  # (spk, mem, syn) -> gs0, gu0, gi0
+        if used[j]:
+            vecs[j][:] = 0 if grad is None else _np(grad)
     nb = blocks(n)
     pick(lif_backward, lif_backward_serial, nb)(
         *arrs[:8], c.syn, c.rec, c.reset, c.immediate, c.sid, c.p1, c.p2, nb, *arrs[8:], _np(gs),
@@ -155,11 +180,13 @@ def _cpu_backward(saved: tuple[Tensor, ...], gs: Tensor, gu: Tensor | None, gi: 
     return tuple(out)
 
 
-def _backward(g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | None, u0: Tensor, i0: Tensor,
+def _backward(g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | None, g_spk_last: Tensor | None,
+              g_mem_last: Tensor | None, g_syn_last: Tensor | None, u0: Tensor, i0: Tensor,
               s0: Tensor, alpha: Tensor, beta: Tensor, theta: Tensor, g: Tensor, vrec: Tensor, spk: Tensor,
               mem: Tensor, cur: Tensor, pre: Tensor, syn: bool, rec: bool, reset: int, immediate: bool,
               sid: int, p1: float, p2: float, params: bool) -> tuple[Tensor, ...]:
-    """BPTT of `_forward` (with ``trace``) from the output gradients (None: zero) and the saved inputs
+    """BPTT of `_forward` (with ``trace``) from the output gradients (None: zero; those of the final
+    states are the ``*_last``) and the saved inputs
     and traces (``spk`` may be empty without ``rec``). Returns the gradients of ``(xs, u0, i0, s0, alpha,
     beta, theta, g, vrec)``, shaped like them (zeros for the ones the configuration does not read; with
     ``params`` False the CPU kernel leaves those of alpha, beta, theta, g and vrec at zero, unneeded)."""
@@ -167,16 +194,31 @@ def _backward(g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | None, 
     saved = (u0, i0, s0, alpha, beta, theta, g, vrec, spk, mem, cur, pre)
     gs = torch.zeros_like(mem) if g_spk is None else g_spk
     g_syn = g_syn if syn else None
+    g_last = (g_spk_last if rec else None, g_mem_last, g_syn_last if syn else None)
     if backend(mem) == "triton":
         from .triton import triton_backward
 
+        # the final states' gradients join the last step's (the same sums as carrying them in)
+        gs, g_mem, g_syn = (_plus_last(t, last, mem) for t, last in zip((gs, g_mem, g_syn), g_last))
         placeholder = mem.new_empty(1)
         saved = tuple(placeholder if t.numel() == 0 else t for t in saved)
         return tuple(triton_backward(saved, gs, g_mem, g_syn, c))
-    return tuple(torch.from_numpy(a) for a in _cpu_backward(saved, gs, g_mem, g_syn, c, params))
+    return tuple(torch.from_numpy(a) for a in _cpu_backward(saved, gs, g_mem, g_syn, c, params, g_last))
 
 
-def _backward_fake(g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | None, u0: Tensor, i0: Tensor,
+def _plus_last(grads: Tensor | None, last: Tensor | None, like: Tensor) -> Tensor | None:
+    """``grads[T, N]`` (zeros like ``like`` when None) with ``last[N]`` added to its last row, as a new
+    tensor; ``grads`` itself when there is no ``last``."""
+    if last is None:
+        return grads
+    out = torch.zeros_like(like) if grads is None else grads.clone()
+    out[-1] += last
+    return out
+
+
+def _backward_fake(g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | None,
+                   g_spk_last: Tensor | None, g_mem_last: Tensor | None, g_syn_last: Tensor | None,
+                   u0: Tensor, i0: Tensor,
                    s0: Tensor, alpha: Tensor, beta: Tensor, theta: Tensor, g: Tensor, vrec: Tensor,
                    spk: Tensor, mem: Tensor, cur: Tensor, pre: Tensor, syn: bool, rec: bool, reset: int,
                    immediate: bool, sid: int, p1: float, p2: float, params: bool) -> tuple[Tensor, ...]:
@@ -188,25 +230,29 @@ lif_backward = define("lif_backward", _BACKWARD_SCHEMA, _backward, _backward_fak
 
 def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[Tensor, ...]) -> None:
     (_, u0, i0, s0, alpha, beta, theta, g, vrec, syn, rec, reset, immediate, sid, p1, p2, trace) = inputs
-    spk, mem, cur, pre = output
+    spk, mem, cur, pre, spk_last, _, cur_last = output
     ctx.config = (syn, rec, reset, immediate, sid, p1, p2, trace)
     # the spike trace only feeds the one-to-one recurrence's backward
     ctx.save_for_backward(u0, i0, s0, alpha, beta, theta, g, vrec, spk if rec else mem.new_empty(0), mem,
                           cur, pre)
     ctx.mark_non_differentiable(pre)
     if not syn:
-        ctx.mark_non_differentiable(cur)
+        ctx.mark_non_differentiable(cur, cur_last)
+    if not rec:
+        ctx.mark_non_differentiable(spk_last)
     ctx.set_materialize_grads(False)
 
 
 def _autograd(ctx: Any, g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | None,
-              _g_pre: Tensor | None) -> tuple[Tensor | None, ...]:
+              _g_pre: Tensor | None, g_spk_last: Tensor | None, g_mem_last: Tensor | None,
+              g_syn_last: Tensor | None) -> tuple[Tensor | None, ...]:
     syn, rec, reset, immediate, sid, p1, p2, trace = ctx.config
     if not trace:
         raise RuntimeError("spikeforge::lif_forward ran with trace=False and cannot be differentiated")
     params = any(ctx.needs_input_grad[4:9])  # alpha, beta, theta, g, vrec
     gx, gu0, gi0, gs0, ga, gb, gth, gg, gv = lif_backward(
-        g_spk, g_mem, g_syn if syn else None, *ctx.saved_tensors, syn, rec, reset, immediate, sid, p1, p2,
+        g_spk, g_mem, g_syn if syn else None, g_spk_last if rec else None, g_mem_last,
+        g_syn_last if syn else None, *ctx.saved_tensors, syn, rec, reset, immediate, sid, p1, p2,
         params,
     )
     return (gx, gu0, gi0 if syn else None, gs0 if rec else None, ga if syn else None, gb, gth, gg,

@@ -201,11 +201,6 @@ def _make_lif_backward(syn: bool, rec: bool, reset: int, immediate: bool, params
             lo, hi = np.uint64(c * N // nb), np.uint64((c + 1) * N // nb)
             slope = np.empty(hi - lo, dtype=u.dtype)
             for k in range(lo, hi):  # only the buffers this configuration uses (others may be 1x1)
-                gu0[k] = 0.0
-                if syn:
-                    gi0[k] = 0.0
-                if rec:
-                    gs0[k] = 0.0
                 if params:
                     gbeta[k] = 0.0
                     gtheta[k] = 0.0
@@ -301,7 +296,8 @@ def _lif_backward_call(parallel: bool, u0, i0, s0, alpha, beta, theta, g, vrec, 
 def lif_backward(*args: object) -> None:
     """BPTT of `lif_forward` (``nb`` threads): ``gx`` per step, gradients of the initial states and, per
     neuron summed over time, of alpha, beta, threshold, the graded factor and ``V`` (``gu0``, ``gi0``
-    and ``gs0`` carry the state gradients backwards in time). Arguments: ``(u0, i0, s0, alpha, beta,
+    and ``gs0`` carry the state gradients backwards in time, from the values they hold on entry: the
+    gradients of the final states, zeros for none). Arguments: ``(u0, i0, s0, alpha, beta,
     theta, g, vrec, syn, rec, reset, immediate, sid, p1, p2, nb, spk, u, itr, v, gs, gu, gi, has_gu,
     has_gi, gx, gu0, gi0, gs0, galpha, gbeta, gtheta, gg, gvrec[, need_params])``; absent ``gu``/``gi``
     may be 1x1; ``need_params`` False (default True) skips the parameter gradients (left at zero)."""
