@@ -241,12 +241,19 @@ class SequentialSNN(nn.Sequential):
         del first, first_traces
         k = _plan.chunk_steps(T - 1, B, widest, x.element_size(), budget)
         for t in range(1, T, k):
-            # each chunk starts from copies of the last step: a view would keep the previous chunk's
-            # whole trace alive (the float spike trace of a recurrent layer, which its op saves as bools)
-            states = {i: tuple(s.clone() for s in st) for i, st in states.items()}
+            # each chunk starts from the last step's own memory: a view into a trace would keep the
+            # previous chunk's whole trace alive (the float spike trace of a recurrent layer, which its
+            # op saves as bools); the fused ops already return their final states as copies
+            states = {i: tuple(_own(s) for s in st) for i, st in states.items()}
             h, traces, states, _ = self._run(x[t:t + k], states, record)
             whole.place(t, h, traces)
         return whole.out, whole.traces(), states
+
+
+def _own(state: Tensor) -> Tensor:
+    """``state``, or a copy of it when it is a view into a larger tensor (a row of a trace)."""
+    base = state._base
+    return state if base is None or base.numel() == state.numel() else state.clone()
 
 
 class _Whole:

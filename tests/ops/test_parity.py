@@ -108,20 +108,26 @@ def test_long_sequence_float32(model):
 
 @pytest.mark.parametrize("model", [m for m in MODELS if m != "alpha"])
 @pytest.mark.parametrize("reset,delay", [(0, True), (0, False), (1, True), (2, True)])
-def test_gradient_from_the_final_states_alone(model, reset, delay):
+@pytest.mark.parametrize("learn", [True, False])
+def test_gradient_from_the_final_states_alone(model, reset, delay, learn):
     """A loss on the final states only (what the next time chunk of `SequentialSNN` passes back): the
     traces get no gradient and the kernel's carried gradients start from the final states'; equal to
-    the step loop's (float64)."""
+    the step loop's (float64). Without parameter gradients (``learn`` False) the op keeps only
+    ``U0 > theta`` of the initial states (spikes every step, so the initial membrane's mask matters)."""
     from spikeforge.runner import run
 
     step, xs, states, (st, params, prm), firing = build(model, 5, 6, (3, 4), torch.float64, reset, delay,
                                                         SURROGATES[0], True)
+    if not learn:
+        prm = [p.detach() for p in prm]
+        states = [s.detach() * 3 if i == len(states) - 1 else s for i, s in enumerate(states)]  # mem high
+    wrt = (xs, *states, *prm) if learn else (xs, *states[:-1])
     grads = []
     for fused in (True, False):
         res = run(step, xs, st(*states), params(*prm), firing, fused=fused)
         gen = torch.Generator().manual_seed(1)
         loss = sum((s * torch.randn(s.shape, generator=gen, dtype=s.dtype)).sum() for s in res.final)
-        grads.append(torch.autograd.grad(loss, (xs, *states, *prm), allow_unused=True))
+        grads.append(torch.autograd.grad(loss, [w for w in wrt if w.requires_grad], allow_unused=True))
     for got, want in zip(*grads):
         if want is None:  # e.g. the initial membrane, which only enters the detached reset mask
             assert got is None or not got.any()

@@ -8,8 +8,9 @@ backward it keeps the membrane trace (and the current trace for ``Synaptic``, th
 and without ``record`` it keeps no trace at all, only the last states. The final states are outputs of
 their own (copies of the last step), so a gradient that reaches only them (the next time chunk's in
 `SequentialSNN`) starts the backward's carried gradients rather than filling a whole trace's gradient
-with zeros. The backward op, ``lif_backward``, walks time in reverse. Derivation, per step (``r = [U[t-1] > theta]`` detached,
-``h = [z > 0]``, ``z = V - theta``, ``S = h*g``, ``s' `` the surrogate derivative at ``z``)::
+with zeros; without parameter gradients the backward keeps the initial states only as ``U0 > theta``.
+The backward op, ``lif_backward``, walks time in reverse. Derivation, per step (``r = [U[t-1] > theta]``
+detached, ``h = [z > 0]``, ``z = V - theta``, ``S = h*g``, ``s' `` the surrogate derivative at ``z``)::
 
     dL/dV  = dL/dU                      (reset_delay or no reset)
            = dL/dU * (1 - D)            (immediate zero reset, D = h - r)

@@ -10,6 +10,7 @@ needs the backward and nobody asked for the traces.
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -171,10 +172,10 @@ def _cpu_backward(saved: tuple[Tensor, ...], gs: Tensor, gu: Tensor | None, gi: 
         gx, *vecs, params,
     )
     out = [gx]
-    for grad, k, t in zip(vecs, used, saved[:8], strict=True):
+    for j, (grad, k, t) in enumerate(zip(vecs, used, saved[:8], strict=True)):
         if not k:
             grad = np.zeros(t.shape, dtype=u.dtype)
-        elif t.numel() == 1 and n != 1:  # a [1] parameter: its gradient sums over the neurons
+        elif j >= 3 and t.numel() == 1 and n != 1:  # a [1] parameter: its gradient sums over the neurons
             grad = np.asarray(grad.sum(dtype=grad.dtype)).reshape(t.shape)
         out.append(grad)
     return tuple(out)
@@ -232,6 +233,12 @@ def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[Tensor, ...]
     (_, u0, i0, s0, alpha, beta, theta, g, vrec, syn, rec, reset, immediate, sid, p1, p2, trace) = inputs
     spk, mem, cur, pre, spk_last, _, cur_last = output
     ctx.config = (syn, rec, reset, immediate, sid, p1, p2, trace)
+    # Without parameter gradients the CPU kernel reads the initial states only as U0 > theta: a bool
+    # mask then, not the float states (in SequentialSNN those are the previous time chunk's final
+    # states, one step of memory per chunk and layer otherwise)
+    ctx.u0_mask = backend(mem) == "cpu" and not any(ctx.needs_input_grad[4:9])
+    if ctx.u0_mask:
+        u0, i0, s0 = torch.gt(u0, theta), i0.new_empty(1), s0.new_empty(1)
     # the spike trace only feeds the one-to-one recurrence's backward
     ctx.save_for_backward(u0, i0, s0, alpha, beta, theta, g, vrec, spk if rec else mem.new_empty(0), mem,
                           cur, pre)
@@ -250,9 +257,12 @@ def _autograd(ctx: Any, g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tenso
     if not trace:
         raise RuntimeError("spikeforge::lif_forward ran with trace=False and cannot be differentiated")
     params = any(ctx.needs_input_grad[4:9])  # alpha, beta, theta, g, vrec
+    saved = list(ctx.saved_tensors)
+    if ctx.u0_mask:  # +-inf compare with theta as U0 did (exactly, for any theta)
+        saved[0] = torch.where(saved[0], math.inf, -math.inf).to(saved[9].dtype)
     gx, gu0, gi0, gs0, ga, gb, gth, gg, gv = lif_backward(
         g_spk, g_mem, g_syn if syn else None, g_spk_last if rec else None, g_mem_last,
-        g_syn_last if syn else None, *ctx.saved_tensors, syn, rec, reset, immediate, sid, p1, p2,
+        g_syn_last if syn else None, *saved, syn, rec, reset, immediate, sid, p1, p2,
         params,
     )
     return (gx, gu0, gi0 if syn else None, gs0 if rec else None, ga if syn else None, gb, gth, gg,
