@@ -187,10 +187,11 @@ def _backward(g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | None, 
               mem: Tensor, cur: Tensor, pre: Tensor, syn: bool, rec: bool, reset: int, immediate: bool,
               sid: int, p1: float, p2: float, params: bool) -> tuple[Tensor, ...]:
     """BPTT of `_forward` (with ``trace``) from the output gradients (None: zero; those of the final
-    states are the ``*_last``) and the saved inputs
-    and traces (``spk`` may be empty without ``rec``). Returns the gradients of ``(xs, u0, i0, s0, alpha,
-    beta, theta, g, vrec)``, shaped like them (zeros for the ones the configuration does not read; with
-    ``params`` False the CPU kernel leaves those of alpha, beta, theta, g and vrec at zero, unneeded)."""
+    states are the ``*_last``) and the saved inputs and traces (``spk`` may be empty without ``rec``;
+    ``u0`` is ``+-inf`` where only ``U0 > theta`` was kept, see `_setup_context`). Returns the
+    gradients of ``(xs, u0, i0, s0, alpha, beta, theta, g, vrec)``, shaped like them (zeros for the ones
+    the configuration does not read; with ``params`` False the CPU kernel leaves those of alpha, beta,
+    theta, g and vrec at zero, unneeded)."""
     c = Config(syn, rec, reset, immediate, sid, p1, p2)
     saved = (u0, i0, s0, alpha, beta, theta, g, vrec, spk, mem, cur, pre)
     gs = torch.zeros_like(mem) if g_spk is None else g_spk
