@@ -99,7 +99,10 @@ def spike_output(neuron: SpikingNeuron) -> bool:
         return False
     g = neuron.graded_spikes_factor
     if isinstance(g, Tensor):
-        if g.numel() != 1 or g.is_cuda or float(g) != 1.0:  # no device sync for the check
+        # no device sync for the check; a meta or fake factor has no value to read
+        if g.numel() != 1 or g.device.type != "cpu" or type(g) not in (Tensor, nn.Parameter):
+            return False
+        if float(g) != 1.0:
             return False
     elif g != 1:
         return False

@@ -392,3 +392,41 @@ def test_operator_seen_as_one_node_by_dispatch_modes_and_fake_tensors():
         fake = torch.empty(5, 2, 3)
         out = neuron.forward_sequence(fake)[0]
     assert out.shape == (5, 2, 3) and type(out).__name__ == "FakeTensor"
+
+
+@needs_custom_op
+@pytest.mark.parametrize("make", [lambda: snn.Leaky(beta=0.9), lambda: snn.Synaptic(alpha=0.8, beta=0.9),
+                                  lambda: snn.RLeaky(beta=0.9, all_to_all=False),
+                                  lambda: snn.RSynaptic(alpha=0.8, beta=0.9, all_to_all=False),
+                                  lambda: snn.RLeaky(beta=0.9, linear_features=16),
+                                  lambda: snn.Alpha(alpha=0.9, beta=0.8)],
+                         ids=["leaky", "synaptic", "rleaky", "rsynaptic", "rleaky_dense", "alpha"])
+def test_chunked_training_under_fake_tensors(make, monkeypatch):
+    """Shapes only (``FakeTensorMode``, what ``torch.compile`` traces with): training in several time
+    chunks gives every parameter a gradient of its own shape (the ops' fake backward gets the saved
+    states' real shapes)."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    import spikeforge._seqplan as plan
+
+    monkeypatch.setattr(plan, "GRAD_CHUNK_BYTES", 3 * 16 * 4 * 4)  # chunks of 4 steps
+    with FakeTensorMode(allow_non_fake_inputs=True):
+        net = snn.SequentialSNN(nn.Linear(8, 16), make())
+        net(torch.rand(12, 3, 8)).sum().backward()
+        for p in net.parameters():
+            if p.requires_grad:
+                assert p.grad is not None and p.grad.shape == p.shape
+
+
+@needs_custom_op
+def test_meta_device_network_gives_shapes():
+    """A network moved to the meta device (shapes only, no data): inference and a training step give
+    meta outputs and gradients of the right shapes (the graded factor is not read as a number there)."""
+    net = snn.SequentialSNN(nn.Linear(8, 16), snn.Leaky(beta=0.9), nn.Linear(16, 4),
+                            snn.Synaptic(alpha=0.8, beta=0.9)).to("meta")
+    x = torch.empty(12, 3, 8, device="meta")
+    with torch.no_grad():
+        out = net(x)
+    assert out.shape == (12, 3, 4) and out.is_meta
+    net(x).sum().backward()
+    assert all(p.grad is not None and p.grad.is_meta and p.grad.shape == p.shape for p in net.parameters())

@@ -238,8 +238,9 @@ def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[Tensor, ...]
     # mask then, not the float states (in SequentialSNN those are the previous time chunk's final
     # states, one step of memory per chunk and layer otherwise)
     ctx.u0_mask = backend(mem) == "cpu" and not any(ctx.needs_input_grad[4:9])
-    if ctx.u0_mask:
-        u0, i0, s0 = torch.gt(u0, theta), i0.new_empty(1), s0.new_empty(1)
+    if ctx.u0_mask:  # (the current and spike states are then not read at all: only their shapes kept)
+        ctx.state_shapes = (i0.shape, s0.shape)
+        u0, i0, s0 = torch.gt(u0, theta), i0.new_empty(0), s0.new_empty(0)
     # the spike trace only feeds the one-to-one recurrence's backward
     ctx.save_for_backward(u0, i0, s0, alpha, beta, theta, g, vrec, spk if rec else mem.new_empty(0), mem,
                           cur, pre)
@@ -261,6 +262,7 @@ def _autograd(ctx: Any, g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tenso
     saved = list(ctx.saved_tensors)
     if ctx.u0_mask:  # +-inf compare with theta as U0 did (exactly, for any theta)
         saved[0] = torch.where(saved[0], math.inf, -math.inf).to(saved[9].dtype)
+        saved[1], saved[2] = (saved[9].new_zeros(shape) for shape in ctx.state_shapes)
     gx, gu0, gi0, gs0, ga, gb, gth, gg, gv = lif_backward(
         g_spk, g_mem, g_syn if syn else None, g_spk_last if rec else None, g_mem_last,
         g_syn_last if syn else None, *saved, syn, rec, reset, immediate, sid, p1, p2,
