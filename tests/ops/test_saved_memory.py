@@ -94,3 +94,31 @@ def test_chunks_keep_one_step_states_not_traces():
         plan.GRAD_CHUNK_BYTES = old
     assert len(step_states) >= 8  # two recurrent layers, five or more chunks after the first
     assert all(t.untyped_storage().nbytes() == B * N * 4 for t in step_states)
+
+
+class _Scale(torch.nn.Module):
+    """Changes its input in place (as some user layers do) before passing it on."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x[:, 0] = 0.0
+        return x.mul_(1.0)
+
+
+def test_spikes_changed_in_place_after_the_op_get_a_fresh_mask():
+    """A layer after a dense RLeaky that changes the spikes in place: allowed (as in the step loop), and
+    the Linear after it keeps the mask of the changed spikes, not the op's (its version moved on), so the
+    gradients equal those of the step-by-step network."""
+    torch.manual_seed(3)
+    net = snn.SequentialSNN(nn.Linear(5, 8), snn.RLeaky(beta=0.9, linear_features=8, threshold=0.3), _Scale(),
+                            nn.Linear(8, 3))
+    x = torch.rand(6, 4, 5) * 3
+    net(x).pow(2).sum().backward()
+    got = [p.grad.clone() for p in net.parameters()]
+    net.zero_grad()
+    spk, mem, outs = torch.zeros(4, 8), torch.zeros(4, 8), []
+    for t in range(6):
+        spk, mem = net[1](net[0](x[t]), spk, mem)
+        outs.append(net[3](net[2](spk.clone())))
+    torch.stack(outs).pow(2).sum().backward()
+    for a, p in zip(got, net.parameters()):
+        torch.testing.assert_close(a, p.grad, rtol=1e-5, atol=1e-6)

@@ -192,7 +192,9 @@ def forward(xs: Tensor, spk0: Tensor, syn0: Tensor, mem0: Tensor, alpha: Tensor,
         step_forward(t, x, r, u0, i0, *prm, syn, reset, immediate, spk, mem, cur, pre)
 
     def out(a: np.ndarray, used: bool = True) -> Tensor:
-        return torch.from_numpy(a).view(T, *shape) if used else xs.new_empty(0)
+        # shaped in numpy: a tensor of its own, not a torch view, which a layer after the op may then
+        # change in place (autograd forbids that on views made inside a custom function)
+        return torch.from_numpy(a.reshape(T, *shape)) if used else xs.new_empty(0)
 
     return out(spk), out(mem), out(cur, syn), out(pre, immediate)
 
