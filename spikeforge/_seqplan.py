@@ -97,6 +97,8 @@ def spike_output(neuron: SpikingNeuron) -> bool:
     anything) and a graded spike factor of one value equal to 1."""
     if torch.compiler.is_compiling():  # traced (compile, export): reading g's value would guard on data
         return False
+    if torch._C._len_torch_dispatch_stack() > 0:  # e.g. FakeTensorMode: no value to read, even of real g
+        return False
     g = neuron.graded_spikes_factor
     if isinstance(g, Tensor):
         # no device sync for the check; a meta or fake factor has no value to read

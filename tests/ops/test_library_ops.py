@@ -416,6 +416,10 @@ def test_chunked_training_under_fake_tensors(make, monkeypatch):
         for p in net.parameters():
             if p.requires_grad:
                 assert p.grad is not None and p.grad.shape == p.shape
+    real = snn.SequentialSNN(nn.Linear(8, 16), make())  # built outside the mode, run inside it
+    with FakeTensorMode(allow_non_fake_inputs=True):
+        out = real(torch.rand(12, 3, 8))
+        assert out.shape == (12, 3, 16) and type(out).__name__ == "FakeTensor"
 
 
 @needs_custom_op
