@@ -251,7 +251,9 @@ class SequentialSNN(nn.Sequential):
 
 
 def _own(state: Tensor) -> Tensor:
-    """``state``, or a copy of it when it is a view into a larger tensor (a row of a trace)."""
+    """``state``, or a copy of it when it is a view into a larger tensor (a row of a trace). Not
+    `spikeforge.ops._masks._owner`, which also compares storage offsets: ``torch.compile`` cannot trace
+    ``storage_offset()``, and chunks run under it."""
     base = state._base
     return state if base is None or base.numel() == state.numel() else state.clone()
 
