@@ -5,10 +5,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import matplotlib
-import pytest
-import torch
-from hypothesis import settings
+# Tests compare fused kernels with torch's step loop bit for bit, and chunked runs with whole ones. The
+# neuron updates are exact, but MKL's own GEMM kernels on AVX-512 CPUs round a product differently with
+# the data's alignment and the batch size (a recurrent product on a row of a trace against one on a
+# tensor of its own; a Linear over 6 rows against 27): 1-ulp differences that are not the code under
+# test. MKL's reproducible mode, set before torch first calls it, gives every call the same rounding.
+os.environ.setdefault("MKL_CBWR", "COMPATIBLE")
+
+import matplotlib  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from hypothesis import settings  # noqa: E402
 
 matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")

@@ -1,6 +1,7 @@
 """``torch.ops.spikeforge.lif_forward`` and ``lif_backward``: a whole LIF-family sequence (and its BPTT)
-as one operator each (see `spikeforge.ops._library`), dispatching to the numba kernels (``cpu.py``) on
-CPU tensors or the triton ones (``triton.py``) on CUDA tensors and under ``TRITON_INTERPRET=1``.
+as one operator each (see `spikeforge.ops._library`), dispatching to the compiled CPU kernels
+(`spikeforge.ops._native`, or their numba twins in ``cpu.py`` where the library was not built) on CPU
+tensors or the triton ones (``triton.py``) on CUDA tensors and under ``TRITON_INTERPRET=1``.
 
 Configuration codes (``syn``, ``rec``, ``reset``, ``immediate``) are those of ``cpu.py``; ``sid``, ``p1``,
 ``p2`` name the surrogate (`spikeforge.ops._surrogate_ids`, used by the backward only). With ``trace``
@@ -17,6 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .. import _native
 from .._library import define
 
 _FORWARD_SCHEMA = (
@@ -63,8 +65,6 @@ def _np_rows(t: Tensor, like: np.ndarray) -> np.ndarray:
 
 def _cpu_forward(xs: Tensor, init: tuple[Tensor, ...], prm: tuple[Tensor, ...], c: Config,
                  trace: bool) -> tuple[np.ndarray, ...]:
-    from .cpu import blocks, lif_forward, lif_forward_serial, pick
-
     x = _np(xs)
     T, n = x.shape
     rows = T if trace else 1
@@ -73,11 +73,14 @@ def _cpu_forward(xs: Tensor, init: tuple[Tensor, ...], prm: tuple[Tensor, ...], 
         return np.empty((rows, n), dtype=x.dtype) if used else np.empty((1, 1), dtype=x.dtype)
 
     spk, u, itr, v = np.empty_like(x), buf(True), buf(c.syn), buf(c.immediate)
-    nb = blocks(n)
-    pick(lif_forward, lif_forward_serial, nb)(
-        x, *(_np(t) for t in init), *(_np(p) for p in prm), c.syn, c.rec, c.reset, c.immediate, nb,
-        spk, u, itr, v,
-    )
+    args = (x, *(_np(t) for t in init), *(_np(p) for p in prm), c.syn, c.rec, c.reset, c.immediate)
+    if _native.lib is not None:
+        _native.lif_forward(*args, _native.blocks(n), spk, u, itr, v)
+    else:
+        from .cpu import blocks, lif_forward, lif_forward_serial, pick
+
+        nb = blocks(n)
+        pick(lif_forward, lif_forward_serial, nb)(*args, nb, spk, u, itr, v)
     return spk, u, itr, v
 
 
@@ -135,12 +138,11 @@ def _forward_fake(xs: Tensor, u0: Tensor, i0: Tensor, s0: Tensor, alpha: Tensor,
 def _cpu_backward(saved: tuple[Tensor, ...], gs: Tensor, gu: Tensor | None, gi: Tensor | None,
                   c: Config, params: bool = True,
                   g_last: tuple[Tensor | None, ...] = (None, None, None)) -> tuple[np.ndarray, ...]:
-    """The numba BPTT, from the traces' gradients and ``g_last``, those of the final spike (with
-    ``rec``), membrane and current states (None: zero), which start the carried gradients. Parameters
+    """The CPU BPTT (compiled kernels or numba), from the traces' gradients and ``g_last``, those of
+    the final spike (with ``rec``), membrane and current states (None: zero), which start the carried
+    gradients. Parameters
     given as one value (``[1]``) are repeated per neuron for the kernel and their gradients summed back
     to ``[1]``; buffers the configuration does not use stay 1-element."""
-    from .cpu import blocks, lif_backward, lif_backward_serial, pick
-
     u = _np(saved[9])
     n = u.shape[1]
     u0, i0, s0, alpha, beta, theta, g, vrec = saved[:8]
@@ -165,12 +167,16 @@ def _cpu_backward(saved: tuple[Tensor, ...], gs: Tensor, gu: Tensor | None, gi: 
     for j, grad in zip((2, 0, 1), g_last):  # (spk, mem, syn) -> gs0, gu0, gi0
         if used[j]:
             vecs[j][:] = 0 if grad is None else _np(grad)
-    nb = blocks(n)
-    pick(lif_backward, lif_backward_serial, nb)(
-        *arrs[:8], c.syn, c.rec, c.reset, c.immediate, c.sid, c.p1, c.p2, nb, *arrs[8:], _np(gs),
-        dummy if gu is None else _np(gu), dummy if gi is None else _np(gi), gu is not None, gi is not None,
-        gx, *vecs, params,
-    )
+    args = (*arrs[:8], c.syn, c.rec, c.reset, c.immediate, c.sid, c.p1, c.p2)
+    rest = (*arrs[8:], _np(gs), dummy if gu is None else _np(gu), dummy if gi is None else _np(gi),
+            gu is not None, gi is not None, gx, *vecs, params)
+    if _native.lib is not None:
+        _native.lif_backward(*args, _native.blocks(n), *rest)
+    else:
+        from .cpu import blocks, lif_backward, lif_backward_serial, pick
+
+        nb = blocks(n)
+        pick(lif_backward, lif_backward_serial, nb)(*args, nb, *rest)
     out = [gx]
     for j, (grad, k, t) in enumerate(zip(vecs, used, saved[:8], strict=True)):
         if not k:

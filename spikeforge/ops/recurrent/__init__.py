@@ -35,8 +35,9 @@ A kernel fits when the firing configuration is plain (a surrogate with a ``kerne
 and device (float32 parameters under float64 input are promoted, as the step functions do), and the
 recurrence is exactly ``nn.Linear`` or ``nn.Conv2d`` (``padding_mode="zeros"``, numeric padding, same
 in/out channels and spatial size) with weights of the input's dtype and device and no forward hooks.
-The recurrent products are torch's (its thread count); the element-wise step is one serial numba call per
-step on CPU tensors (``cpu.py``) and torch operations on any other device (``_loops.py``).
+The recurrent products are torch's (its thread count); the element-wise step is one serial compiled call
+per step on CPU tensors (``cpu.py``: `spikeforge.ops._native`, or numba where it was not built) and torch
+operations on any other device (``_loops.py``).
 """
 
 from __future__ import annotations

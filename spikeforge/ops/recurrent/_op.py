@@ -32,7 +32,7 @@ _N_GRAD = 10
 
 
 def _impl(t: Tensor):  # noqa: ANN202 - a module with forward/backward
-    """The numba element-wise kernels for CPU tensors, torch operations on any other device."""
+    """The compiled (or numba) element-wise kernels for CPU tensors, torch operations on any other device."""
     return cpu if t.device.type == "cpu" else _loops
 
 

@@ -1,0 +1,35 @@
+"""Build of spikeforge's compiled CPU kernels (the rest of the metadata is in pyproject.toml).
+
+``spikeforge/ops/_kernels.c`` is plain C loaded with ctypes (no Python API). The extension is optional:
+without a C compiler the install still succeeds and the kernels run through numba instead
+(`spikeforge.ops._native`). ``-ffp-contract=off`` keeps every product and sum rounded on its own (no
+fused multiply-add), as torch's element-wise operations round them: the kernels' results are then
+bit-identical to the step-by-step reference. ``-fno-trapping-math`` lets gcc evaluate both sides of a
+select (no floating-point exception flags are read), which the loops need to vectorise; ``-fno-math-errno``
+likewise for ``exp``.
+"""
+
+import sys
+
+from setuptools import Extension, setup
+
+if sys.platform == "win32":
+    args: list[str] = ["/O2", "/fp:precise"]
+    libs: list[str] = []
+else:
+    args = ["-O3", "-g0", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math", "-fvisibility=hidden",
+            "-std=c99"]
+    libs = ["pthread"]
+
+setup(
+    ext_modules=[
+        Extension(
+            "spikeforge.ops._kernels",
+            sources=["spikeforge/ops/_kernels.c"],
+            depends=["spikeforge/ops/_kernels_impl.h"],
+            extra_compile_args=args,
+            libraries=libs,
+            optional=True,
+        )
+    ]
+)

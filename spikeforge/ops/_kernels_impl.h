@@ -1,0 +1,422 @@
+/* The CPU kernels of _kernels.c for one precision: included once with R = float, F(x) = x##_f32 and
+ * once with R = double, F(x) = x##_f64. Every operation is written in R, in the order of the step
+ * functions in spikeforge.core (see _kernels.c), so that results are bit-identical to them. */
+
+/* ---------------------------------------------------------------- surrogate gradients */
+
+/* dS/dz of surrogate `sid` (a Surrogate.kernel_id, -1 none) in R; the ids are those of
+ * spikeforge/ops/_surrogate_ids.py and the formulas those of spikeforge/surrogate.py. */
+INLINE R F(surrogate_grad)(R z, const int sid, R a, R b) {
+    switch (sid) {
+    case 0: { /* ATan(alpha) */
+        R w = (R)(3.14159265358979323846 / 2) * a * z;
+        return (a / (R)2) / ((R)1 + w * w);
+    }
+    case 1: { /* FastSigmoid(slope) */
+        R d = a * ABS(z) + (R)1;
+        return (R)1 / (d * d);
+    }
+    case 2: { /* Sigmoid(slope): a*e/(1+e)^2, e = exp(-|a z|) (never overflows) */
+        R e = EXP(-ABS(a * z));
+        R d = (R)1 + e;
+        return a * e / (d * d);
+    }
+    case 3: /* Triangular(threshold) */
+        return z < 0 ? a : -a;
+    case 4: /* StraightThroughEstimator */
+        return (R)1;
+    case 5: /* SpikeRateEscape(beta, slope) */
+        return b * EXP(-a * ABS(z - (R)1));
+    case 6: /* Heaviside */
+        return z > 0 ? (R)1 : (R)0;
+    case 7: { /* SparseFastSigmoid(slope, B) */
+        R d = a * ABS(z) + (R)1;
+        return z > b ? (R)1 / (d * d) : (R)0;
+    }
+    case 8: /* LeakySpikeOperator(slope) */
+        return z > 0 ? (R)1 : a;
+    default:
+        return (R)0;
+    }
+}
+
+/* out[k - lo] = g[k] * s'(v[k] - theta[k]) (g NULL: factor 1) for k in [lo, hi): one loop per
+ * surrogate, each with a constant id (no branch on it inside the loop). */
+INLINE void F(slope_loop)(const R *restrict v, const R *restrict theta, const R *restrict g,
+                          R *restrict out, int64_t lo, int64_t hi, const int sid, R a, R b) {
+    if (g) {
+        for (int64_t k = lo; k < hi; k++)
+            out[k - lo] = g[k] * F(surrogate_grad)(v[k] - theta[k], sid, a, b);
+    } else {
+        for (int64_t k = lo; k < hi; k++)
+            out[k - lo] = F(surrogate_grad)(v[k] - theta[k], sid, a, b);
+    }
+}
+
+static CLONES void F(slope_row)(const R *v, const R *theta, const R *g, R *out, int64_t lo,
+                                int64_t hi, int sid, double p1, double p2) {
+    R a = (R)p1, b = (R)p2;
+    switch (sid) {
+    case 0: F(slope_loop)(v, theta, g, out, lo, hi, 0, a, b); break;
+    case 1: F(slope_loop)(v, theta, g, out, lo, hi, 1, a, b); break;
+    case 2: F(slope_loop)(v, theta, g, out, lo, hi, 2, a, b); break;
+    case 3: F(slope_loop)(v, theta, g, out, lo, hi, 3, a, b); break;
+    case 4: F(slope_loop)(v, theta, g, out, lo, hi, 4, a, b); break;
+    case 5: F(slope_loop)(v, theta, g, out, lo, hi, 5, a, b); break;
+    case 6: F(slope_loop)(v, theta, g, out, lo, hi, 6, a, b); break;
+    case 7: F(slope_loop)(v, theta, g, out, lo, hi, 7, a, b); break;
+    case 8: F(slope_loop)(v, theta, g, out, lo, hi, 8, a, b); break;
+    default: F(slope_loop)(v, theta, g, out, lo, hi, -1, a, b); break;
+    }
+}
+
+/* ---------------------------------------------------------------- LIF family: forward */
+
+/* one step of neurons [lo, hi), its arrays as restrict parameters (gcc honours restrict on parameters,
+ * also once inlined, and vectorises without run-time overlap checks) */
+INLINE void F(fwd_row)(int64_t lo, int64_t hi, const R *restrict x_t, R *restrict s_t, R *restrict u_t,
+                       R *restrict i_t, R *restrict v_t, R *restrict u_prev, R *restrict i_prev,
+                       R *restrict s_prev, const R *restrict alpha, const R *restrict beta,
+                       const R *restrict theta, const R *restrict g, const R *restrict vrec,
+                       const int per, const int syn, const int rec, const int reset, const int imm) {
+    const R a0 = alpha[0], b0 = beta[0], th0 = theta[0], g0 = g[0], v0 = vrec[0];
+    for (int64_t k = lo; k < hi; k++) {
+        /* every load unconditional (a load under a data-dependent condition stops vectorisation) */
+        R up = u_prev[k];
+        R th = per ? theta[k] : th0;
+        R bk = per ? beta[k] : b0;
+        R gk = per ? g[k] : g0;
+        R ak = (per && syn) ? alpha[k] : a0;
+        R vk = (per && rec) ? vrec[k] : v0;
+        R ip = syn ? i_prev[k] : (R)0;
+        R sp = rec ? s_prev[k] : (R)0;
+        int fired = up > th;
+        R xv = x_t[k];
+        R base, vv, un;
+        R plain = bk * up + xv;
+        if (syn) {
+            R ic = ak * ip + xv;
+            if (rec) ic = ic + sp * vk;
+            i_t[k] = ic;
+            i_prev[k] = ic;
+            base = bk * up + ic;
+        } else {
+            if (rec) plain = plain + sp * vk;
+            base = (reset == 1 && fired) ? xv : plain; /* Leaky's zero reset keeps only the input */
+        }
+        if (reset == 0 && fired) vv = base - th;
+        else if (reset == 3 && fired) vv = base - base;
+        else vv = base;
+        int hit = vv - th > 0;
+        R sv = hit ? gk : (R)0;
+        s_t[k] = sv;
+        if (rec) s_prev[k] = sv;
+        if (imm) v_t[k] = vv;
+        if (imm && reset != 2 && hit != fired) {
+            if (reset == 0) un = hit ? vv - th : vv + th;
+            else un = hit ? vv - vv : vv + vv;
+        } else {
+            un = vv;
+        }
+        u_t[k] = un;
+        u_prev[k] = un;
+    }
+}
+
+INLINE void F(fwd_block_impl)(const lif_fwd_args *A, int64_t lo, int64_t hi, const int per,
+                              const int syn, const int rec, const int reset, const int imm) {
+    const int64_t T = A->T, N = A->N;
+    for (int64_t t = 0; t < T; t++)
+        F(fwd_row)(lo, hi, (const R *)A->x + t * N, (R *)A->spk + t * N, (R *)A->u + (A->keep ? t : 0) * N,
+                   (R *)A->itr + ((syn && A->keep) ? t : 0) * N, (R *)A->v + ((imm && A->keep) ? t : 0) * N,
+                   A->u_prev, A->i_prev, A->s_prev, A->alpha, A->beta, A->theta, A->g, A->vrec,
+                   per, syn, rec, reset, imm);
+}
+
+/* the configuration as compile-time constants: one specialised loop each (64 of them) */
+#define FWD_IM(P, S, RC, RS) \
+    do { if (A->immediate) F(fwd_block_impl)(A, lo, hi, P, S, RC, RS, 1); \
+         else F(fwd_block_impl)(A, lo, hi, P, S, RC, RS, 0); } while (0)
+#define FWD_RS(P, S, RC) \
+    do { switch (A->reset) { case 0: FWD_IM(P, S, RC, 0); break; case 1: FWD_IM(P, S, RC, 1); break; \
+         case 2: FWD_IM(P, S, RC, 2); break; default: FWD_IM(P, S, RC, 3); break; } } while (0)
+#define FWD_RC(P, S) do { if (A->rec) FWD_RS(P, S, 1); else FWD_RS(P, S, 0); } while (0)
+#define FWD_S(P) do { if (A->syn) FWD_RC(P, 1); else FWD_RC(P, 0); } while (0)
+
+static CLONES int F(fwd_block)(const void *args, int64_t c) {
+    const lif_fwd_args *A = args;
+    int64_t lo = c * A->N / A->nb, hi = (c + 1) * A->N / A->nb;
+    if (A->per) FWD_S(1);
+    else FWD_S(0);
+    return 0;
+}
+
+EXPORT int F(sf_lif_forward)(const lif_fwd_args *A) {
+    return run_blocks(F(fwd_block), A, A->nb);
+}
+
+/* ---------------------------------------------------------------- LIF family: backward */
+
+INLINE void F(bwd_row)(int64_t lo, int64_t hi, const R *restrict u_prev, const R *restrict i_prev,
+                       const R *restrict s_prev, const R *restrict v_t, const R *restrict gu_t,
+                       const R *restrict gi_t, const R *restrict gs_t, R *restrict gx_t,
+                       const R *restrict slope /* [hi - lo] */, const R *restrict alpha, const R *restrict beta,
+                       const R *restrict theta, const R *restrict g, const R *restrict vrec,
+                       R *restrict gu0, R *restrict gi0, R *restrict gs0, R *restrict galpha,
+                       R *restrict gbeta, R *restrict gtheta, R *restrict gg, R *restrict gvrec,
+                       const int syn, const int rec, const int reset, const int imm, const int params) {
+    const R zero = 0, one = 1;
+    for (int64_t k = lo; k < hi; k++) {
+        R th = theta[k];
+        R gk = g[k];
+        R up = u_prev[k];
+        int fired = up > th;
+        R vv = v_t[k];
+        R z = vv - th;
+        int hit = z > 0;
+        R gut = gu0[k] + gu_t[k];
+        R gst = rec ? gs_t[k] + gs0[k] : gs_t[k];
+        R dth = zero, dg = zero, gv = gut;
+        if (imm && reset != 2) {
+            R dd = (hit ? one : zero) - (fired ? one : zero);
+            R q = gut * (reset == 0 ? th : vv) / gk;
+            gst -= q;
+            dg += hit ? q : zero;
+            if (reset == 0) dth -= gut * dd;
+            else gv = gut * (one - dd);
+        }
+        dg += hit ? gst : zero;
+        R gz = gst * gk * slope[k - lo];
+        gv += gz;
+        dth -= gz;
+        if (reset == 0) dth -= fired ? gv : zero;
+        R gbase = (reset == 3 && fired) ? zero : gv;
+        R gprev = (reset == 1 && fired) ? zero : gbase;
+        gu0[k] = beta[k] * gprev;
+        if (params) {
+            gbeta[k] += gprev * up;
+            gtheta[k] += dth;
+            gg[k] += dg;
+        }
+        R gdrive;
+        if (syn) {
+            gdrive = gi0[k] + gi_t[k] + gbase;
+            if (params) galpha[k] += gdrive * i_prev[k];
+            gi0[k] = alpha[k] * gdrive;
+        } else {
+            gdrive = gbase;
+        }
+        gx_t[k] = gdrive;
+        if (rec) {
+            if (params) gvrec[k] += gdrive * s_prev[k];
+            gs0[k] = vrec[k] * gdrive;
+        }
+    }
+}
+
+INLINE void F(bwd_block_impl)(const lif_bwd_args *A, int64_t lo, int64_t hi, R *restrict slope,
+                              const int syn, const int rec, const int reset, const int imm,
+                              const int params) {
+    const int64_t T = A->T, N = A->N;
+    R *gbeta = A->gbeta, *gtheta = A->gtheta, *gg = A->gg, *galpha = A->galpha, *gvrec = A->gvrec;
+    if (params) {
+        for (int64_t k = lo; k < hi; k++) {
+            gbeta[k] = 0;
+            gtheta[k] = 0;
+            gg[k] = 0;
+            if (syn) galpha[k] = 0;
+            if (rec) gvrec[k] = 0;
+        }
+    }
+    for (int64_t t = T - 1; t >= 0; t--) {
+        const R *u_prev = t == 0 ? (const R *)A->u0 : (const R *)A->u + (t - 1) * N;
+        const R *i_prev = (t == 0 || !syn) ? (const R *)A->i0 : (const R *)A->itr + (t - 1) * N;
+        const R *s_prev = (t == 0 || !rec) ? (const R *)A->s0 : (const R *)A->spk + (t - 1) * N;
+        const R *v_t = imm ? (const R *)A->v + t * N : (const R *)A->u + t * N;
+        F(slope_row)(v_t, A->theta, NULL, slope, lo, hi, A->sid, A->p1, A->p2);
+        F(bwd_row)(lo, hi, u_prev, i_prev, s_prev, v_t, (const R *)A->gu + t * A->gu_stride,
+                   (const R *)A->gi + t * A->gi_stride, (const R *)A->gs + t * N, (R *)A->gx + t * N,
+                   slope, A->alpha, A->beta, A->theta, A->g, A->vrec, A->gu0, A->gi0, A->gs0,
+                   A->galpha, A->gbeta, A->gtheta, A->gg, A->gvrec, syn, rec, reset, imm, params);
+    }
+}
+
+#define BWD_P(S, RC, RS, IM) \
+    do { if (A->params) F(bwd_block_impl)(A, lo, hi, slope, S, RC, RS, IM, 1); \
+         else F(bwd_block_impl)(A, lo, hi, slope, S, RC, RS, IM, 0); } while (0)
+#define BWD_IM(S, RC, RS) do { if (A->immediate) BWD_P(S, RC, RS, 1); else BWD_P(S, RC, RS, 0); } while (0)
+#define BWD_RS(S, RC) \
+    do { switch (A->reset) { case 0: BWD_IM(S, RC, 0); break; case 1: BWD_IM(S, RC, 1); break; \
+         case 2: BWD_IM(S, RC, 2); break; default: BWD_IM(S, RC, 3); break; } } while (0)
+#define BWD_RC(S) do { if (A->rec) BWD_RS(S, 1); else BWD_RS(S, 0); } while (0)
+
+static CLONES int F(bwd_block)(const void *args, int64_t c) {
+    const lif_bwd_args *A = args;
+    int64_t lo = c * A->N / A->nb, hi = (c + 1) * A->N / A->nb;
+    R *slope = malloc((size_t)(hi > lo ? hi - lo : 1) * sizeof(R));
+    if (!slope) return 1;
+    if (A->syn) BWD_RC(1);
+    else BWD_RC(0);
+    free(slope);
+    return 0;
+}
+
+EXPORT int F(sf_lif_backward)(const lif_bwd_args *A) {
+    return run_blocks(F(bwd_block), A, A->nb);
+}
+
+/* ---------------------------------------------------------------- dense recurrence: one step */
+
+/* the loop of one step, its arrays as restrict parameters (gcc honours restrict on parameters, also
+ * once inlined, and then vectorises without run-time overlap checks) */
+INLINE void F(rec_fwd_loop)(int64_t N, const R *restrict u_prev, const R *restrict i_prev,
+                            const R *restrict x_t, const R *restrict r, const R *restrict alpha,
+                            const R *restrict beta, const R *restrict theta, const R *restrict g,
+                            R *restrict s_t, R *restrict u_t, R *restrict i_t, R *restrict v_t,
+                            const int syn, const int reset, const int imm) {
+    for (int64_t k = 0; k < N; k++) {
+        R up = u_prev[k];
+        R th = theta[k];
+        R gk = g[k];
+        R xk = x_t[k];
+        R rk = r[k];
+        R bk = beta[k];
+        int fired = up - th > 0;
+        R base, vv;
+        if (syn) {
+            R ic = alpha[k] * i_prev[k] + xk;
+            ic = ic + rk;
+            i_t[k] = ic;
+            base = bk * up + ic;
+        } else {
+            base = bk * up + xk;
+            base = base + rk;
+        }
+        if (reset == 0 && fired) vv = base - th;
+        else if (reset == 1 && fired) vv = base - base;
+        else vv = base;
+        int hit = vv - th > 0;
+        s_t[k] = hit ? gk : (R)0;
+        if (imm) v_t[k] = vv;
+        if (imm && hit != fired) { /* D = S/g - R = +-1 */
+            if (reset == 0) vv = hit ? vv - th : vv + th;
+            else vv = hit ? vv - vv : vv + vv;
+        }
+        u_t[k] = vv;
+    }
+}
+
+INLINE void F(rec_fwd_impl)(const rec_fwd_args *A, const int syn, const int reset, const int imm) {
+    const int64_t t = A->t, N = A->N;
+    const R *u_prev = t == 0 ? (const R *)A->u0 : (const R *)A->u + (t - 1) * N;
+    const R *i_prev = (t == 0 || !syn) ? (const R *)A->i0 : (const R *)A->itr + (t - 1) * N;
+    F(rec_fwd_loop)(N, u_prev, i_prev, (const R *)A->x + t * N, A->rec, A->alpha, A->beta, A->theta, A->g,
+                    (R *)A->spk + t * N, (R *)A->u + t * N, (R *)A->itr + (syn ? t : 0) * N,
+                    (R *)A->v + (imm ? t : 0) * N, syn, reset, imm);
+}
+
+#define RF_IM(S, RS) do { if (A->immediate) F(rec_fwd_impl)(A, S, RS, 1); \
+                          else F(rec_fwd_impl)(A, S, RS, 0); } while (0)
+#define RF_RS(S) do { switch (A->reset) { case 0: RF_IM(S, 0); break; case 1: RF_IM(S, 1); break; \
+                      default: F(rec_fwd_impl)(A, S, 2, 0); break; } } while (0)
+
+EXPORT CLONES void F(sf_rec_step_forward)(const rec_fwd_args *A) {
+    if (A->syn) RF_RS(1);
+    else RF_RS(0);
+}
+
+INLINE void F(rec_bwd_impl)(const rec_bwd_args *A, const int syn, const int reset, const int imm,
+                            const int params) {
+    const int64_t t = A->t, N = A->N;
+    const R *restrict alpha = A->alpha, *restrict beta = A->beta, *restrict theta = A->theta;
+    const R *restrict g = A->g;
+    const R *restrict u_prev = t == 0 ? (const R *)A->u0 : (const R *)A->u + (t - 1) * N;
+    const R *restrict i_prev = (t == 0 || !syn) ? (const R *)A->i0 : (const R *)A->itr + (t - 1) * N;
+    const R *restrict v_t = imm ? (const R *)A->v + t * N : (const R *)A->u + t * N;
+    /* an absent upstream gradient is one zero row (stride 0), so every load is unconditional */
+    const R *restrict gs_t = (const R *)A->gs + (A->has_gs ? t * N : 0);
+    const R *restrict gu_t = (const R *)A->gu + (A->has_gu ? t * N : 0);
+    const R *restrict gi_t = (const R *)A->gi + (A->has_gi ? t * N : 0);
+    const R *restrict sl_t = A->slope;
+    R *restrict gsc = A->gsc, *restrict guc = A->guc, *restrict gic = A->gic;
+    R *restrict galpha = A->galpha, *restrict gbeta = A->gbeta, *restrict gtheta = A->gtheta;
+    R *restrict gg = A->gg;
+    R *restrict gx_t = (R *)A->gx + t * N;
+    const int has_gs = A->has_gs, has_gu = A->has_gu, has_gi = A->has_gi;
+    const R zero = 0, one = 1;
+    for (int64_t k = 0; k < N; k++) {
+        R th = theta[k];
+        R gk = g[k];
+        R up = u_prev[k];
+        R vv = v_t[k];
+        R gsv = gs_t[k], guv = gu_t[k];
+        int fired = up - th > 0;
+        int hit = vv - th > 0;
+        R gut = has_gu ? guc[k] + guv : guc[k];
+        R gst = has_gs ? gsc[k] + gsv : gsc[k];
+        R dth = zero, dg = zero, gv = gut;
+        if (imm) {
+            R dd = (hit ? one : zero) - (fired ? one : zero);
+            R q = gut * (reset == 0 ? th : vv) / gk;
+            gst -= q;
+            dg += hit ? q : zero;
+            if (reset == 0) dth -= gut * dd;
+            else gv = gut * (one - dd);
+        }
+        if (params) dg += hit ? gst : zero;
+        R gz = gst * sl_t[k];
+        gv += gz;
+        dth -= gz;
+        if (reset == 0) dth -= fired ? gv : zero;
+        R gbase = (reset == 1 && fired) ? zero : gv;
+        guc[k] = beta[k] * gbase;
+        if (params) {
+            gbeta[k] += gbase * up;
+            gtheta[k] += dth;
+            gg[k] += dg;
+        }
+        R gd;
+        if (syn) {
+            R giv = gi_t[k];
+            gd = has_gi ? gic[k] + giv + gbase : gic[k] + gbase;
+            if (params) galpha[k] += gd * i_prev[k];
+            gic[k] = alpha[k] * gd;
+        } else {
+            gd = gbase;
+        }
+        gx_t[k] = gd;
+    }
+}
+
+#define RB_P(S, RS, IM) do { if (params) F(rec_bwd_impl)(A, S, RS, IM, 1); \
+                             else F(rec_bwd_impl)(A, S, RS, IM, 0); } while (0)
+#define RB_IM(S, RS) do { if (A->immediate) RB_P(S, RS, 1); else RB_P(S, RS, 0); } while (0)
+#define RB_RS(S) do { switch (A->reset) { case 0: RB_IM(S, 0); break; case 1: RB_IM(S, 1); break; \
+                      default: RB_P(S, 2, 0); break; } } while (0)
+
+/* Step t of the dense recurrence's BPTT; with a surrogate (sid != NO_GRAD) first fills A->slope with
+ * g * s'(v[t] - theta) (else A->slope holds zeros). */
+EXPORT CLONES void F(sf_rec_step_backward)(const rec_bwd_args *A) {
+    if (A->sid != -1) {
+        const R *v_t = (const R *)(A->immediate ? A->v : A->u) + A->t * A->N;
+        F(slope_row)(v_t, A->theta, A->g, A->slope, 0, A->N, A->sid, A->p1, A->p2);
+    }
+    /* the parameter gradients: all four accumulated (their buffers are [N]) when any is needed */
+    const int params = A->need_alpha || A->need_beta || A->need_theta || A->need_g;
+    if (A->syn) RB_RS(1);
+    else RB_RS(0);
+}
+
+#undef FWD_IM
+#undef FWD_RS
+#undef FWD_RC
+#undef FWD_S
+#undef BWD_P
+#undef BWD_IM
+#undef BWD_RS
+#undef BWD_RC
+#undef RF_IM
+#undef RF_RS
+#undef RB_P
+#undef RB_IM
+#undef RB_RS

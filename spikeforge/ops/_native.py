@@ -1,0 +1,208 @@
+"""The compiled CPU kernels (``_kernels.c``, built at install) through ctypes, with numba as the fallback.
+
+Why not numba alone: importing numba loads LLVM (``libllvmlite.so``, about 100 MB of resident memory
+before any kernel runs, 116 MB with numba's modules) and its first compiled calls add 25-50 MB more,
+which put the peak memory of a sequence-mode training run 30-100 MB over snntorch's. The compiled
+library is under 1 MB. The kernels are the numba ones written in C (same equations, codes, layouts and
+rounding), so either backend gives the same bits.
+
+`lib` is the loaded library, or None when it was not built (no C compiler at install), its interface
+does not match (`ABI`), or ``SPIKEFORGE_CPU_KERNELS=numba`` asks for the numba kernels; the callers then
+use those (``ops/lif/cpu.py``, ``ops/recurrent/_numba.py``). ctypes releases the GIL during a call.
+
+Thread use: a LIF call splits its neurons into `blocks` contiguous blocks, one POSIX thread each (the
+caller's thread runs the first), at most ``torch.get_num_threads()``; no OpenMP, so torch's own thread
+setting is never touched. The dense-recurrent step is serial.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.machinery
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+#: the interface version the structures below describe (``SF_ABI`` in ``_kernels.c``)
+ABI = 1
+#: fewest neurons per thread: below that, starting threads costs more than it saves
+MIN_BLOCK = 4096
+
+_i64, _i32, _ptr, _f64 = ctypes.c_int64, ctypes.c_int32, ctypes.c_void_p, ctypes.c_double
+
+
+def _fields(spec: str) -> list[tuple[str, type]]:
+    """``"T N:i64 x alpha:p"`` -> ctypes fields: each name takes the type written after the next colon."""
+    out, names = [], []
+    kinds = {"i64": _i64, "i32": _i32, "p": _ptr, "f64": _f64}
+    for word in spec.split():
+        name, _, kind = word.partition(":")
+        names.append(name)
+        if kind:
+            out += [(n, kinds[kind]) for n in names]
+            names = []
+    return out
+
+
+class LifForwardArgs(ctypes.Structure):
+    _fields_ = _fields("T N keep:i64 x alpha beta theta g vrec spk u itr v u_prev i_prev s_prev:p "
+                       "per syn rec reset immediate nb:i32")
+
+
+class LifBackwardArgs(ctypes.Structure):
+    _fields_ = _fields("T N gu_stride gi_stride:i64 u0 i0 s0 alpha beta theta g vrec spk u itr v gs gu gi "
+                       "gx gu0 gi0 gs0 galpha gbeta gtheta gg gvrec:p p1 p2:f64 "
+                       "sid syn rec reset immediate params nb unused:i32")
+
+
+class RecForwardArgs(ctypes.Structure):
+    _fields_ = _fields("t N:i64 x rec u0 i0 alpha beta theta g spk u itr v:p syn reset immediate unused:i32")
+
+
+class RecBackwardArgs(ctypes.Structure):
+    _fields_ = _fields("t N:i64 u0 i0 alpha beta theta g u itr v gs gu gi slope gsc guc gic galpha gbeta "
+                       "gtheta gg gx:p p1 p2:f64 sid syn reset immediate has_gs has_gu has_gi need_alpha "
+                       "need_beta need_theta need_g unused:i32")
+
+
+def _load() -> ctypes.CDLL | None:
+    if os.environ.get("SPIKEFORGE_CPU_KERNELS", "").strip().lower() == "numba":
+        return None
+    here = Path(__file__).parent
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        path = here / f"_kernels{suffix}"
+        if not path.is_file():
+            continue
+        try:
+            lib = ctypes.CDLL(str(path))
+            lib.sf_abi.restype = ctypes.c_int
+            if lib.sf_abi() != ABI:
+                return None
+        except (OSError, AttributeError):
+            return None
+        for kind, args in (("lif_forward", LifForwardArgs), ("lif_backward", LifBackwardArgs),
+                           ("rec_step_forward", RecForwardArgs), ("rec_step_backward", RecBackwardArgs)):
+            for dt in ("f32", "f64"):
+                fn = getattr(lib, f"sf_{kind}_{dt}")
+                fn.argtypes = [ctypes.POINTER(args)]
+                fn.restype = ctypes.c_int if kind.startswith("lif") else None
+        return lib
+    return None
+
+
+lib = _load()
+
+
+def blocks(n: int) -> int:
+    """How many contiguous blocks of neurons (one per thread) a LIF call splits ``n`` neurons into: at
+    most ``torch.get_num_threads()``, at least `MIN_BLOCK` neurons each."""
+    return max(1, min(torch.get_num_threads(), n // MIN_BLOCK))
+
+
+def _suffix(a: np.ndarray) -> str:
+    if a.dtype == np.float32:
+        return "f32"
+    if a.dtype == np.float64:
+        return "f64"
+    raise TypeError(f"the compiled kernels take float32 or float64 arrays, not {a.dtype}")
+
+
+def _p(a: np.ndarray, dtype: np.dtype) -> int:
+    """The address of ``a``'s data (C-contiguous, ``dtype``: the kernels index it as such)."""
+    if a.dtype != dtype or not a.flags.c_contiguous:
+        raise ValueError(f"kernel array must be C-contiguous {dtype}, got {a.dtype} {a.strides}")
+    return a.ctypes.data
+
+
+def _check(rc: int) -> None:
+    if rc:
+        raise MemoryError("spikeforge CPU kernel: out of memory for its per-thread buffers")
+
+
+def lif_forward(x: np.ndarray, u0: np.ndarray, i0: np.ndarray, s0: np.ndarray, alpha: np.ndarray,
+                beta: np.ndarray, theta: np.ndarray, g: np.ndarray, vrec: np.ndarray, syn: bool, rec: bool,
+                reset: int, immediate: bool, nb: int, spk: np.ndarray, u: np.ndarray, itr: np.ndarray,
+                v: np.ndarray) -> None:
+    """As ``ops.lif.cpu.lif_forward`` (same arguments, same results), on ``nb`` threads."""
+    T, N = x.shape
+    dt = x.dtype
+    u_prev, i_prev, s_prev = u0.copy(), i0.copy(), s0.copy()
+    a = LifForwardArgs(T, N, int(u.shape[0] == T), *(_p(b, dt) for b in (
+        x, alpha, beta, theta, g, vrec, spk, u, itr, v, u_prev, i_prev, s_prev)),
+        int(beta.shape[0] == N), int(syn), int(rec), int(reset), int(immediate), max(1, int(nb)))
+    _check(getattr(lib, f"sf_lif_forward_{_suffix(x)}")(ctypes.byref(a)))
+
+
+def lif_backward(u0: np.ndarray, i0: np.ndarray, s0: np.ndarray, alpha: np.ndarray, beta: np.ndarray,
+                 theta: np.ndarray, g: np.ndarray, vrec: np.ndarray, syn: bool, rec: bool, reset: int,
+                 immediate: bool, sid: int, p1: float, p2: float, nb: int, spk: np.ndarray, u: np.ndarray,
+                 itr: np.ndarray, v: np.ndarray, gs: np.ndarray, gu: np.ndarray, gi: np.ndarray,
+                 has_gu: bool, has_gi: bool, gx: np.ndarray, gu0: np.ndarray, gi0: np.ndarray,
+                 gs0: np.ndarray, galpha: np.ndarray, gbeta: np.ndarray, gtheta: np.ndarray,
+                 gg: np.ndarray, gvrec: np.ndarray, need_params: bool = True) -> None:
+    """As ``ops.lif.cpu.lif_backward`` (same arguments, same results), on ``nb`` threads."""
+    T, N = u.shape
+    dt = u.dtype
+    zero_row = None
+    if not (has_gu and has_gi):
+        zero_row = np.zeros(N, dtype=dt)
+    gu_, gi_ = (gu if has_gu else zero_row), (gi if has_gi else zero_row)
+    a = LifBackwardArgs(T, N, N if has_gu else 0, N if has_gi else 0, *(_p(b, dt) for b in (
+        u0, i0, s0, alpha, beta, theta, g, vrec, spk, u, itr, v, gs, gu_, gi_, gx, gu0, gi0, gs0,
+        galpha, gbeta, gtheta, gg, gvrec)), float(p1), float(p2), int(sid), int(syn), int(rec),
+        int(reset), int(immediate), int(need_params), max(1, int(nb)), 0)
+    _check(getattr(lib, f"sf_lif_backward_{_suffix(u)}")(ctypes.byref(a)))
+
+
+class RecurrentForward:
+    """The dense-recurrent forward steps of one sequence: the arrays are fixed once, then `step` runs
+    step ``t`` with the recurrent input ``rec`` (``[N]``, ``x``'s dtype) as
+    ``ops.recurrent._numba.step_forward`` does."""
+
+    def __init__(self, x: np.ndarray, u0: np.ndarray, i0: np.ndarray, alpha: np.ndarray,
+                 beta: np.ndarray, theta: np.ndarray, g: np.ndarray, syn: bool, reset: int,
+                 immediate: bool, spk: np.ndarray, u: np.ndarray, itr: np.ndarray, v: np.ndarray) -> None:
+        self.dt = x.dtype
+        self.keep = (x, u0, i0, alpha, beta, theta, g, spk, u, itr, v)  # alive while the pointers are used
+        p = [_p(b, self.dt) for b in self.keep]
+        self.args = RecForwardArgs(0, x.shape[1], p[0], 0, *p[1:], int(syn), int(reset), int(immediate), 0)
+        self.fn = getattr(lib, f"sf_rec_step_forward_{_suffix(x)}")
+        self.ref = ctypes.byref(self.args)
+
+    def step(self, t: int, rec: np.ndarray) -> None:
+        if rec.dtype != self.dt or not rec.flags.c_contiguous:  # (in practice it is already)
+            rec = np.ascontiguousarray(rec, dtype=self.dt)
+            self.keep_rec = rec
+        self.args.t = t
+        self.args.rec = rec.ctypes.data
+        self.fn(self.ref)
+
+
+class RecurrentBackward:
+    """The dense-recurrent BPTT steps of one sequence (``ops.recurrent._numba.slopes`` then
+    ``step_backward`` per step, as one call): arrays fixed once, `step` runs step ``t``. ``slope`` is a
+    zero ``[N]`` scratch row (left at zero without a surrogate, ``sid == -1``); ``accs`` are the four
+    ``[N]`` parameter gradients (alpha, beta, threshold, graded factor), all accumulated when any of
+    ``needs`` is set (the unneeded ones are then computed and not used)."""
+
+    def __init__(self, u0: np.ndarray, i0: np.ndarray, alpha: np.ndarray, beta: np.ndarray,
+                 theta: np.ndarray, g: np.ndarray, syn: bool, reset: int, immediate: bool, sid: int,
+                 p1: float, p2: float, u: np.ndarray, itr: np.ndarray, v: np.ndarray, gs: np.ndarray,
+                 gu: np.ndarray, gi: np.ndarray, has: tuple[bool, bool, bool], slope: np.ndarray,
+                 carried: tuple[np.ndarray, np.ndarray, np.ndarray], needs: tuple[bool, ...],
+                 accs: list[np.ndarray], gx: np.ndarray) -> None:
+        dt = u.dtype
+        zero_row = np.zeros(u.shape[1], dtype=dt)  # an absent upstream gradient (the kernel reads it)
+        gs, gu, gi = (a if h else zero_row for a, h in zip((gs, gu, gi), has))
+        self.keep = (u0, i0, alpha, beta, theta, g, u, itr, v, gs, gu, gi, slope, *carried, *accs, gx)
+        p = [_p(b, dt) for b in self.keep]
+        self.args = RecBackwardArgs(0, u.shape[1], *p, float(p1), float(p2), int(sid), int(syn), int(reset),
+                                    int(immediate), *(int(h) for h in has), *(int(n) for n in needs), 0)
+        self.fn = getattr(lib, f"sf_rec_step_backward_{_suffix(u)}")
+        self.ref = ctypes.byref(self.args)
+
+    def step(self, t: int) -> None:
+        self.args.t = t
+        self.fn(self.ref)

@@ -1,0 +1,283 @@
+"""The compiled CPU kernels (`spikeforge.ops._native`, ``_kernels.c``) and their numba fallback.
+
+The compiled kernels are the numba ones written in C: same arguments, same operations in the same
+order, in the data's precision. The numba kernels are checked against the step-by-step reference in
+``test_parity.py``/``test_recurrent_dense.py`` (as the compiled ones are, being the default); here the two
+implementations are run side by side on random arrays for every configuration and must agree bit for
+bit (the equality of two independent codings of the same equations). The fallback (no library, or
+``SPIKEFORGE_CPU_KERNELS=numba``) is checked by running the parity tests through it; and a training run
+on the compiled kernels must not import numba (whose LLVM costs about 100 MB of resident memory).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from spikeforge.ops import _native
+
+pytest.importorskip("numba")
+
+ROOT = Path(__file__).resolve().parents[2]
+needs_lib = pytest.mark.skipif(_native.lib is None, reason="compiled kernels not built or turned off")
+
+
+def test_library_is_built_on_this_platform() -> None:
+    """CI builds the extension (the README's install); a silent fallback would hide a broken build."""
+    if os.environ.get("SPIKEFORGE_CPU_KERNELS", "").lower() == "numba":
+        pytest.skip("numba kernels asked for")
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the build is only required on Linux here")
+    assert _native.lib is not None
+    assert _native.lib.sf_abi() == _native.ABI
+
+
+def _arrays(rng: np.random.Generator, dt: type, T: int, N: int, syn: bool, rec: bool, per: bool,
+            graded: bool) -> dict[str, np.ndarray]:
+    one = np.zeros(1, dt)
+    L = N if per else 1
+
+    def r(*shape: int, lo: float = 0.0, hi: float = 1.0) -> np.ndarray:
+        return (lo + (hi - lo) * rng.random(shape)).astype(dt)
+
+    return dict(
+        x=r(T, N, lo=-1.0, hi=2.5), u0=r(N, lo=-0.5, hi=1.5), i0=r(N) if syn else one,
+        s0=(rng.random(N) < 0.5).astype(dt) if rec else one, alpha=r(L, hi=0.95), beta=r(L, hi=0.95),
+        theta=r(L, lo=0.5, hi=1.5), g=r(L, lo=0.5, hi=2.0) if graded else np.ones(L, dt),
+        vrec=r(L, lo=-1.0, hi=1.0) if rec else np.zeros(L, dt),
+    )
+
+
+CONFIG = st.fixed_dictionaries(dict(
+    dt=st.sampled_from([np.float32, np.float64]), T=st.integers(1, 6), N=st.integers(1, 80),
+    syn=st.booleans(), rec=st.booleans(), reset=st.integers(0, 3), immediate=st.booleans(),
+    per=st.booleans(), graded=st.booleans(), nb=st.integers(1, 3), seed=st.integers(0, 2**31 - 1),
+    sid=st.sampled_from([-1, 0, 1, 2, 3, 4, 5, 6, 7, 8]), has_gu=st.booleans(), has_gi=st.booleans(),
+    params=st.booleans(), keep=st.booleans(),
+))
+
+
+def _forward(impl: str, a: dict, c: dict) -> tuple[np.ndarray, ...]:
+    from spikeforge.ops.lif import cpu
+
+    T, N = a["x"].shape
+    rows = T if c["keep"] else 1
+    dt = a["x"].dtype
+
+    def buf(used: bool) -> np.ndarray:
+        return np.full((rows, N), np.nan, dt) if used else np.full((1, 1), np.nan, dt)
+
+    spk, u, itr, v = np.full((T, N), np.nan, dt), buf(True), buf(c["syn"]), buf(c["immediate"])
+    args = (a["x"], a["u0"], a["i0"], a["s0"], a["alpha"], a["beta"], a["theta"], a["g"], a["vrec"],
+            c["syn"], c["rec"], c["reset"], c["immediate"], c["nb"], spk, u, itr, v)
+    if impl == "native":
+        _native.lif_forward(*args)
+    else:
+        cpu.lif_forward_serial(*args)
+    return spk, u, itr, v
+
+
+@needs_lib
+@settings(max_examples=150, deadline=None)
+@given(c=CONFIG)
+def test_lif_forward_equals_numba_bit_for_bit(c: dict) -> None:
+    if c["syn"] and c["reset"] == 1:
+        c["reset"] = 3  # the zero reset that keeps only the input is Leaky's alone
+    a = _arrays(np.random.default_rng(c["seed"]), c["dt"], c["T"], c["N"],
+                c["syn"], c["rec"], c["per"], c["graded"])
+    got, want = _forward("native", a, c), _forward("numba", a, c)
+    used = (True, True, c["syn"], c["immediate"])
+    for g, w, u in zip(got, want, used):
+        if u:
+            np.testing.assert_array_equal(g, w)
+            assert not np.isnan(g).any()
+
+
+def _backward(impl: str, a: dict, fw: tuple[np.ndarray, ...], grads: dict, c: dict) -> list[np.ndarray]:
+    from spikeforge.ops.lif import cpu
+
+    T, N = a["x"].shape
+    dt = a["x"].dtype
+
+    def per(p: np.ndarray) -> np.ndarray:
+        return np.repeat(p, N) if p.shape[0] == 1 and N != 1 else p
+
+    one = np.zeros(1, dt)
+    dummy = np.zeros((1, 1), dt)
+    spk, u, itr, v = fw
+
+    def vec(used: bool, start: np.ndarray | None = None) -> np.ndarray:
+        if not used:
+            return one.copy()
+        return np.full(N, np.nan, dt) if start is None else start.copy()
+
+    used = (True, c["syn"], c["rec"], c["params"] and c["syn"], c["params"], c["params"], c["params"],
+            c["params"] and c["rec"])
+    starts = (grads["gu_last"], grads["gi_last"], grads["gs_last"], None, None, None, None, None)
+    vecs = [vec(k, s) for k, s in zip(used, starts)]
+    gx = np.full((T, N), np.nan, dt)
+    args = (a["u0"], a["i0"], a["s0"], per(a["alpha"]) if c["syn"] else a["alpha"], per(a["beta"]),
+            per(a["theta"]), per(a["g"]), per(a["vrec"]) if c["rec"] else a["vrec"], c["syn"], c["rec"],
+            c["reset"], c["immediate"], c["sid"], 1.7, 0.3, c["nb"], spk if c["rec"] else dummy, u,
+            itr if c["syn"] else dummy, v if c["immediate"] else dummy, grads["gs"],
+            grads["gu"] if c["has_gu"] else dummy, grads["gi"] if c["has_gi"] and c["syn"] else dummy,
+            c["has_gu"], c["has_gi"] and c["syn"], gx, *vecs, c["params"])
+    if impl == "native":
+        _native.lif_backward(*args)
+    else:
+        cpu.lif_backward_serial(*args)
+    return [gx] + [w for w, k in zip(vecs, used) if k]
+
+
+@needs_lib
+@settings(max_examples=150, deadline=None)
+@given(c=CONFIG)
+def test_lif_backward_equals_numba_bit_for_bit(c: dict) -> None:
+    if c["syn"] and c["reset"] == 1:
+        c["reset"] = 3
+    c["keep"] = True  # the backward reads whole traces
+    rng = np.random.default_rng(c["seed"])
+    a = _arrays(rng, c["dt"], c["T"], c["N"], c["syn"], c["rec"], c["per"], c["graded"])
+    fw = _forward("numba", a, c)
+    T, N = a["x"].shape
+
+    def r(*shape: int) -> np.ndarray:
+        return rng.standard_normal(shape).astype(c["dt"])
+
+    grads = dict(gs=r(T, N), gu=r(T, N), gi=r(T, N), gu_last=r(N), gi_last=r(N), gs_last=r(N))
+    got, want = _backward("native", a, fw, grads, c), _backward("numba", a, fw, grads, c)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+        assert not np.isnan(g).any()
+
+
+REC = st.fixed_dictionaries(dict(
+    dt=st.sampled_from([np.float32, np.float64]), T=st.integers(1, 5), N=st.integers(1, 70),
+    syn=st.booleans(), reset=st.integers(0, 2), immediate=st.booleans(), seed=st.integers(0, 2**31 - 1),
+    sid=st.sampled_from([-1, 0, 1, 2, 3, 4, 5, 6, 7, 8]), has=st.tuples(st.booleans(), st.booleans(),
+                                                                     st.booleans()),
+    needs=st.tuples(st.booleans(), st.booleans(), st.booleans(), st.booleans()),
+))
+
+
+@needs_lib
+@settings(max_examples=150, deadline=None)
+@given(c=REC)
+def test_dense_recurrent_steps_equal_numba_bit_for_bit(c: dict) -> None:
+    from spikeforge.ops.recurrent import _numba
+
+    if c["reset"] == 2:
+        c["immediate"] = False  # the immediate reset needs a reset
+    rng = np.random.default_rng(c["seed"])
+    dt, T, N, syn, reset, imm = c["dt"], c["T"], c["N"], c["syn"], c["reset"], c["immediate"]
+
+    def r(*shape: int, lo: float = -1.0, hi: float = 1.0) -> np.ndarray:
+        return (lo + (hi - lo) * rng.random(shape)).astype(dt)
+
+    x, rec = r(T, N, hi=2.0), r(T, N)
+    u0, i0 = r(N), r(N)
+    prm = (r(N, lo=0, hi=0.95), r(N, lo=0, hi=0.95), r(N, lo=0.5, hi=1.5), r(N, lo=0.5, hi=2.0))
+    ph = np.zeros((1, 1), dt)
+
+    def traces() -> list[np.ndarray]:
+        def full(used: bool) -> np.ndarray:
+            return np.full((T, N), np.nan, dt) if used else ph.copy()
+
+        return [full(True), full(True), full(syn), full(imm)]
+
+    got, want = traces(), traces()
+    fwd = _native.RecurrentForward(x, u0, i0, *prm, syn, reset, imm, *got)
+    for t in range(T):
+        fwd.step(t, rec[t])
+        _numba.step_forward(t, x, rec[t], u0, i0, *prm, syn, reset, imm, *want)
+    used = (True, True, syn, imm)
+    for g, w, k in zip(got, want, used):
+        if k:
+            np.testing.assert_array_equal(g, w)
+    _, mem, cur, pre = want
+    gs, gu, gi = (r(T, N) if h else ph for h in c["has"])
+    # the carried gradients between steps, as the op sets them (W-products replaced by random rows)
+    between = r(T, N)
+
+    def run(native: bool) -> list[np.ndarray]:
+        gx = np.full((T, N), np.nan, dt)
+        carried = (r0 := np.zeros(N, dt), np.zeros(N, dt), np.zeros(N, dt))
+        accs = [np.zeros(N, dt) for _ in range(4)]
+        slope = np.zeros((1, N), dt)
+        has = tuple(bool(h) for h in c["has"])
+        if native:
+            step = _native.RecurrentBackward(u0, i0, *prm, syn, reset, imm, c["sid"], 1.7, 0.3, mem, cur, pre,
+                                             gs, gu, gi, has, slope, carried, c["needs"], accs, gx).step
+        else:
+            def step(t: int) -> None:
+                if c["sid"] != -1:
+                    _numba.slopes((pre if imm else mem)[t:t + 1], prm[2], prm[3], c["sid"], 1.7, 0.3, slope)
+                _numba.step_backward(t, u0, i0, *prm, syn, reset, imm, slope, mem, cur, pre, gs, gu, gi, *has,
+                                     *carried, *c["needs"], *accs, gx)
+        for t in range(T - 1, -1, -1):
+            step(t)
+            r0[:] = between[t]
+        return [gx, *carried[1:], *(a for a, n in zip(accs, c["needs"]) if n)]
+
+    for g, w in zip(run(True), run(False)):
+        np.testing.assert_array_equal(g, w)
+        assert not np.isnan(g).any()
+
+
+def _fresh(code: str, env: dict[str, str] | None = None) -> dict:
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                         timeout=300, check=True, env={**os.environ, **(env or {})})
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+TRAIN = """
+    import json, sys
+    import torch
+    import spikeforge as snn
+    torch.manual_seed(0)
+    net = snn.SequentialSNN(
+        torch.nn.Linear(20, 64), snn.Leaky(beta=0.9, init_hidden=True),
+        torch.nn.Linear(64, 32), snn.RLeaky(beta=0.8, linear_features=32, init_hidden=True),
+        torch.nn.Linear(32, 16), snn.Synaptic(alpha=0.7, beta=0.9, learn_beta=True, init_hidden=True))
+    x = torch.rand(30, 8, 20) * 2
+    out = net(x)
+    (out[0] if isinstance(out, tuple) else out).sum().backward()
+    with torch.no_grad():
+        net(x)
+    from spikeforge.ops import _native
+    print(json.dumps({"native": _native.lib is not None,
+                      "numba": any(m.split(".")[0] in ("numba", "llvmlite") for m in sys.modules),
+                      "grad": float(net[0].weight.grad.abs().sum())}))
+"""
+
+
+@needs_lib
+def test_training_on_compiled_kernels_never_imports_numba() -> None:
+    r = _fresh(TRAIN)
+    assert r["native"] and r["grad"] > 0
+    assert not r["numba"], "numba (and LLVM) imported by a run the compiled kernels cover"
+
+
+def test_numba_asked_for_by_environment() -> None:
+    r = _fresh(TRAIN, {"SPIKEFORGE_CPU_KERNELS": "numba"})
+    assert not r["native"] and r["numba"] and r["grad"] > 0
+
+
+def test_parity_suite_passes_on_the_numba_fallback() -> None:
+    """The step-loop parity tests of both kernel families, run through numba (as a machine without a C
+    compiler at install would), in a fresh process."""
+    tests = [str(ROOT / "tests/ops" / f) for f in ("test_parity.py", "test_recurrent_dense.py")]
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *tests],
+                         capture_output=True, text=True, timeout=600, cwd=ROOT,
+                         env={**os.environ, "SPIKEFORGE_CPU_KERNELS": "numba"})
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "[100%]" in out.stdout
