@@ -12,14 +12,32 @@ likewise for ``exp``.
 import sys
 
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+
+class BuildKernels(build_ext):
+    """Builds with OpenMP where the compiler has it (the kernels then run their thread blocks on the
+    OpenMP runtime torch loaded, see ``_kernels.c``), else again without (POSIX threads of their own)."""
+
+    def build_extension(self, ext: Extension) -> None:
+        try:
+            super().build_extension(ext)
+        except Exception:
+            if "-fopenmp" not in ext.extra_compile_args:
+                raise
+            ext.extra_compile_args = [a for a in ext.extra_compile_args if a != "-fopenmp"]
+            ext.extra_link_args = [a for a in ext.extra_link_args if a != "-fopenmp"]
+            super().build_extension(ext)
+
 
 if sys.platform == "win32":
     args: list[str] = ["/O2", "/fp:precise"]
     libs: list[str] = []
 else:
     args = ["-O3", "-g0", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math", "-fvisibility=hidden",
-            "-std=c99"]
+            "-std=c99", "-fopenmp"]
     libs = ["pthread"]
+link = ["-fopenmp"] if "-fopenmp" in args else []
 
 setup(
     ext_modules=[
@@ -28,8 +46,10 @@ setup(
             sources=["spikeforge/ops/_kernels.c"],
             depends=["spikeforge/ops/_kernels_impl.h"],
             extra_compile_args=args,
+            extra_link_args=link,
             libraries=libs,
             optional=True,
         )
-    ]
+    ],
+    cmdclass={"build_ext": BuildKernels},
 )

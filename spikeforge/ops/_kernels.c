@@ -11,8 +11,9 @@
  * states are bit-identical to the step loop.
  *
  * Arrays are time-major and flattened per step, [T, N] (N neurons of a batch), C-contiguous. The LIF
- * kernels split the neurons into `nb` contiguous blocks, one per thread (POSIX threads started per call;
- * the caller picks nb <= torch.get_num_threads()); the dense-recurrent step is serial (torch's threads
+ * kernels split the neurons into `nb` contiguous blocks, one per thread (the caller picks
+ * nb <= torch.get_num_threads(); see run_blocks: torch's OpenMP threads, or POSIX threads started per
+ * call where the build had no OpenMP); the dense-recurrent step is serial (torch's threads
  * compute the recurrent product between steps). The loops are compiled once per configuration (the flags
  * are constants after inlining, so they carry no branches and vectorise) and, on x86-64 Linux with gcc,
  * once per instruction set (AVX2, baseline), picked at load time. Each loop takes its arrays as restrict
@@ -93,6 +94,20 @@ typedef struct {
 
 typedef int (*block_fn)(const void *args, int64_t c);
 
+#ifdef _OPENMP
+/* fn(args, c) for every block c < nb, one per thread of the OpenMP runtime's pool. Built with -fopenmp
+ * on Linux, this library names libgomp.so.1, which the loader resolves to the one torch already loaded:
+ * the blocks then run on torch's own OpenMP threads, which torch's last parallel operation left spinning
+ * (threads of our own had to wait for those to yield their core: 20 % slower on 2 cores). The
+ * num_threads clause sets nothing global: torch's thread count is left as it was. */
+static int run_blocks(block_fn fn, const void *args, int nb) {
+    if (nb <= 1) return fn(args, 0);
+    int rc = 0;
+#pragma omp parallel for num_threads(nb) schedule(static, 1) reduction(| : rc)
+    for (int c = 0; c < nb; c++) rc |= fn(args, c);
+    return rc;
+}
+#else
 #ifndef _WIN32
 typedef struct {
     block_fn fn;
@@ -146,6 +161,7 @@ static int run_blocks(block_fn fn, const void *args, int nb) {
     for (int c = 0; c < nb; c++) rc |= fn(args, c);
     return rc;
 }
+#endif /* _OPENMP */
 
 #define R float
 #define F(x) x##_f32

@@ -10,9 +10,12 @@ rounding), so either backend gives the same bits.
 does not match (`ABI`), or ``SPIKEFORGE_CPU_KERNELS=numba`` asks for the numba kernels; the callers then
 use those (``ops/lif/cpu.py``, ``ops/recurrent/_numba.py``). ctypes releases the GIL during a call.
 
-Thread use: a LIF call splits its neurons into `blocks` contiguous blocks, one POSIX thread each (the
-caller's thread runs the first), at most ``torch.get_num_threads()``; no OpenMP, so torch's own thread
-setting is never touched. The dense-recurrent step is serial.
+Thread use: a LIF call splits its neurons into `blocks` contiguous blocks, one thread each, at most
+``torch.get_num_threads()``. Built with OpenMP (gcc on Linux), the library shares the OpenMP runtime
+torch loaded, and the blocks run on torch's own pool (whose threads are still spinning from torch's last
+parallel operation: starting threads of our own, which then waited for those to yield a core, made a
+2-thread inference 20-35 % slower); a ``num_threads`` clause per call, so torch's thread count is never
+changed. Built without OpenMP, it starts POSIX threads per call. The dense-recurrent step is serial.
 """
 
 from __future__ import annotations
@@ -67,28 +70,33 @@ class RecBackwardArgs(ctypes.Structure):
                        "need_beta need_theta need_g unused:i32")
 
 
+def open_library(path: str | Path) -> ctypes.CDLL | None:
+    """The kernels library at ``path`` with its functions' signatures set, or None when it cannot be
+    loaded or was built for another interface version (`ABI`)."""
+    try:
+        lib = ctypes.CDLL(str(path))
+        lib.sf_abi.restype = ctypes.c_int
+        if lib.sf_abi() != ABI:
+            return None
+    except (OSError, AttributeError):
+        return None
+    for kind, args in (("lif_forward", LifForwardArgs), ("lif_backward", LifBackwardArgs),
+                       ("rec_step_forward", RecForwardArgs), ("rec_step_backward", RecBackwardArgs)):
+        for dt in ("f32", "f64"):
+            fn = getattr(lib, f"sf_{kind}_{dt}")
+            fn.argtypes = [ctypes.POINTER(args)]
+            fn.restype = ctypes.c_int if kind.startswith("lif") else None
+    return lib
+
+
 def _load() -> ctypes.CDLL | None:
     if os.environ.get("SPIKEFORGE_CPU_KERNELS", "").strip().lower() == "numba":
         return None
     here = Path(__file__).parent
     for suffix in importlib.machinery.EXTENSION_SUFFIXES:
         path = here / f"_kernels{suffix}"
-        if not path.is_file():
-            continue
-        try:
-            lib = ctypes.CDLL(str(path))
-            lib.sf_abi.restype = ctypes.c_int
-            if lib.sf_abi() != ABI:
-                return None
-        except (OSError, AttributeError):
-            return None
-        for kind, args in (("lif_forward", LifForwardArgs), ("lif_backward", LifBackwardArgs),
-                           ("rec_step_forward", RecForwardArgs), ("rec_step_backward", RecBackwardArgs)):
-            for dt in ("f32", "f64"):
-                fn = getattr(lib, f"sf_{kind}_{dt}")
-                fn.argtypes = [ctypes.POINTER(args)]
-                fn.restype = ctypes.c_int if kind.startswith("lif") else None
-        return lib
+        if path.is_file():
+            return open_library(path)
     return None
 
 

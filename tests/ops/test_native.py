@@ -281,3 +281,37 @@ def test_parity_suite_passes_on_the_numba_fallback() -> None:
                          env={**os.environ, "SPIKEFORGE_CPU_KERNELS": "numba"})
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "[100%]" in out.stdout
+
+
+@needs_lib
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="builds with gcc")
+def test_build_without_openmp_uses_its_own_threads_and_agrees(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A compiler without OpenMP (a wrapper that rejects ``-fopenmp``): ``setup.py`` builds again without
+    it, the library then needs no OpenMP runtime, and its POSIX-thread blocks give the same bits."""
+    cc = tmp_path / "cc"
+    cc.write_text('#!/bin/sh\nfor a in "$@"; do [ "$a" = -fopenmp ] && exit 1; done\nexec gcc "$@"\n')
+    cc.chmod(0o755)
+    env = {**os.environ, "CC": str(cc), "LDSHARED": f"{cc} -shared"}
+    subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--build-lib", str(tmp_path / "lib"),
+                    "--build-temp", str(tmp_path / "tmp")], cwd=ROOT, env=env, check=True,
+                   capture_output=True, timeout=600)
+    [so] = (tmp_path / "lib").rglob("_kernels*.so")
+    needed = subprocess.run(["ldd", str(so)], capture_output=True, text=True, check=True).stdout
+    assert "gomp" not in needed
+    lib = _native.open_library(so)
+    assert lib is not None
+    rng = np.random.default_rng(3)
+    c = dict(syn=True, rec=True, reset=0, immediate=True, per=True, keep=True, nb=3, sid=0, has_gu=True,
+             has_gi=True, params=True)
+    a = _arrays(rng, np.float32, 9, 20000, True, True, True, True)
+    grads = {k: rng.standard_normal(s).astype(np.float32)
+             for k, s in dict(gs=(9, 20000), gu=(9, 20000), gi=(9, 20000), gu_last=20000, gi_last=20000,
+                              gs_last=20000).items()}
+    want_f = _forward("numba", a, c)
+    want_b = _backward("numba", a, want_f, grads, c)
+    monkeypatch.setattr(_native, "lib", lib)
+    got_f = _forward("native", a, c)
+    got_b = _backward("native", a, want_f, grads, c)
+    for g, w in zip((*got_f, *got_b), (*want_f, *want_b)):
+        np.testing.assert_array_equal(g, w)
