@@ -47,7 +47,7 @@
 #endif
 
 /* Bump when an argument structure changes: spikeforge/ops/_native.py checks it. */
-#define SF_ABI 1
+#define SF_ABI 2
 
 EXPORT int sf_abi(void) { return SF_ABI; }
 
@@ -62,16 +62,17 @@ typedef struct {
     int32_t per, syn, rec, reset, immediate, nb;
 } lif_fwd_args;
 
-/* The LIF-family BPTT. Parameters are [N]; gu/gi are [T, N] (stride N) or one zero row (stride 0);
+/* The LIF-family BPTT. Parameters are all [N] (per) or all one value ([1], per == 0); gs, gu and gi are
+ * [T, N] (row stride N) or one row read at every step (stride 0: a zero row for an absent gu/gi);
  * gu0/gi0/gs0 enter holding the gradients of the final states and leave holding those of the initial
  * ones; the parameter gradients (summed over time) are written only with params. */
 typedef struct {
-    int64_t T, N, gu_stride, gi_stride;
+    int64_t T, N, gs_stride, gu_stride, gi_stride;
     const void *u0, *i0, *s0, *alpha, *beta, *theta, *g, *vrec;
     const void *spk, *u, *itr, *v, *gs, *gu, *gi;
     void *gx, *gu0, *gi0, *gs0, *galpha, *gbeta, *gtheta, *gg, *gvrec;
     double p1, p2;
-    int32_t sid, syn, rec, reset, immediate, params, nb, unused;
+    int32_t sid, syn, rec, reset, immediate, params, nb, per;
 } lif_bwd_args;
 
 /* One step t of the dense-recurrent LIF: rec is the recurrent input W(S[t-1]) ([N]); parameters [N]. */

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 #: the interface version the structures below describe (``SF_ABI`` in ``_kernels.c``)
-ABI = 1
+ABI = 2
 #: fewest neurons per thread: below that, starting threads costs more than it saves
 MIN_BLOCK = 4096
 
@@ -55,9 +55,9 @@ class LifForwardArgs(ctypes.Structure):
 
 
 class LifBackwardArgs(ctypes.Structure):
-    _fields_ = _fields("T N gu_stride gi_stride:i64 u0 i0 s0 alpha beta theta g vrec spk u itr v gs gu gi "
-                       "gx gu0 gi0 gs0 galpha gbeta gtheta gg gvrec:p p1 p2:f64 "
-                       "sid syn rec reset immediate params nb unused:i32")
+    _fields_ = _fields("T N gs_stride gu_stride gi_stride:i64 u0 i0 s0 alpha beta theta g vrec spk u itr v "
+                       "gs gu gi gx gu0 gi0 gs0 galpha gbeta gtheta gg gvrec:p p1 p2:f64 "
+                       "sid syn rec reset immediate params nb per:i32")
 
 
 class RecForwardArgs(ctypes.Structure):
@@ -150,17 +150,23 @@ def lif_backward(u0: np.ndarray, i0: np.ndarray, s0: np.ndarray, alpha: np.ndarr
                  has_gu: bool, has_gi: bool, gx: np.ndarray, gu0: np.ndarray, gi0: np.ndarray,
                  gs0: np.ndarray, galpha: np.ndarray, gbeta: np.ndarray, gtheta: np.ndarray,
                  gg: np.ndarray, gvrec: np.ndarray, need_params: bool = True) -> None:
-    """As ``ops.lif.cpu.lif_backward`` (same arguments, same results), on ``nb`` threads."""
+    """As ``ops.lif.cpu.lif_backward`` (same arguments, same results), on ``nb`` threads; and more
+    lenient: the parameters may also be one value each (all ``[1]``, as the forward takes them), and
+    ``gs`` one ``[N]`` row that every step reads (a gradient broadcast over time, e.g. from
+    ``spk.sum()``), where numba needs them repeated."""
     T, N = u.shape
     dt = u.dtype
     zero_row = None
     if not (has_gu and has_gi):
         zero_row = np.zeros(N, dtype=dt)
     gu_, gi_ = (gu if has_gu else zero_row), (gi if has_gi else zero_row)
-    a = LifBackwardArgs(T, N, N if has_gu else 0, N if has_gi else 0, *(_p(b, dt) for b in (
-        u0, i0, s0, alpha, beta, theta, g, vrec, spk, u, itr, v, gs, gu_, gi_, gx, gu0, gi0, gs0,
-        galpha, gbeta, gtheta, gg, gvrec)), float(p1), float(p2), int(sid), int(syn), int(rec),
-        int(reset), int(immediate), int(need_params), max(1, int(nb)), 0)
+    if gs.size not in (T * N, N):
+        raise ValueError(f"gs must hold {T} x {N} or {N} values, not {gs.shape}")
+    a = LifBackwardArgs(T, N, N if gs.size == T * N else 0, N if has_gu else 0, N if has_gi else 0,
+                        *(_p(b, dt) for b in (u0, i0, s0, alpha, beta, theta, g, vrec, spk, u, itr, v, gs,
+                                              gu_, gi_, gx, gu0, gi0, gs0, galpha, gbeta, gtheta, gg, gvrec)),
+                        float(p1), float(p2), int(sid), int(syn), int(rec), int(reset), int(immediate),
+                        int(need_params), max(1, int(nb)), int(beta.shape[0] == N))
     _check(getattr(lib, f"sf_lif_backward_{_suffix(u)}")(ctypes.byref(a)))
 
 

@@ -62,7 +62,7 @@ CONFIG = st.fixed_dictionaries(dict(
     syn=st.booleans(), rec=st.booleans(), reset=st.integers(0, 3), immediate=st.booleans(),
     per=st.booleans(), graded=st.booleans(), nb=st.integers(1, 3), seed=st.integers(0, 2**31 - 1),
     sid=st.sampled_from([-1, 0, 1, 2, 3, 4, 5, 6, 7, 8]), has_gu=st.booleans(), has_gi=st.booleans(),
-    params=st.booleans(), keep=st.booleans(),
+    params=st.booleans(), keep=st.booleans(), gs_row=st.booleans(),
 ))
 
 
@@ -109,7 +109,8 @@ def _backward(impl: str, a: dict, fw: tuple[np.ndarray, ...], grads: dict, c: di
     dt = a["x"].dtype
 
     def per(p: np.ndarray) -> np.ndarray:
-        return np.repeat(p, N) if p.shape[0] == 1 and N != 1 else p
+        # numba needs parameters repeated per neuron; the compiled kernels also take them as one value
+        return np.repeat(p, N) if p.shape[0] == 1 and N != 1 and impl == "numba" else p
 
     one = np.zeros(1, dt)
     dummy = np.zeros((1, 1), dt)
@@ -128,7 +129,8 @@ def _backward(impl: str, a: dict, fw: tuple[np.ndarray, ...], grads: dict, c: di
     args = (a["u0"], a["i0"], a["s0"], per(a["alpha"]) if c["syn"] else a["alpha"], per(a["beta"]),
             per(a["theta"]), per(a["g"]), per(a["vrec"]) if c["rec"] else a["vrec"], c["syn"], c["rec"],
             c["reset"], c["immediate"], c["sid"], 1.7, 0.3, c["nb"], spk if c["rec"] else dummy, u,
-            itr if c["syn"] else dummy, v if c["immediate"] else dummy, grads["gs"],
+            itr if c["syn"] else dummy, v if c["immediate"] else dummy,
+            grads["gs"][0] if c.get("gs_row") and impl == "native" else grads["gs"],
             grads["gu"] if c["has_gu"] else dummy, grads["gi"] if c["has_gi"] and c["syn"] else dummy,
             c["has_gu"], c["has_gi"] and c["syn"], gx, *vecs, c["params"])
     if impl == "native":
@@ -154,6 +156,8 @@ def test_lif_backward_equals_numba_bit_for_bit(c: dict) -> None:
         return rng.standard_normal(shape).astype(c["dt"])
 
     grads = dict(gs=r(T, N), gu=r(T, N), gi=r(T, N), gu_last=r(N), gi_last=r(N), gs_last=r(N))
+    if c["gs_row"]:  # the same spike gradient at every step: one row for the compiled kernels
+        grads["gs"] = np.repeat(grads["gs"][:1], T, axis=0)
     got, want = _backward("native", a, fw, grads, c), _backward("numba", a, fw, grads, c)
     for g, w in zip(got, want):
         np.testing.assert_array_equal(g, w)

@@ -140,15 +140,18 @@ def _cpu_backward(saved: tuple[Tensor, ...], gs: Tensor, gu: Tensor | None, gi: 
                   g_last: tuple[Tensor | None, ...] = (None, None, None)) -> tuple[np.ndarray, ...]:
     """The CPU BPTT (compiled kernels or numba), from the traces' gradients and ``g_last``, those of
     the final spike (with ``rec``), membrane and current states (None: zero), which start the carried
-    gradients. Parameters
-    given as one value (``[1]``) are repeated per neuron for the kernel and their gradients summed back
-    to ``[1]``; buffers the configuration does not use stay 1-element."""
+    gradients. Parameters given as one value (``[1]``) are read as such by the compiled kernels (numba
+    needs them repeated per neuron) and their gradients summed back to ``[1]``; a spike gradient
+    broadcast over time (``spk.sum()``'s) is given to the compiled kernels as one row; buffers the
+    configuration does not use stay 1-element."""
     u = _np(saved[9])
     n = u.shape[1]
     u0, i0, s0, alpha, beta, theta, g, vrec = saved[:8]
+    native = _native.lib is not None
+    compact = native and all(t.numel() == 1 for t in (beta, theta, g))
 
     def per_neuron(t: Tensor, used: bool = True) -> np.ndarray:
-        return _np(t.expand(n)) if used and t.numel() == 1 and n != 1 else _np(t)
+        return _np(t.expand(n)) if used and t.numel() == 1 and n != 1 and not compact else _np(t)
 
     arrs = [_np(u0), _np(i0), _np(s0), per_neuron(alpha, c.syn), per_neuron(beta), per_neuron(theta),
             per_neuron(g), per_neuron(vrec, c.rec)]
@@ -168,9 +171,11 @@ def _cpu_backward(saved: tuple[Tensor, ...], gs: Tensor, gu: Tensor | None, gi: 
         if used[j]:
             vecs[j][:] = 0 if grad is None else _np(grad)
     args = (*arrs[:8], c.syn, c.rec, c.reset, c.immediate, c.sid, c.p1, c.p2)
-    rest = (*arrs[8:], _np(gs), dummy if gu is None else _np(gu), dummy if gi is None else _np(gi),
+    # a gradient the same at every step (stride 0 over time): one row for the compiled kernels
+    gs_np = _np(gs[0]) if native and gs.dim() == 2 and gs.shape[0] > 1 and gs.stride(0) == 0 else _np(gs)
+    rest = (*arrs[8:], gs_np, dummy if gu is None else _np(gu), dummy if gi is None else _np(gi),
             gu is not None, gi is not None, gx, *vecs, params)
-    if _native.lib is not None:
+    if native:
         _native.lif_backward(*args, _native.blocks(n), *rest)
     else:
         from .cpu import blocks, lif_backward, lif_backward_serial, pick
