@@ -8,7 +8,8 @@ setup: $(VENV)/.installed
 
 # torch==2.13.0 is pinned for the dev/CI install (a local CPU build here); the library itself needs torch>=2.3.
 # norse is a test peer installed without its torchvision dependency (which would pull a CUDA torch).
-$(VENV)/.installed: pyproject.toml
+# (the compiled kernels are built by the editable install: rebuilt when their sources change)
+$(VENV)/.installed: pyproject.toml setup.py spikeforge/ops/_kernels.c spikeforge/ops/_kernels_impl.h
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0

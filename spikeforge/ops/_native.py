@@ -23,6 +23,7 @@ from __future__ import annotations
 import ctypes
 import importlib.machinery
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -77,8 +78,13 @@ def open_library(path: str | Path) -> ctypes.CDLL | None:
         lib = ctypes.CDLL(str(path))
         lib.sf_abi.restype = ctypes.c_int
         if lib.sf_abi() != ABI:
+            warnings.warn(f"spikeforge: {path} was built for another version (interface {lib.sf_abi()}, "
+                          f"this code needs {ABI}); using the numba kernels. Reinstall spikeforge "
+                          "(pip install -e .) to rebuild it.", RuntimeWarning, stacklevel=2)
             return None
-    except (OSError, AttributeError):
+    except (OSError, AttributeError) as err:
+        warnings.warn(f"spikeforge: cannot load the compiled kernels {path} ({err}); using the numba "
+                      "kernels", RuntimeWarning, stacklevel=2)
         return None
     for kind, args in (("lif_forward", LifForwardArgs), ("lif_backward", LifBackwardArgs),
                        ("rec_step_forward", RecForwardArgs), ("rec_step_backward", RecBackwardArgs)):

@@ -319,3 +319,19 @@ def test_build_without_openmp_uses_its_own_threads_and_agrees(tmp_path: Path,
     got_b = _backward("native", a, want_f, grads, c)
     for g, w in zip((*got_f, *got_b), (*want_f, *want_b)):
         np.testing.assert_array_equal(g, w)
+
+
+def test_unloadable_library_warns_and_falls_back(tmp_path: Path) -> None:
+    bad = tmp_path / "_kernels.so"
+    bad.write_bytes(b"\x7fELF not really a library")
+    with pytest.warns(RuntimeWarning, match="cannot load the compiled kernels"):
+        assert _native.open_library(bad) is None
+
+
+@needs_lib
+def test_library_of_another_interface_version_warns_and_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A library left from an older build (its structures differ) is never called: numba runs instead."""
+    path = Path(_native.lib._name)
+    monkeypatch.setattr(_native, "ABI", _native.ABI + 1)
+    with pytest.warns(RuntimeWarning, match="built for another version"):
+        assert _native.open_library(path) is None
