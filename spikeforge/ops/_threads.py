@@ -24,8 +24,8 @@ from collections.abc import Callable
 import numba
 import torch
 
-#: fewest neurons per thread: below that, starting threads costs more than it saves
-MIN_BLOCK = 4096
+from ._native import MIN_BLOCK  # noqa: F401 - re-exported (ops.lif.cpu)
+from ._native import blocks as _blocks
 
 _lock = threading.Lock()
 
@@ -43,9 +43,9 @@ _choose_layer()
 
 
 def blocks(n: int) -> int:
-    """How many contiguous blocks of neurons (one per thread) a kernel splits ``n`` neurons into:
-    at most ``torch.get_num_threads()`` (and numba's pool size), at least `MIN_BLOCK` neurons each."""
-    return max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS, n // MIN_BLOCK))
+    """`spikeforge.ops._native.blocks` (at most ``torch.get_num_threads()``, at least `MIN_BLOCK`
+    neurons each), capped by numba's pool size."""
+    return max(1, min(_blocks(n), numba.config.NUMBA_NUM_THREADS))
 
 
 def run(parallel: Callable[..., None], serial: Callable[..., None], nb: int, *args: object) -> None:

@@ -1,4 +1,5 @@
-"""CPU kernels (numba) of the first/second-order LIF family: ``Leaky``, ``Synaptic`` and ``Lapicque``.
+"""CPU kernels (numba) of the first/second-order LIF family: ``Leaky``, ``Synaptic`` and ``Lapicque``: the
+fallback of the compiled ones (`spikeforge.ops._native`, the same code in C) where those were not built.
 
 Arrays are time-major and flattened per step: ``[T, N]`` with ``N`` the number of neurons in a batch.
 Neurons are split into one contiguous block per thread (``prange``); each block walks over ``T`` and, at
