@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..core import Firing
+from ..core import SUBTRACT, Firing
 from ..surrogate import Surrogate, heaviside_no_grad
 
 NO_GRAD = -1
@@ -64,3 +64,13 @@ def tensors_fit(xs: Tensor, states: tuple[Tensor, ...], params: tuple[Tensor, ..
 def per_neuron(p: Tensor, shape: torch.Size, dtype: torch.dtype) -> Tensor:
     """``p`` as ``dtype``, broadcast to ``shape`` and flattened to ``[N]`` (autograd sums its gradient)."""
     return p.to(dtype).expand(shape).reshape(-1)
+
+
+def threshold_unused(sid: int, reset: int) -> bool:
+    """True when nothing differentiates the threshold: spikes without a gradient (``NO_GRAD``) and a
+    reset other than subtract (code 0), which is the only one that writes ``R * theta`` into the state.
+
+    The fused ops then return None as its gradient, as the step loop's graph (and snntorch) leaves it:
+    a zero would let an optimiser's weight decay move a threshold that nothing trains.
+    """
+    return sid == NO_GRAD and reset != SUBTRACT

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from .._library import define
+from .._surrogate_ids import threshold_unused
 
 _FORWARD_SCHEMA = (
     "(Tensor xs, Tensor e0, Tensor n0, Tensor u0, Tensor alpha, Tensor beta, Tensor tau, Tensor theta, "
@@ -128,6 +129,7 @@ def _autograd(ctx: Any, g_spk: Tensor | None, g_exc: Tensor | None, g_inh: Tenso
         g_spk, g_exc, g_inh, g_mem, *ctx.saved_tensors, reset, sid, p1, p2,
         any(ctx.needs_input_grad[4:9]),  # alpha, beta, tau, theta, g
     )
+    gth = None if threshold_unused(sid, reset) else gth
     return gx, ge0, gn0, None, ga, gb, gtau, gth, gg, None, None, None, None, None
 
 

@@ -20,6 +20,7 @@ from torch import Tensor
 
 from .. import _native
 from .._library import define
+from .._surrogate_ids import threshold_unused
 
 _FORWARD_SCHEMA = (
     "(Tensor xs, Tensor u0, Tensor i0, Tensor s0, Tensor alpha, Tensor beta, Tensor theta, Tensor g, "
@@ -279,8 +280,8 @@ def _autograd(ctx: Any, g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tenso
         g_syn_last if syn else None, *saved, syn, rec, reset, immediate, sid, p1, p2,
         params,
     )
-    return (gx, gu0, gi0 if syn else None, gs0 if rec else None, ga if syn else None, gb, gth, gg,
-            gv if rec else None, *(None,) * 8)
+    return (gx, gu0, gi0 if syn else None, gs0 if rec else None, ga if syn else None, gb,
+            None if threshold_unused(sid, reset) else gth, gg, gv if rec else None, *(None,) * 8)
 
 
 lif_forward = define("lif_forward", _FORWARD_SCHEMA, _forward, _forward_fake, _setup_context, _autograd)

@@ -12,6 +12,7 @@ from torch import Tensor
 
 from .._library import define
 from .._masks import remember
+from .._surrogate_ids import threshold_unused
 from . import _loops, cpu
 from ._map import RecurrentMap
 
@@ -130,6 +131,7 @@ def _autograd(ctx: Any, g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tenso
         g_spk, g_mem, g_syn if syn else None, g_spk_last, g_mem_last, g_syn_last if syn else None, *saved,
         conv, syn, reset, immediate, sid, p1, p2, needs,
     )
+    needs[6] = needs[6] and not threshold_unused(sid, reset)  # threshold
     out = tuple(g if n else None for g, n in zip(grads, needs))
     return (*out, *(None,) * 7)
 

@@ -1,0 +1,103 @@
+"""With ``surrogate_disable=True`` a learnable threshold that nothing differentiates has the gradient
+None, fused as stepped (and as in snntorch): only the subtract reset writes ``R * theta`` into the
+state, and the spikes carry no gradient. A zero instead would let AdamW's weight decay move it."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import spikeforge as snn
+
+T, B, N = 6, 3, 5
+
+
+def _make(kind: str, reset: str, delay: bool) -> torch.nn.Module:
+    common = dict(surrogate_disable=True, learn_threshold=True, reset_mechanism=reset, threshold=0.7)
+    if kind == "leaky":
+        return snn.Leaky(beta=0.8, reset_delay=delay, **common)
+    if kind == "synaptic":
+        return snn.Synaptic(alpha=0.6, beta=0.8, reset_delay=delay, **common)
+    if kind == "lapicque":
+        return snn.Lapicque(beta=0.8, **common)
+    if kind == "alpha":
+        return snn.Alpha(alpha=0.8, beta=0.6, **common)
+    if kind == "rleaky_dense":
+        torch.manual_seed(1)
+        return snn.RLeaky(beta=0.8, linear_features=N, reset_delay=delay, **common)
+    if kind == "rleaky_diag":
+        return snn.RLeaky(beta=0.8, all_to_all=False, V=0.3, reset_delay=delay, **common)
+    raise AssertionError(kind)
+
+
+def _loss(outs: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    return sum(o.sum() for o in outs if o.requires_grad)
+
+
+def _stepped(neuron: torch.nn.Module, xs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    states: tuple = ()
+    spks = []
+    recurrent = isinstance(neuron, snn.RLeaky)  # forward(x, spk, mem) returns (spk, mem)
+    for x in xs:
+        spk, *rest = neuron(x, *states)
+        states = (spk, *rest) if recurrent else tuple(rest)
+        spks.append(spk)
+    return (torch.stack(spks), *states)
+
+
+@pytest.mark.parametrize("kind", ["leaky", "synaptic", "lapicque", "alpha", "rleaky_dense", "rleaky_diag"])
+@pytest.mark.parametrize("reset", ["subtract", "zero", "none"])
+@pytest.mark.parametrize("delay", [True, False])
+def test_threshold_grad_none_where_the_step_loop_has_none(kind: str, reset: str, delay: bool) -> None:
+    if not delay and kind in ("lapicque", "alpha"):
+        pytest.skip("no reset_delay argument")
+    torch.manual_seed(0)
+    xs = torch.randn(T, B, N, dtype=torch.float64) + 0.5
+    fused, stepped = _make(kind, reset, delay).double(), _make(kind, reset, delay).double()
+    stepped.load_state_dict(fused.state_dict())
+    xf, xs_ = xs.clone().requires_grad_(), xs.clone().requires_grad_()
+    _loss(fused.forward_sequence(xf)).backward()
+    _loss(_stepped(stepped, xs_)).backward()
+    torch.testing.assert_close(xf.grad, xs_.grad, rtol=1e-10, atol=1e-12)
+    # by the equations: theta enters the state only through the subtract reset's R * theta
+    # (the delayed one, or the immediate one D * theta)
+    assert (stepped.threshold.grad is None) == (reset != "subtract")
+    assert (fused.threshold.grad is None) == (reset != "subtract")
+    if reset == "subtract":
+        torch.testing.assert_close(fused.threshold.grad, stepped.threshold.grad, rtol=1e-12, atol=1e-12)
+    for name, p in stepped.named_parameters():  # the other parameters keep their gradients
+        if name != "threshold" and p.grad is not None:
+            torch.testing.assert_close(dict(fused.named_parameters())[name].grad, p.grad, rtol=1e-10,
+                                       atol=1e-12)
+
+
+def test_weight_decay_leaves_an_untrained_threshold_where_it_was() -> None:
+    """The user-visible symptom: AdamW with weight decay moved a zero-reset threshold before."""
+    lif = snn.Leaky(beta=0.9, surrogate_disable=True, learn_threshold=True, reset_mechanism="zero")
+    opt = torch.optim.AdamW(lif.parameters(), lr=0.1, weight_decay=0.5)
+    xs = torch.rand(8, 2, 4, requires_grad=True)
+    lif.forward_sequence(xs)[1].sum().backward()
+    opt.step()
+    assert lif.threshold.item() == 1.0
+
+
+@pytest.mark.parametrize("reset", ["subtract", "zero", "none"])
+def test_as_snntorch(reset: str) -> None:
+    snntorch = pytest.importorskip("snntorch")
+    xs = (torch.rand(8, 2, 4) * 2).requires_grad_()
+    grads = []
+    for lib in (snntorch, snn):
+        lif = lib.Leaky(beta=0.9, surrogate_disable=True, learn_threshold=True, reset_mechanism=reset)
+        mem = torch.zeros(2, 4)
+        for x in xs:
+            _, mem = lif(x, mem)
+        mem.sum().backward()
+        grads.append(lif.threshold.grad)
+    fused = snn.Leaky(beta=0.9, surrogate_disable=True, learn_threshold=True, reset_mechanism=reset)
+    fused.forward_sequence(xs)[1].sum().backward()
+    assert grads[0] is None if reset != "subtract" else grads[0] is not None
+    for g in (grads[1], fused.threshold.grad):
+        if grads[0] is None:
+            assert g is None
+        else:
+            torch.testing.assert_close(g, grads[0])
