@@ -46,6 +46,15 @@
 #define restrict __restrict
 #endif
 
+/* The LIF backward's split of a block (see bwd_block_impl): CHUNK neurons per scratch row of surrogate
+ * slopes (on the stack: L1-sized), TILE neurons per tile when it also sums parameter gradients. */
+#ifndef CHUNK
+#define CHUNK 512
+#endif
+#ifndef TILE
+#define TILE 16384
+#endif
+
 /* Bump when an argument structure changes: spikeforge/ops/_native.py checks it. */
 #define SF_ABI 2
 

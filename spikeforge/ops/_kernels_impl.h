@@ -41,34 +41,39 @@ INLINE R F(surrogate_grad)(R z, const int sid, R a, R b) {
 }
 
 /* out[k - lo] = g[k] * s'(v[k] - theta[k]) (g NULL: factor 1) for k in [lo, hi): one loop per
- * surrogate, each with a constant id (no branch on it inside the loop). */
+ * surrogate, each with a constant id (no branch on it inside the loop). With per == 0, theta and g
+ * are one value each (theta[0], g[0]). */
 INLINE void F(slope_loop)(const R *restrict v, const R *restrict theta, const R *restrict g,
-                          R *restrict out, int64_t lo, int64_t hi, int64_t poff, const int sid, R a, R b) {
+                          R *restrict out, int64_t lo, int64_t hi, const int per, const int sid, R a, R b) {
+    const R th0 = theta[0];
     if (g) {
+        const R g0 = g[0];
         for (int64_t k = lo; k < hi; k++)
-            out[k - lo] = g[k - poff] * F(surrogate_grad)(v[k] - theta[k - poff], sid, a, b);
+            out[k - lo] = (per ? g[k] : g0) * F(surrogate_grad)(v[k] - (per ? theta[k] : th0), sid, a, b);
     } else {
         for (int64_t k = lo; k < hi; k++)
-            out[k - lo] = F(surrogate_grad)(v[k] - theta[k - poff], sid, a, b);
+            out[k - lo] = F(surrogate_grad)(v[k] - (per ? theta[k] : th0), sid, a, b);
     }
 }
 
-/* theta and g are indexed from poff (theta[k - poff]): 0 for [N] arrays, lo for a block's own copy */
+#define SLOPE_SID(P) \
+    do { switch (sid) { \
+        case 0: F(slope_loop)(v, theta, g, out, lo, hi, P, 0, a, b); break; \
+        case 1: F(slope_loop)(v, theta, g, out, lo, hi, P, 1, a, b); break; \
+        case 2: F(slope_loop)(v, theta, g, out, lo, hi, P, 2, a, b); break; \
+        case 3: F(slope_loop)(v, theta, g, out, lo, hi, P, 3, a, b); break; \
+        case 4: F(slope_loop)(v, theta, g, out, lo, hi, P, 4, a, b); break; \
+        case 5: F(slope_loop)(v, theta, g, out, lo, hi, P, 5, a, b); break; \
+        case 6: F(slope_loop)(v, theta, g, out, lo, hi, P, 6, a, b); break; \
+        case 7: F(slope_loop)(v, theta, g, out, lo, hi, P, 7, a, b); break; \
+        case 8: F(slope_loop)(v, theta, g, out, lo, hi, P, 8, a, b); break; \
+        default: F(slope_loop)(v, theta, g, out, lo, hi, P, -1, a, b); break; } } while (0)
+
 static CLONES void F(slope_row)(const R *v, const R *theta, const R *g, R *out, int64_t lo,
-                                int64_t hi, int64_t poff, int sid, double p1, double p2) {
+                                int64_t hi, int per, int sid, double p1, double p2) {
     R a = (R)p1, b = (R)p2;
-    switch (sid) {
-    case 0: F(slope_loop)(v, theta, g, out, lo, hi, poff, 0, a, b); break;
-    case 1: F(slope_loop)(v, theta, g, out, lo, hi, poff, 1, a, b); break;
-    case 2: F(slope_loop)(v, theta, g, out, lo, hi, poff, 2, a, b); break;
-    case 3: F(slope_loop)(v, theta, g, out, lo, hi, poff, 3, a, b); break;
-    case 4: F(slope_loop)(v, theta, g, out, lo, hi, poff, 4, a, b); break;
-    case 5: F(slope_loop)(v, theta, g, out, lo, hi, poff, 5, a, b); break;
-    case 6: F(slope_loop)(v, theta, g, out, lo, hi, poff, 6, a, b); break;
-    case 7: F(slope_loop)(v, theta, g, out, lo, hi, poff, 7, a, b); break;
-    case 8: F(slope_loop)(v, theta, g, out, lo, hi, poff, 8, a, b); break;
-    default: F(slope_loop)(v, theta, g, out, lo, hi, poff, -1, a, b); break;
-    }
+    if (per) SLOPE_SID(1);
+    else SLOPE_SID(0);
 }
 
 /* ---------------------------------------------------------------- LIF family: forward */
@@ -165,12 +170,13 @@ INLINE void F(bwd_row)(int64_t lo, int64_t hi, const R *restrict u_prev, const R
                        const R *restrict theta, const R *restrict g, const R *restrict vrec,
                        R *restrict gu0, R *restrict gi0, R *restrict gs0, R *restrict galpha,
                        R *restrict gbeta, R *restrict gtheta, R *restrict gg, R *restrict gvrec,
-                       int64_t poff, const int syn, const int rec, const int reset, const int imm,
+                       const int per, const int syn, const int rec, const int reset, const int imm,
                        const int params) {
     const R zero = 0, one = 1;
+    const R a0 = alpha[0], b0 = beta[0], th0 = theta[0], g0 = g[0], v0 = vrec[0];
     for (int64_t k = lo; k < hi; k++) {
-        R th = theta[k - poff];
-        R gk = g[k - poff];
+        R th = per ? theta[k] : th0;
+        R gk = per ? g[k] : g0;
         R up = u_prev[k];
         int fired = up > th;
         R vv = v_t[k];
@@ -194,7 +200,7 @@ INLINE void F(bwd_row)(int64_t lo, int64_t hi, const R *restrict u_prev, const R
         if (reset == 0) dth -= fired ? gv : zero;
         R gbase = (reset == 3 && fired) ? zero : gv;
         R gprev = (reset == 1 && fired) ? zero : gbase;
-        gu0[k] = beta[k - poff] * gprev;
+        gu0[k] = (per ? beta[k] : b0) * gprev;
         if (params) {
             gbeta[k] += gprev * up;
             gtheta[k] += dth;
@@ -204,22 +210,28 @@ INLINE void F(bwd_row)(int64_t lo, int64_t hi, const R *restrict u_prev, const R
         if (syn) {
             gdrive = gi0[k] + gi_t[k] + gbase;
             if (params) galpha[k] += gdrive * i_prev[k];
-            gi0[k] = alpha[k - poff] * gdrive;
+            gi0[k] = (per ? alpha[k] : a0) * gdrive;
         } else {
             gdrive = gbase;
         }
         gx_t[k] = gdrive;
         if (rec) {
             if (params) gvrec[k] += gdrive * s_prev[k];
-            gs0[k] = vrec[k - poff] * gdrive;
+            gs0[k] = (per ? vrec[k] : v0) * gdrive;
         }
     }
 }
 
+/* Neurons [lo, hi) of the BPTT, by the time loop (backwards) over chunks of CHUNK neurons: a chunk's
+ * surrogate slopes go to an L1-sized scratch row, then its gradients are computed. With parameter
+ * gradients, whose per-neuron sums over time would otherwise go through the caches at every step,
+ * the neurons are first split in tiles of TILE, all T steps of one tile before the next; without
+ * them, rows are read whole (a stream the prefetchers follow). Neurons are independent and each one's
+ * operations keep their order, so the results do not depend on the split. */
 INLINE void F(bwd_block_impl)(const lif_bwd_args *A, int64_t lo, int64_t hi, R *restrict slope,
-                              const R *const *prm, int64_t poff, const int syn, const int rec,
-                              const int reset, const int imm, const int params) {
-    const int64_t T = A->T, N = A->N;
+                              const int per, const int syn, const int rec, const int reset, const int imm,
+                              const int params) {
+    const int64_t T = A->T, N = A->N, tile = params ? TILE : hi - lo;
     R *gbeta = A->gbeta, *gtheta = A->gtheta, *gg = A->gg, *galpha = A->galpha, *gvrec = A->gvrec;
     if (params) {
         for (int64_t k = lo; k < hi; k++) {
@@ -230,50 +242,44 @@ INLINE void F(bwd_block_impl)(const lif_bwd_args *A, int64_t lo, int64_t hi, R *
             if (rec) gvrec[k] = 0;
         }
     }
-    for (int64_t t = T - 1; t >= 0; t--) {
-        const R *u_prev = t == 0 ? (const R *)A->u0 : (const R *)A->u + (t - 1) * N;
-        const R *i_prev = (t == 0 || !syn) ? (const R *)A->i0 : (const R *)A->itr + (t - 1) * N;
-        const R *s_prev = (t == 0 || !rec) ? (const R *)A->s0 : (const R *)A->spk + (t - 1) * N;
-        const R *v_t = imm ? (const R *)A->v + t * N : (const R *)A->u + t * N;
-        F(slope_row)(v_t, prm[2], NULL, slope, lo, hi, poff, A->sid, A->p1, A->p2);
-        F(bwd_row)(lo, hi, u_prev, i_prev, s_prev, v_t, (const R *)A->gu + t * A->gu_stride,
-                   (const R *)A->gi + t * A->gi_stride, (const R *)A->gs + t * A->gs_stride,
-                   (R *)A->gx + t * N, slope, prm[0], prm[1], prm[2], prm[3], prm[4], A->gu0, A->gi0,
-                   A->gs0, A->galpha, A->gbeta, A->gtheta, A->gg, A->gvrec, poff, syn, rec, reset, imm,
-                   params);
+    for (int64_t k0 = lo; k0 < hi; k0 += tile) {
+        int64_t k1 = k0 + tile < hi ? k0 + tile : hi;
+        for (int64_t t = T - 1; t >= 0; t--) {
+            const R *u_prev = t == 0 ? (const R *)A->u0 : (const R *)A->u + (t - 1) * N;
+            const R *i_prev = (t == 0 || !syn) ? (const R *)A->i0 : (const R *)A->itr + (t - 1) * N;
+            const R *s_prev = (t == 0 || !rec) ? (const R *)A->s0 : (const R *)A->spk + (t - 1) * N;
+            const R *v_t = imm ? (const R *)A->v + t * N : (const R *)A->u + t * N;
+            for (int64_t c0 = k0; c0 < k1; c0 += CHUNK) {
+                int64_t c1 = c0 + CHUNK < k1 ? c0 + CHUNK : k1;
+                F(slope_row)(v_t, A->theta, NULL, slope, c0, c1, per, A->sid, A->p1, A->p2);
+                F(bwd_row)(c0, c1, u_prev, i_prev, s_prev, v_t, (const R *)A->gu + t * A->gu_stride,
+                           (const R *)A->gi + t * A->gi_stride, (const R *)A->gs + t * A->gs_stride,
+                           (R *)A->gx + t * N, slope, A->alpha, A->beta, A->theta, A->g, A->vrec, A->gu0,
+                           A->gi0, A->gs0, A->galpha, A->gbeta, A->gtheta, A->gg, A->gvrec, per, syn, rec,
+                           reset, imm, params);
+            }
+        }
     }
 }
 
-#define BWD_P(S, RC, RS, IM) \
-    do { if (A->params) F(bwd_block_impl)(A, lo, hi, slope, prm, poff, S, RC, RS, IM, 1); \
-         else F(bwd_block_impl)(A, lo, hi, slope, prm, poff, S, RC, RS, IM, 0); } while (0)
-#define BWD_IM(S, RC, RS) do { if (A->immediate) BWD_P(S, RC, RS, 1); else BWD_P(S, RC, RS, 0); } while (0)
-#define BWD_RS(S, RC) \
-    do { switch (A->reset) { case 0: BWD_IM(S, RC, 0); break; case 1: BWD_IM(S, RC, 1); break; \
-         case 2: BWD_IM(S, RC, 2); break; default: BWD_IM(S, RC, 3); break; } } while (0)
-#define BWD_RC(S) do { if (A->rec) BWD_RS(S, 1); else BWD_RS(S, 0); } while (0)
+#define BWD_P(PER, S, RC, RS, IM) \
+    do { if (A->params) F(bwd_block_impl)(A, lo, hi, slope, PER, S, RC, RS, IM, 1); \
+         else F(bwd_block_impl)(A, lo, hi, slope, PER, S, RC, RS, IM, 0); } while (0)
+#define BWD_IM(PER, S, RC, RS) \
+    do { if (A->immediate) BWD_P(PER, S, RC, RS, 1); else BWD_P(PER, S, RC, RS, 0); } while (0)
+#define BWD_RS(PER, S, RC) \
+    do { switch (A->reset) { case 0: BWD_IM(PER, S, RC, 0); break; case 1: BWD_IM(PER, S, RC, 1); break; \
+         case 2: BWD_IM(PER, S, RC, 2); break; default: BWD_IM(PER, S, RC, 3); break; } } while (0)
+#define BWD_RC(PER, S) do { if (A->rec) BWD_RS(PER, S, 1); else BWD_RS(PER, S, 0); } while (0)
+#define BWD_S(PER) do { if (A->syn) BWD_RC(PER, 1); else BWD_RC(PER, 0); } while (0)
 
-/* One block of neurons. Parameters given as one value each (A->per == 0) are copied into a scratch
- * vector of the block's length, indexed from lo (poff), so that the loop's loads stay contiguous. */
+/* One block of neurons; parameters given as one value each (A->per == 0) are read as such. */
 static CLONES int F(bwd_block)(const void *args, int64_t c) {
     const lif_bwd_args *A = args;
     int64_t lo = c * A->N / A->nb, hi = (c + 1) * A->N / A->nb;
-    size_t len = (size_t)(hi > lo ? hi - lo : 1);
-    R *slope = malloc((A->per ? 1 : 6) * len * sizeof(R));
-    if (!slope) return 1;
-    const R *prm[5] = {A->alpha, A->beta, A->theta, A->g, A->vrec};
-    int64_t poff = 0;
-    if (!A->per) {
-        for (int j = 0; j < 5; j++) {
-            R value = prm[j][0], *copy = slope + (size_t)(j + 1) * len;
-            for (size_t k = 0; k < len; k++) copy[k] = value;
-            prm[j] = copy;
-        }
-        poff = lo;
-    }
-    if (A->syn) BWD_RC(1);
-    else BWD_RC(0);
-    free(slope);
+    R slope[CHUNK];
+    if (A->per) BWD_S(1);
+    else BWD_S(0);
     return 0;
 }
 
@@ -415,7 +421,7 @@ INLINE void F(rec_bwd_impl)(const rec_bwd_args *A, const int syn, const int rese
 EXPORT CLONES void F(sf_rec_step_backward)(const rec_bwd_args *A) {
     if (A->sid != -1) {
         const R *v_t = (const R *)(A->immediate ? A->v : A->u) + A->t * A->N;
-        F(slope_row)(v_t, A->theta, A->g, A->slope, 0, A->N, 0, A->sid, A->p1, A->p2);
+        F(slope_row)(v_t, A->theta, A->g, A->slope, 0, A->N, 1, A->sid, A->p1, A->p2);
     }
     /* the parameter gradients: all four accumulated (their buffers are [N]) when any is needed */
     const int params = A->need_alpha || A->need_beta || A->need_theta || A->need_g;

@@ -164,6 +164,27 @@ def test_lif_backward_equals_numba_bit_for_bit(c: dict) -> None:
         assert not np.isnan(g).any()
 
 
+@needs_lib
+@pytest.mark.parametrize("params,per,nb", [(True, True, 2), (True, False, 1), (False, False, 2),
+                                           (False, True, 1)])
+def test_lif_backward_across_chunks_and_tiles_equals_numba(params: bool, per: bool, nb: int) -> None:
+    """N spans several of the backward's scratch chunks (_kernels.c CHUNK, 512) and, per block, more than
+    one parameter-gradient tile (TILE, 16384), with a remainder of each: the split must not change a bit."""
+    c = dict(dt=np.float32, syn=True, rec=True, reset=0, immediate=True, per=per, graded=True, nb=nb,
+             sid=0, has_gu=True, has_gi=True, params=params, keep=True, gs_row=False)
+    T, N = 3, 2 * 16384 * nb + 555
+    rng = np.random.default_rng(7)
+    a = _arrays(rng, c["dt"], T, N, c["syn"], c["rec"], per, c["graded"])
+    fw = _forward("numba", a, c)
+
+    def r(*shape: int) -> np.ndarray:
+        return rng.standard_normal(shape).astype(c["dt"])
+
+    grads = dict(gs=r(T, N), gu=r(T, N), gi=r(T, N), gu_last=r(N), gi_last=r(N), gs_last=r(N))
+    for g, w in zip(_backward("native", a, fw, grads, c), _backward("numba", a, fw, grads, c)):
+        np.testing.assert_array_equal(g, w)
+
+
 REC = st.fixed_dictionaries(dict(
     dt=st.sampled_from([np.float32, np.float64]), T=st.integers(1, 5), N=st.integers(1, 70),
     syn=st.booleans(), reset=st.integers(0, 2), immediate=st.booleans(), seed=st.integers(0, 2**31 - 1),
