@@ -7,9 +7,9 @@ Importing this package registers a kernel for ``leaky_step``, ``synaptic_step``,
 ``heaviside_no_grad``), no
 ``state_quant`` or ``inhibition`` is set, states and parameters share the input's dtype and device
 (float32 parameters under a float64 input are promoted, as the step functions do) and a backend exists:
-compiled C kernels on CPU tensors (`spikeforge.ops._native`; numba where they were not built, and for the
-alpha neuron), triton on CUDA tensors (and on CPU tensors under ``TRITON_INTERPRET=1``, which is how the
-triton kernels are tested without a GPU). Otherwise the runner falls back to the step loop.
+compiled C kernels on CPU tensors (`spikeforge.ops._native`; numba where they were not built), triton
+on CUDA tensors (and on CPU tensors under ``TRITON_INTERPRET=1``, which is how the triton kernels are
+tested without a GPU). Otherwise the runner falls back to the step loop.
 """
 
 from __future__ import annotations
@@ -48,28 +48,28 @@ _HAS_NUMBA = _has("numba")
 _HAS_TRITON = _has("triton")
 
 
-def backend_for(xs: Tensor, numba_only: bool = False) -> str | None:
+def backend_for(xs: Tensor) -> str | None:
     """``"triton"`` for CUDA tensors (or CPU ones under ``TRITON_INTERPRET=1``), ``"cpu"`` (the compiled
     kernels of `spikeforge.ops._native`, else numba) for CPU tensors, None when the needed library is
-    missing. ``numba_only``: for kernels that exist only in numba on CPU (the alpha neuron's)."""
+    missing."""
     if xs.is_cuda:
         return "triton" if _HAS_TRITON else None
     if xs.device.type != "cpu":
         return None
     if os.environ.get("TRITON_INTERPRET") == "1" and _HAS_TRITON:
         return "triton"
-    return "cpu" if _HAS_NUMBA or (_native.lib is not None and not numba_only) else None
+    return "cpu" if _HAS_NUMBA or _native.lib is not None else None
 
 
 Fields = Callable[[Any], tuple[Tensor, ...]]
 
 
-def _fits(state_fields: Fields, param_fields: Fields, numba_only: bool = False) -> Callable[..., bool]:
+def _fits(state_fields: Fields, param_fields: Fields) -> Callable[..., bool]:
     def fits(xs: Tensor, state: Any, params: Any, firing: Firing) -> bool:
         return (
             plain_firing(firing)
             and tensors_fit(xs, state_fields(state), param_fields(params))
-            and backend_for(xs, numba_only) is not None
+            and backend_for(xs) is not None
         )
 
     return fits
@@ -96,7 +96,7 @@ register_kernel(
 )
 register_kernel(
     alpha_step,
-    _fits(lambda s: tuple(s), lambda p: (p.alpha, p.beta, p.threshold, p.graded), numba_only=True),
+    _fits(lambda s: tuple(s), lambda p: (p.alpha, p.beta, p.threshold, p.graded)),
     run_alpha,
 )
 register_kernel(

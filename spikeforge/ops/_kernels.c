@@ -56,7 +56,7 @@
 #endif
 
 /* Bump when an argument structure changes: spikeforge/ops/_native.py checks it. */
-#define SF_ABI 2
+#define SF_ABI 3
 
 EXPORT int sf_abi(void) { return SF_ABI; }
 
@@ -101,6 +101,25 @@ typedef struct {
     int32_t sid, syn, reset, immediate, has_gs, has_gu, has_gi;
     int32_t need_alpha, need_beta, need_theta, need_g, unused;
 } rec_bwd_args;
+
+/* The alpha neuron's forward (one whole sequence; ops/alpha/cpu.py): every parameter [N]; e, n, u have T
+ * rows when keep, else 1; e_prev, n_prev, u_prev start as copies of the initial states. */
+typedef struct {
+    int64_t T, N, keep;
+    const void *x, *alpha, *beta, *tau, *theta, *g;
+    void *spk, *e, *n, *u, *e_prev, *n_prev, *u_prev;
+    int32_t reset, nb;
+} alpha_fwd_args;
+
+/* Its BPTT: ge, gn, gu are [T, N] or one zero row (stride 0); ge0, gn0 leave holding the initial
+ * currents' gradients; every parameter gradient is zeroed, and summed over time only with params. */
+typedef struct {
+    int64_t T, N, ge_stride, gn_stride, gu_stride;
+    const void *x, *e0, *n0, *u0, *alpha, *beta, *tau, *theta, *g, *e, *n, *u, *gs, *ge, *gn, *gu;
+    void *gx, *ge0, *gn0, *galpha, *gbeta, *gtau, *gtheta, *gg;
+    double p1, p2;
+    int32_t sid, reset, params, nb;
+} alpha_bwd_args;
 
 typedef int (*block_fn)(const void *args, int64_t c);
 

@@ -287,6 +287,166 @@ EXPORT int F(sf_lif_backward)(const lif_bwd_args *A) {
     return run_blocks(F(bwd_block), A, A->nb);
 }
 
+/* ---------------------------------------------------------------- alpha neuron */
+
+/* One step of neurons [lo, hi) (ops/alpha/cpu.py: the numba kernel's operations, in its order). */
+INLINE void F(alpha_fwd_row)(int64_t lo, int64_t hi, const R *restrict x_t, R *restrict s_t, R *restrict e_t,
+                             R *restrict n_t, R *restrict u_t, R *restrict e_prev, R *restrict n_prev,
+                             R *restrict u_prev, const R *restrict alpha, const R *restrict beta,
+                             const R *restrict tau, const R *restrict theta, const R *restrict g,
+                             const int reset) {
+    for (int64_t k = lo; k < hi; k++) {
+        R ep = e_prev[k], np_ = n_prev[k], up = u_prev[k], th = theta[k], xv = x_t[k];
+        R e1 = alpha[k] * ep + xv;
+        R n1 = beta[k] * np_ - xv;
+        R m1 = tau[k] * (e1 + n1);
+        int fired = up > th;
+        if (reset == 0) {
+            e1 = fired ? e1 - th : e1;
+            m1 = fired ? m1 + np_ : m1;
+            n1 = fired ? n1 - n1 : n1;
+        } else if (reset == 1) {
+            e1 = fired ? e1 - e1 : e1;
+            n1 = fired ? n1 - n1 : n1;
+            m1 = fired ? m1 - m1 : m1;
+        }
+        e_t[k] = e1;
+        n_t[k] = n1;
+        u_t[k] = m1;
+        e_prev[k] = e1;
+        n_prev[k] = n1;
+        u_prev[k] = m1;
+        s_t[k] = m1 - th > 0 ? g[k] : (R)0;
+    }
+}
+
+INLINE void F(alpha_fwd_impl)(const alpha_fwd_args *A, int64_t lo, int64_t hi, const int reset) {
+    const int64_t T = A->T, N = A->N;
+    for (int64_t t = 0; t < T; t++) {
+        int64_t r = A->keep ? t * N : 0;
+        F(alpha_fwd_row)(lo, hi, (const R *)A->x + t * N, (R *)A->spk + t * N, (R *)A->e + r, (R *)A->n + r,
+                         (R *)A->u + r, A->e_prev, A->n_prev, A->u_prev, A->alpha, A->beta, A->tau, A->theta,
+                         A->g, reset);
+    }
+}
+
+static CLONES int F(alpha_fwd_block)(const void *args, int64_t c) {
+    const alpha_fwd_args *A = args;
+    int64_t lo = c * A->N / A->nb, hi = (c + 1) * A->N / A->nb;
+    switch (A->reset) {
+    case 0: F(alpha_fwd_impl)(A, lo, hi, 0); break;
+    case 1: F(alpha_fwd_impl)(A, lo, hi, 1); break;
+    default: F(alpha_fwd_impl)(A, lo, hi, 2); break;
+    }
+    return 0;
+}
+
+EXPORT int F(sf_alpha_forward)(const alpha_fwd_args *A) {
+    return run_blocks(F(alpha_fwd_block), A, A->nb);
+}
+
+INLINE void F(alpha_bwd_row)(int64_t lo, int64_t hi, const R *restrict x_t, const R *restrict e_prev,
+                             const R *restrict n_prev, const R *restrict u_prev, const R *restrict u_t,
+                             const R *restrict gs_t, const R *restrict ge_t, const R *restrict gn_t,
+                             const R *restrict gu_t, R *restrict gx_t, const R *restrict slope,
+                             const R *restrict alpha, const R *restrict beta, const R *restrict tau,
+                             const R *restrict theta, const R *restrict g, R *restrict ge0, R *restrict gn0,
+                             R *restrict galpha, R *restrict gbeta, R *restrict gtau, R *restrict gtheta,
+                             R *restrict gg, const int reset, const int params) {
+    const R zero = 0;
+    for (int64_t k = lo; k < hi; k++) {
+        R ep = e_prev[k], np_ = n_prev[k], up = u_prev[k], th = theta[k], a = alpha[k], b = beta[k];
+        R get = ge0[k] + ge_t[k];
+        R gnt = gn0[k] + gn_t[k];
+        R gut = gu_t[k];
+        R z = u_t[k] - th;
+        R gst = gs_t[k];
+        R gz = gst * g[k] * slope[k - lo];
+        gut += gz;
+        R dth = zero - gz;
+        R extra = zero;
+        int fired = up > th;
+        if (reset == 0) {
+            dth -= fired ? get : zero;
+            extra = fired ? gut : zero;
+            gnt = fired ? zero : gnt;
+        } else if (reset == 1) {
+            get = fired ? zero : get;
+            gnt = fired ? zero : gnt;
+            gut = fired ? zero : gut;
+        }
+        R tk = tau[k];
+        get += gut * tk;
+        gnt += gut * tk;
+        if (params) {
+            R xv = x_t[k];
+            gg[k] += z > 0 ? gst : zero;
+            gtheta[k] += dth;
+            gtau[k] += gut * ((a * ep + xv) + (b * np_ - xv));
+            galpha[k] += get * ep;
+            gbeta[k] += gnt * np_;
+        }
+        gx_t[k] = get - gnt;
+        ge0[k] = a * get;
+        gn0[k] = b * gnt + extra;
+    }
+}
+
+/* As the LIF backward: time backwards, chunks of CHUNK neurons with their slopes on the stack; with
+ * parameter gradients, tiles of TILE neurons (all steps of one tile before the next). */
+INLINE void F(alpha_bwd_impl)(const alpha_bwd_args *A, int64_t lo, int64_t hi, R *restrict slope,
+                              const int reset, const int params) {
+    const int64_t T = A->T, N = A->N, tile = params ? TILE : hi - lo;
+    R *ge0 = A->ge0, *gn0 = A->gn0, *galpha = A->galpha, *gbeta = A->gbeta, *gtau = A->gtau;
+    R *gtheta = A->gtheta, *gg = A->gg;
+    for (int64_t k = lo; k < hi; k++) {
+        ge0[k] = 0;
+        gn0[k] = 0;
+        galpha[k] = 0;
+        gbeta[k] = 0;
+        gtau[k] = 0;
+        gtheta[k] = 0;
+        gg[k] = 0;
+    }
+    for (int64_t k0 = lo; k0 < hi; k0 += tile) {
+        int64_t k1 = k0 + tile < hi ? k0 + tile : hi;
+        for (int64_t t = T - 1; t >= 0; t--) {
+            const R *e_prev = t == 0 ? (const R *)A->e0 : (const R *)A->e + (t - 1) * N;
+            const R *n_prev = t == 0 ? (const R *)A->n0 : (const R *)A->n + (t - 1) * N;
+            const R *u_prev = t == 0 ? (const R *)A->u0 : (const R *)A->u + (t - 1) * N;
+            const R *u_t = (const R *)A->u + t * N;
+            for (int64_t c0 = k0; c0 < k1; c0 += CHUNK) {
+                int64_t c1 = c0 + CHUNK < k1 ? c0 + CHUNK : k1;
+                F(slope_row)(u_t, A->theta, NULL, slope, c0, c1, 1, A->sid, A->p1, A->p2);
+                F(alpha_bwd_row)(c0, c1, (const R *)A->x + t * N, e_prev, n_prev, u_prev, u_t,
+                                 (const R *)A->gs + t * N, (const R *)A->ge + t * A->ge_stride,
+                                 (const R *)A->gn + t * A->gn_stride, (const R *)A->gu + t * A->gu_stride,
+                                 (R *)A->gx + t * N, slope, A->alpha, A->beta, A->tau, A->theta, A->g, ge0,
+                                 gn0, galpha, gbeta, gtau, gtheta, gg, reset, params);
+            }
+        }
+    }
+}
+
+#define ABWD_P(RS) do { if (A->params) F(alpha_bwd_impl)(A, lo, hi, slope, RS, 1); \
+                        else F(alpha_bwd_impl)(A, lo, hi, slope, RS, 0); } while (0)
+
+static CLONES int F(alpha_bwd_block)(const void *args, int64_t c) {
+    const alpha_bwd_args *A = args;
+    int64_t lo = c * A->N / A->nb, hi = (c + 1) * A->N / A->nb;
+    R slope[CHUNK];
+    switch (A->reset) {
+    case 0: ABWD_P(0); break;
+    case 1: ABWD_P(1); break;
+    default: ABWD_P(2); break;
+    }
+    return 0;
+}
+
+EXPORT int F(sf_alpha_backward)(const alpha_bwd_args *A) {
+    return run_blocks(F(alpha_bwd_block), A, A->nb);
+}
+
 /* ---------------------------------------------------------------- dense recurrence: one step */
 
 /* the loop of one step, its arrays as restrict parameters (gcc honours restrict on parameters, also
@@ -437,6 +597,9 @@ EXPORT CLONES void F(sf_rec_step_backward)(const rec_bwd_args *A) {
 #undef BWD_IM
 #undef BWD_RS
 #undef BWD_RC
+#undef BWD_S
+#undef SLOPE_SID
+#undef ABWD_P
 #undef RF_IM
 #undef RF_RS
 #undef RB_P

@@ -8,10 +8,11 @@ rounding), so either backend gives the same bits.
 
 `lib` is the loaded library, or None when it was not built (no C compiler at install), its interface
 does not match (`ABI`), or ``SPIKEFORGE_CPU_KERNELS=numba`` asks for the numba kernels; the callers then
-use those (``ops/lif/cpu.py``, ``ops/recurrent/_numba.py``). ctypes releases the GIL during a call.
+use those (``ops/lif/cpu.py``, ``ops/alpha/cpu.py``, ``ops/recurrent/_numba.py``). ctypes releases the
+GIL during a call.
 
-Thread use: a LIF call splits its neurons into `blocks` contiguous blocks, one thread each, at most
-``torch.get_num_threads()``. Built with OpenMP (gcc on Linux), the library shares the OpenMP runtime
+Thread use: a LIF or alpha call splits its neurons into `blocks` contiguous blocks, one thread each, at
+most ``torch.get_num_threads()``. Built with OpenMP (gcc on Linux), the library shares the OpenMP runtime
 torch loaded, and the blocks run on torch's own pool (whose threads are still spinning from torch's last
 parallel operation: starting threads of our own, which then waited for those to yield a core, made a
 2-thread inference 20-35 % slower); a ``num_threads`` clause per call, so torch's thread count is never
@@ -30,7 +31,7 @@ import numpy as np
 import torch
 
 #: the interface version the structures below describe (``SF_ABI`` in ``_kernels.c``)
-ABI = 2
+ABI = 3
 #: fewest neurons per thread: below that, starting threads costs more than it saves
 MIN_BLOCK = 4096
 
@@ -71,6 +72,15 @@ class RecBackwardArgs(ctypes.Structure):
                        "need_beta need_theta need_g unused:i32")
 
 
+class AlphaForwardArgs(ctypes.Structure):
+    _fields_ = _fields("T N keep:i64 x alpha beta tau theta g spk e n u e_prev n_prev u_prev:p reset nb:i32")
+
+
+class AlphaBackwardArgs(ctypes.Structure):
+    _fields_ = _fields("T N ge_stride gn_stride gu_stride:i64 x e0 n0 u0 alpha beta tau theta g e n u gs "
+                       "ge gn gu gx ge0 gn0 galpha gbeta gtau gtheta gg:p p1 p2:f64 sid reset params nb:i32")
+
+
 def open_library(path: str | Path) -> ctypes.CDLL | None:
     """The kernels library at ``path`` with its functions' signatures set, or None when it cannot be
     loaded or was built for another interface version (`ABI`)."""
@@ -87,11 +97,12 @@ def open_library(path: str | Path) -> ctypes.CDLL | None:
                       "kernels", RuntimeWarning, stacklevel=2)
         return None
     for kind, args in (("lif_forward", LifForwardArgs), ("lif_backward", LifBackwardArgs),
-                       ("rec_step_forward", RecForwardArgs), ("rec_step_backward", RecBackwardArgs)):
+                       ("rec_step_forward", RecForwardArgs), ("rec_step_backward", RecBackwardArgs),
+                       ("alpha_forward", AlphaForwardArgs), ("alpha_backward", AlphaBackwardArgs)):
         for dt in ("f32", "f64"):
             fn = getattr(lib, f"sf_{kind}_{dt}")
             fn.argtypes = [ctypes.POINTER(args)]
-            fn.restype = ctypes.c_int if kind.startswith("lif") else None
+            fn.restype = None if kind.startswith("rec") else ctypes.c_int
     return lib
 
 
@@ -110,8 +121,8 @@ lib = _load()
 
 
 def blocks(n: int) -> int:
-    """How many contiguous blocks of neurons (one per thread) a LIF call splits ``n`` neurons into: at
-    most ``torch.get_num_threads()``, at least `MIN_BLOCK` neurons each."""
+    """How many contiguous blocks of neurons (one per thread) a LIF or alpha call splits ``n`` neurons
+    into: at most ``torch.get_num_threads()``, at least `MIN_BLOCK` neurons each."""
     return max(1, min(torch.get_num_threads(), n // MIN_BLOCK))
 
 
@@ -174,6 +185,39 @@ def lif_backward(u0: np.ndarray, i0: np.ndarray, s0: np.ndarray, alpha: np.ndarr
                         float(p1), float(p2), int(sid), int(syn), int(rec), int(reset), int(immediate),
                         int(need_params), max(1, int(nb)), int(beta.shape[0] == N))
     _check(getattr(lib, f"sf_lif_backward_{_suffix(u)}")(ctypes.byref(a)))
+
+
+def alpha_forward(x: np.ndarray, e0: np.ndarray, n0: np.ndarray, u0: np.ndarray, alpha: np.ndarray,
+                  beta: np.ndarray, tau: np.ndarray, theta: np.ndarray, g: np.ndarray, reset: int, nb: int,
+                  spk: np.ndarray, e: np.ndarray, n: np.ndarray, u: np.ndarray) -> None:
+    """As ``ops.alpha.cpu.alpha_forward`` (same arguments, every parameter ``[N]``; same results), on
+    ``nb`` threads."""
+    T, N = x.shape
+    dt = x.dtype
+    e_prev, n_prev, u_prev = e0.copy(), n0.copy(), u0.copy()
+    a = AlphaForwardArgs(T, N, int(u.shape[0] == T), *(_p(b, dt) for b in (
+        x, alpha, beta, tau, theta, g, spk, e, n, u, e_prev, n_prev, u_prev)), int(reset), max(1, int(nb)))
+    _check(getattr(lib, f"sf_alpha_forward_{_suffix(x)}")(ctypes.byref(a)))
+
+
+def alpha_backward(x: np.ndarray, e0: np.ndarray, n0: np.ndarray, u0: np.ndarray, alpha: np.ndarray,
+                   beta: np.ndarray, tau: np.ndarray, theta: np.ndarray, g: np.ndarray, reset: int, sid: int,
+                   p1: float, p2: float, nb: int, e: np.ndarray, n: np.ndarray, u: np.ndarray,
+                   gs: np.ndarray, ge: np.ndarray, gn: np.ndarray, gu: np.ndarray, has_ge: bool,
+                   has_gn: bool, has_gu: bool, gx: np.ndarray, ge0: np.ndarray, gn0: np.ndarray,
+                   galpha: np.ndarray, gbeta: np.ndarray, gtau: np.ndarray, gtheta: np.ndarray,
+                   gg: np.ndarray, need_params: bool = True) -> None:
+    """As ``ops.alpha.cpu.alpha_backward`` (same arguments, same results), on ``nb`` threads; an absent
+    ``ge``/``gn``/``gu`` (1x1) is read as one row of zeros."""
+    T, N = x.shape
+    dt = x.dtype
+    zero_row = np.zeros(N, dtype=dt) if not (has_ge and has_gn and has_gu) else None
+    rows = [(t, N) if has else (zero_row, 0) for t, has in ((ge, has_ge), (gn, has_gn), (gu, has_gu))]
+    a = AlphaBackwardArgs(T, N, *(stride for _, stride in rows), *(_p(b, dt) for b in (
+        x, e0, n0, u0, alpha, beta, tau, theta, g, e, n, u, gs, *(t for t, _ in rows), gx, ge0, gn0, galpha,
+        gbeta, gtau, gtheta, gg)), float(p1), float(p2), int(sid), int(reset), int(need_params),
+        max(1, int(nb)))
+    _check(getattr(lib, f"sf_alpha_backward_{_suffix(x)}")(ctypes.byref(a)))
 
 
 class RecurrentForward:

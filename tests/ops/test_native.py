@@ -185,6 +185,92 @@ def test_lif_backward_across_chunks_and_tiles_equals_numba(params: bool, per: bo
         np.testing.assert_array_equal(g, w)
 
 
+ALPHA = st.fixed_dictionaries(dict(
+    dt=st.sampled_from([np.float32, np.float64]), T=st.integers(1, 6), N=st.integers(1, 80),
+    reset=st.integers(0, 2), nb=st.integers(1, 3), seed=st.integers(0, 2**31 - 1),
+    sid=st.sampled_from([-1, 0, 1, 2, 3, 4, 5, 6, 7, 8]), has=st.tuples(st.booleans(), st.booleans(),
+                                                                     st.booleans()),
+    params=st.booleans(), keep=st.booleans(),
+))
+
+
+def _alpha_case(c: dict) -> tuple[dict, dict]:
+    rng = np.random.default_rng(c["seed"])
+    T, N, dt = c["T"], c["N"], c["dt"]
+
+    def r(*shape: int, lo: float = 0.0, hi: float = 1.0) -> np.ndarray:
+        return (lo + (hi - lo) * rng.random(shape)).astype(dt)
+
+    alpha, beta = r(N, lo=0.5, hi=0.95), r(N, lo=0.1, hi=0.45)  # alpha > beta, as the neuron requires
+    a = dict(x=r(T, N, lo=-1.0, hi=2.5), e0=r(N, lo=-0.5, hi=1.0), n0=r(N, lo=-1.0, hi=0.5),
+             u0=r(N, lo=-0.5, hi=1.5), alpha=alpha, beta=beta, tau=r(N, lo=0.5, hi=3.0),
+             theta=r(N, lo=0.5, hi=1.5), g=r(N, lo=0.5, hi=2.0))
+    grads = dict(gs=r(T, N, lo=-1, hi=1), ge=r(T, N, lo=-1, hi=1), gn=r(T, N, lo=-1, hi=1),
+                 gu=r(T, N, lo=-1, hi=1))
+    return a, grads
+
+
+def _alpha_forward(impl: str, a: dict, c: dict) -> list[np.ndarray]:
+    from spikeforge.ops.alpha import cpu
+
+    T, N = a["x"].shape
+    rows = T if c["keep"] else 1
+    dt = a["x"].dtype
+    outs = [np.full((T, N), np.nan, dt)] + [np.full((rows, N), np.nan, dt) for _ in range(3)]
+    args = (*a.values(), c["reset"], c["nb"], *outs)
+    (_native.alpha_forward if impl == "native" else cpu.alpha_forward_serial)(*args)
+    return outs
+
+
+@needs_lib
+@settings(max_examples=150, deadline=None)
+@given(c=ALPHA)
+def test_alpha_forward_equals_numba_bit_for_bit(c: dict) -> None:
+    a, _ = _alpha_case(c)
+    for got, want in zip(_alpha_forward("native", a, c), _alpha_forward("numba", a, c)):
+        np.testing.assert_array_equal(got, want)
+        assert not np.isnan(got).any()
+
+
+def _alpha_backward(impl: str, a: dict, fw: list[np.ndarray], grads: dict, c: dict) -> list[np.ndarray]:
+    from spikeforge.ops.alpha import cpu
+
+    T, N = a["x"].shape
+    dt = a["x"].dtype
+    dummy = np.zeros((1, 1), dt)
+    opt = [grads[k] if h else dummy for k, h in zip(("ge", "gn", "gu"), c["has"])]
+    outs = [np.full((T, N), np.nan, dt)] + [np.full(N, np.nan, dt) for _ in range(7)]
+    args = (*a.values(), c["reset"], c["sid"], 1.7, 0.3, c["nb"], *fw[1:], grads["gs"], *opt, *c["has"],
+            *outs, c["params"])
+    (_native.alpha_backward if impl == "native" else cpu.alpha_backward_serial)(*args)
+    return outs
+
+
+@needs_lib
+@settings(max_examples=150, deadline=None)
+@given(c=ALPHA)
+def test_alpha_backward_equals_numba_bit_for_bit(c: dict) -> None:
+    c["keep"] = True  # the backward reads whole traces
+    a, grads = _alpha_case(c)
+    fw = _alpha_forward("numba", a, c)
+    got = _alpha_backward("native", a, fw, grads, c)
+    for g, w in zip(got, _alpha_backward("numba", a, fw, grads, c)):
+        np.testing.assert_array_equal(g, w)
+        assert not np.isnan(g).any()
+
+
+@needs_lib
+@pytest.mark.parametrize("params,nb", [(True, 2), (False, 1)])
+def test_alpha_backward_across_chunks_and_tiles_equals_numba(params: bool, nb: int) -> None:
+    c = dict(T=3, N=2 * 16384 * nb + 555, dt=np.float32, reset=0, nb=nb, seed=3, sid=0,
+             has=(True, False, True), params=params, keep=True)
+    a, grads = _alpha_case(c)
+    fw = _alpha_forward("numba", a, c)
+    got = _alpha_backward("native", a, fw, grads, c)
+    for g, w in zip(got, _alpha_backward("numba", a, fw, grads, c)):
+        np.testing.assert_array_equal(g, w)
+
+
 REC = st.fixed_dictionaries(dict(
     dt=st.sampled_from([np.float32, np.float64]), T=st.integers(1, 5), N=st.integers(1, 70),
     syn=st.booleans(), reset=st.integers(0, 2), immediate=st.booleans(), seed=st.integers(0, 2**31 - 1),
@@ -272,7 +358,8 @@ TRAIN = """
     net = snn.SequentialSNN(
         torch.nn.Linear(20, 64), snn.Leaky(beta=0.9, init_hidden=True),
         torch.nn.Linear(64, 32), snn.RLeaky(beta=0.8, linear_features=32, init_hidden=True),
-        torch.nn.Linear(32, 16), snn.Synaptic(alpha=0.7, beta=0.9, learn_beta=True, init_hidden=True))
+        torch.nn.Linear(32, 16), snn.Synaptic(alpha=0.7, beta=0.9, learn_beta=True, init_hidden=True),
+        torch.nn.Linear(16, 8), snn.Alpha(alpha=0.9, beta=0.8, learn_alpha=True, init_hidden=True))
     x = torch.rand(30, 8, 20) * 2
     out = net(x)
     (out[0] if isinstance(out, tuple) else out).sum().backward()

@@ -1,7 +1,7 @@
 """The fused CPU kernels run on the threads torch was given, never more, and leave torch's (and numba's)
 thread count as it was (issue: numba's OpenMP layer used to raise ``torch.get_num_threads()`` to 2); for
-the compiled kernels (`spikeforge.ops._native`, POSIX threads) and the numba ones (still used by the
-alpha neuron, and by everything with ``SPIKEFORGE_CPU_KERNELS=numba``).
+the compiled kernels (`spikeforge.ops._native`) and the numba ones (the fallback, used by everything
+with ``SPIKEFORGE_CPU_KERNELS=numba``).
 
 Each case runs in a fresh interpreter, as a user's script would: set the thread count, build a network,
 train a step. CPU ticks per thread are read from ``/proc/self/task/*/stat``; one busy thread at a time

@@ -1,4 +1,4 @@
-"""Fused sequence kernels (numba on CPU, triton on CUDA) of the alpha neuron
+"""Fused sequence kernels (compiled C or numba on CPU, triton on CUDA) of the alpha neuron
 (`spikeforge.core.alpha_step`), exact BPTT.
 
 Per step (``r = [U[t-1] > theta]`` detached): ``E' = alpha*E + X``, ``N' = beta*N - X``,

@@ -1,6 +1,7 @@
 """``torch.ops.spikeforge.alpha_forward`` and ``alpha_backward``: a whole alpha-neuron sequence (and its
-BPTT) as one operator each (see `spikeforge.ops._library`), dispatching to the numba kernels (``cpu.py``)
-on CPU tensors or the triton ones (``triton.py``) on CUDA tensors and under ``TRITON_INTERPRET=1``.
+BPTT) as one operator each (see `spikeforge.ops._library`), dispatching to the compiled kernels
+(`spikeforge.ops._native`, else the numba ones of ``cpu.py``) on CPU tensors or the triton ones
+(``triton.py``) on CUDA tensors and under ``TRITON_INTERPRET=1``.
 
 ``reset`` is 0 subtract, 1 zero, 2 none; ``sid``, ``p1``, ``p2`` name the surrogate (used by the backward
 only). With ``trace`` False the forward keeps no state traces, only the last step of each state.
@@ -14,6 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .. import _native
 from .._library import define
 from .._surrogate_ids import threshold_unused
 
@@ -54,14 +56,17 @@ def _forward(xs: Tensor, e0: Tensor, n0: Tensor, u0: Tensor, alpha: Tensor, beta
         from .triton import alpha_triton_forward
 
         return alpha_triton_forward(ins, reset, trace)
-    from ..lif.cpu import blocks, pick
-    from .cpu import alpha_forward, alpha_forward_serial
-
     arrs = [_np(t) for t in ins]
     T, n = arrs[0].shape
     outs = [np.empty_like(arrs[0])] + [np.empty((T if trace else 1, n), arrs[0].dtype) for _ in range(3)]
-    nb = blocks(n)
-    pick(alpha_forward, alpha_forward_serial, nb)(*arrs, reset, nb, *outs)
+    if _native.lib is not None:
+        _native.alpha_forward(*arrs, reset, _native.blocks(n), *outs)
+    else:
+        from ..lif.cpu import blocks, pick
+        from .cpu import alpha_forward, alpha_forward_serial
+
+        nb = blocks(n)
+        pick(alpha_forward, alpha_forward_serial, nb)(*arrs, reset, nb, *outs)
     spk, e, nn_, u = (torch.from_numpy(a) for a in outs)
     return spk, e, nn_, u
 
@@ -88,17 +93,19 @@ def _backward(g_spk: Tensor | None, g_exc: Tensor | None, g_inh: Tensor | None, 
         from .triton import alpha_triton_backward
 
         return tuple(alpha_triton_backward(saved, gs, opt, cfg))
-    from ..lif.cpu import blocks, pick
-    from .cpu import alpha_backward, alpha_backward_serial
-
     arrs = [_np(t) for t in saved]
     dummy = np.zeros((1, 1), dtype=arrs[0].dtype)
     outs = [np.empty_like(arrs[0])] + [np.empty_like(arrs[1]) for _ in range(7)]
-    nb = blocks(arrs[0].shape[1])
     opt_arrs = [dummy if t is None else _np(t) for t in opt]
-    pick(alpha_backward, alpha_backward_serial, nb)(
-        *arrs[:9], *cfg, nb, *arrs[9:], _np(gs), *opt_arrs, *(t is not None for t in opt), *outs, params
-    )
+    if _native.lib is not None:
+        run, nb = _native.alpha_backward, _native.blocks(arrs[0].shape[1])
+    else:
+        from ..lif.cpu import blocks, pick
+        from .cpu import alpha_backward, alpha_backward_serial
+
+        nb = blocks(arrs[0].shape[1])
+        run = pick(alpha_backward, alpha_backward_serial, nb)
+    run(*arrs[:9], *cfg, nb, *arrs[9:], _np(gs), *opt_arrs, *(t is not None for t in opt), *outs, params)
     return tuple(torch.from_numpy(a) for a in outs)
 
 
