@@ -12,6 +12,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import Tensor
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from spikeforge import surrogate as S
 
@@ -305,3 +306,49 @@ def test_kernel_ids_are_unique_and_params_are_floats() -> None:
     assert len({s.kernel_id for s in kernelled}) == len(kernelled)
     assert S.spike_rate_escape(beta=2, slope=1).kernel_params() == (2.0, 1.0)
     assert all(isinstance(p, float) for s in kernelled for p in s.kernel_params())
+
+
+class _Ops(TorchDispatchMode):
+    """Records the aten operations run while active (the backward's included), each with its second
+    argument where that is a number."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: list[tuple[str, float | None]] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+        other = args[1] if len(args) > 1 and isinstance(args[1], (int, float)) else None
+        self.names.append((func.overloadpacket.__name__, other))
+        return func(*args, **(kwargs or {}))
+
+
+class _OwnVjpReadingSpikes(S.Surrogate):
+    def vjp(self, x: Tensor, out: Tensor | None, grad_out: Tensor) -> Tensor:
+        return grad_out * out
+
+
+class _OwnGradOnly(S.Surrogate):
+    def grad(self, x: Tensor) -> Tensor:
+        return torch.ones_like(x)
+
+
+@pytest.mark.parametrize("surr,reads", [
+    (S.atan(), False), (S.fast_sigmoid(), False), (S.sigmoid(), False), (S.spike_rate_escape(), False),
+    (S.SFS(), False), (S.heaviside(), False), (S.triangular(), False), (S.custom_surrogate(_fs_custom), True),
+    (_OwnVjpReadingSpikes(), True), (_OwnGradOnly(), False),
+])
+def test_backward_recomputes_spikes_only_for_a_vjp_that_reads_them(surr: S.Surrogate, reads: bool) -> None:
+    u = torch.randn(50, requires_grad=True)
+    spk = surr(u)
+    ops = _Ops()
+    with ops:
+        (g,) = torch.autograd.grad(spk.sum(), u)
+    assert surr.reads_spikes() is reads
+    # the spikes are H(U) = U > 0 (Heaviside's own gradient is that too)
+    recomputed = ("gt", 0) in ops.names
+    assert recomputed is (reads or isinstance(surr, S.Heaviside))
+    # the values are those of the formula, spikes or not
+    if isinstance(surr, _OwnVjpReadingSpikes):
+        torch.testing.assert_close(g, (u.detach() > 0).float())
+    elif not isinstance(surr, S.CustomSurrogate):
+        torch.testing.assert_close(g, surr.grad(u.detach()))

@@ -27,13 +27,24 @@ class Surrogate:
 
     #: stable small integer used by fused kernels to pick the formula (None: no kernel)
     kernel_id: ClassVar[int | None] = None
+    #: whether an overridden `vjp` reads its ``out`` argument (the spikes); a subclass whose `vjp` does
+    #: not sets False, and `SpikeFn` then passes None instead of recomputing them
+    uses_spikes: ClassVar[bool] = True
 
     def grad(self, x: Tensor) -> Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def vjp(self, x: Tensor, out: Tensor, grad_out: Tensor) -> Tensor:
-        """Vector-Jacobian product ``grad_out * dS/dU`` (overridden by output-dependent surrogates)."""
+    def vjp(self, x: Tensor, out: Tensor | None, grad_out: Tensor) -> Tensor:
+        """Vector-Jacobian product ``grad_out * dS/dU`` (overridden by output-dependent surrogates).
+
+        ``out`` is the spikes ``S = H(x)``, or None where `reads_spikes` is False."""
         return grad_out * self.grad(x)
+
+    @classmethod
+    def reads_spikes(cls) -> bool:
+        """True when `vjp` needs the spikes: an overridden `vjp` that does not declare
+        ``uses_spikes = False`` (the base `vjp` never reads them)."""
+        return cls.vjp is not Surrogate.vjp and cls.uses_spikes
 
     def kernel_params(self) -> tuple[float, ...]:
         """Hyper-parameters as floats, in the order the fused kernels expect."""
@@ -74,11 +85,12 @@ class FastSigmoid(Surrogate):
 
     slope: float = 25.0
     kernel_id: ClassVar[int | None] = 1
+    uses_spikes: ClassVar[bool] = False  # its vjp reads only U
 
     def grad(self, x: Tensor) -> Tensor:
         return 1.0 / (self.slope * x.abs() + 1.0).pow(2)
 
-    def vjp(self, x: Tensor, out: Tensor, grad_out: Tensor) -> Tensor:
+    def vjp(self, x: Tensor, out: Tensor | None, grad_out: Tensor) -> Tensor:
         # a division, as snntorch computes it (the same rounding, so the same trained numbers)
         return grad_out / (self.slope * x.abs() + 1.0).pow(2)
 
@@ -98,11 +110,12 @@ class Sigmoid(Surrogate):
 
     slope: float = 25.0
     kernel_id: ClassVar[int | None] = 2
+    uses_spikes: ClassVar[bool] = False  # its vjp reads only U
 
     def grad(self, x: Tensor) -> Tensor:
         return self.vjp(x, x, torch.ones_like(x))
 
-    def vjp(self, x: Tensor, out: Tensor, grad_out: Tensor) -> Tensor:
+    def vjp(self, x: Tensor, out: Tensor | None, grad_out: Tensor) -> Tensor:
         e = torch.exp(-self.slope * x)
         denominator = (e + 1) ** 2
         grad = grad_out * self.slope * e / denominator
@@ -145,14 +158,16 @@ class StraightThroughEstimator(Surrogate):
 class SpikeRateEscape(Surrogate):
     """Spike-rate escape (Gerstner et al., 2014): ``dS/dU = slope * exp(-beta * |U - 1|)``."""
 
+
     beta: float = 1.0
     slope: float = 25.0
     kernel_id: ClassVar[int | None] = 5
+    uses_spikes: ClassVar[bool] = False  # its vjp reads only U
 
     def grad(self, x: Tensor) -> Tensor:
         return self.slope * torch.exp(-self.beta * (x - 1).abs())
 
-    def vjp(self, x: Tensor, out: Tensor, grad_out: Tensor) -> Tensor:
+    def vjp(self, x: Tensor, out: Tensor | None, grad_out: Tensor) -> Tensor:
         return grad_out * self.slope * torch.exp(-self.beta * (x - 1).abs())  # snntorch's order
 
     def kernel_params(self) -> tuple[float, ...]:
@@ -173,14 +188,16 @@ class Heaviside(Surrogate):
 class SparseFastSigmoid(Surrogate):
     """Sparse fast sigmoid (Perez-Nieves & Goodman, 2021): ``1/(slope*|U|+1)^2`` where ``U > B``, else 0."""
 
+
     slope: float = 25.0
     B: float = 1.0
     kernel_id: ClassVar[int | None] = 7
+    uses_spikes: ClassVar[bool] = False  # its vjp reads only U
 
     def grad(self, x: Tensor) -> Tensor:
         return torch.where(x > self.B, 1.0 / (self.slope * x.abs() + 1.0).pow(2), torch.zeros_like(x))
 
-    def vjp(self, x: Tensor, out: Tensor, grad_out: Tensor) -> Tensor:
+    def vjp(self, x: Tensor, out: Tensor | None, grad_out: Tensor) -> Tensor:
         return grad_out / (self.slope * x.abs() + 1.0).pow(2) * (x > self.B).to(x.dtype)  # snntorch's order
 
     def kernel_params(self) -> tuple[float, ...]:
@@ -233,5 +250,5 @@ class CustomSurrogate(Surrogate):
     def grad(self, x: Tensor) -> Tensor:
         return self.vjp(x, (x > 0).to(x.dtype), torch.ones_like(x))
 
-    def vjp(self, x: Tensor, out: Tensor, grad_out: Tensor) -> Tensor:
+    def vjp(self, x: Tensor, out: Tensor | None, grad_out: Tensor) -> Tensor:
         return self.custom_surrogate_function(x, grad_out, out)
