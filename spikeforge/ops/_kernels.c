@@ -56,7 +56,7 @@
 #endif
 
 /* Bump when an argument structure changes: spikeforge/ops/_native.py checks it. */
-#define SF_ABI 3
+#define SF_ABI 4
 
 EXPORT int sf_abi(void) { return SF_ABI; }
 
@@ -74,7 +74,8 @@ typedef struct {
 /* The LIF-family BPTT. Parameters are all [N] (per) or all one value ([1], per == 0); gs, gu and gi are
  * [T, N] (row stride N) or one row read at every step (stride 0: a zero row for an absent gu/gi);
  * gu0/gi0/gs0 enter holding the gradients of the final states and leave holding those of the initial
- * ones; the parameter gradients (summed over time) are written only with params. */
+ * ones; the parameter gradients are written only with params: 1 those of all but g, 2 all (summed
+ * over time per neuron with per, else per block of neurons: see bwd_block_impl). */
 typedef struct {
     int64_t T, N, gs_stride, gu_stride, gi_stride;
     const void *u0, *i0, *s0, *alpha, *beta, *theta, *g, *vrec;

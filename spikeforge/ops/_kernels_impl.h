@@ -170,8 +170,8 @@ INLINE void F(bwd_row)(int64_t lo, int64_t hi, const R *restrict u_prev, const R
                        const R *restrict theta, const R *restrict g, const R *restrict vrec,
                        R *restrict gu0, R *restrict gi0, R *restrict gs0, R *restrict galpha,
                        R *restrict gbeta, R *restrict gtheta, R *restrict gg, R *restrict gvrec,
-                       const int per, const int syn, const int rec, const int reset, const int imm,
-                       const int params) {
+                       const int64_t po, const int per, const int syn, const int rec, const int reset,
+                       const int imm, const int params) {
     const R zero = 0, one = 1;
     const R a0 = alpha[0], b0 = beta[0], th0 = theta[0], g0 = g[0], v0 = vrec[0];
     for (int64_t k = lo; k < hi; k++) {
@@ -202,45 +202,70 @@ INLINE void F(bwd_row)(int64_t lo, int64_t hi, const R *restrict u_prev, const R
         R gprev = (reset == 1 && fired) ? zero : gbase;
         gu0[k] = (per ? beta[k] : b0) * gprev;
         if (params) {
-            gbeta[k] += gprev * up;
-            gtheta[k] += dth;
-            gg[k] += dg;
+            gbeta[k - po] += gprev * up;
+            gtheta[k - po] += dth;
+            if (params == 2) gg[k - po] += dg;
         }
         R gdrive;
         if (syn) {
             gdrive = gi0[k] + gi_t[k] + gbase;
-            if (params) galpha[k] += gdrive * i_prev[k];
+            if (params) galpha[k - po] += gdrive * i_prev[k];
             gi0[k] = (per ? alpha[k] : a0) * gdrive;
         } else {
             gdrive = gbase;
         }
         gx_t[k] = gdrive;
         if (rec) {
-            if (params) gvrec[k] += gdrive * s_prev[k];
+            if (params) gvrec[k - po] += gdrive * s_prev[k];
             gs0[k] = (per ? vrec[k] : v0) * gdrive;
         }
     }
 }
 
-/* Neurons [lo, hi) of the BPTT, by the time loop (backwards) over chunks of CHUNK neurons: a chunk's
- * surrogate slopes go to an L1-sized scratch row, then its gradients are computed. With parameter
- * gradients, whose per-neuron sums over time would otherwise go through the caches at every step,
- * the neurons are first split in tiles of TILE, all T steps of one tile before the next; without
- * them, rows are read whole (a stream the prefetchers follow). Neurons are independent and each one's
- * operations keep their order, so the results do not depend on the split. */
-INLINE void F(bwd_block_impl)(const lif_bwd_args *A, int64_t lo, int64_t hi, R *restrict slope,
-                              const int per, const int syn, const int rec, const int reset, const int imm,
-                              const int params) {
-    const int64_t T = A->T, N = A->N, tile = params ? TILE : hi - lo;
+/* The sum of lanes[0:m] in double (four partial sums, so that the additions overlap), the lanes zeroed. */
+INLINE double F(drain)(R *restrict lanes, int64_t m) {
+    double s[4] = {0, 0, 0, 0};
+    int64_t j = 0;
+    for (; j + 4 <= m; j += 4)
+        for (int q = 0; q < 4; q++) {
+            s[q] += (double)lanes[j + q];
+            lanes[j + q] = 0;
+        }
+    for (; j < m; j++) {
+        s[0] += (double)lanes[j];
+        lanes[j] = 0;
+    }
+    return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+/* Neurons [lo, hi) of the BPTT (block c), by the time loop (backwards) over chunks of CHUNK neurons: a
+ * chunk's surrogate slopes go to an L1-sized scratch row, then its gradients are computed; rows are read
+ * whole (a stream the prefetchers follow). Parameter gradients:
+ * - per neuron (per): each neuron's sum over time. These [N] sums would go through the caches at every
+ *   step, so the neurons are first split in tiles of TILE, all T steps of one tile before the next.
+ *   Neurons are independent and each one's operations keep their order: the results do not depend on
+ *   the split.
+ * - one value each (!per): the sum over the block's neurons and steps, into element c of each gradient
+ *   array (the caller adds the blocks' sums). Each step accumulates its chunks into CHUNK lanes on the
+ *   stack (`lanes`, L1), drained into a double sum after the step: no tiling and no [N] array, at the
+ *   price of a summation order that depends on the split into blocks (to rounding, as torch's sums). */
+INLINE void F(bwd_block_impl)(const lif_bwd_args *A, int64_t c, int64_t lo, int64_t hi, R *restrict slope,
+                              R *restrict lanes, const int per, const int syn, const int rec, const int reset,
+                              const int imm, const int params) {
+    const int64_t T = A->T, N = A->N, tile = (params && per) ? TILE : hi - lo;
+    const int64_t m = hi - lo < CHUNK ? hi - lo : CHUNK; /* lanes in use (!per) */
     R *gbeta = A->gbeta, *gtheta = A->gtheta, *gg = A->gg, *galpha = A->galpha, *gvrec = A->gvrec;
-    if (params) {
+    double sum[5] = {0, 0, 0, 0, 0}; /* beta, theta, g, alpha, vrec (!per) */
+    if (params && per) {
         for (int64_t k = lo; k < hi; k++) {
             gbeta[k] = 0;
             gtheta[k] = 0;
-            gg[k] = 0;
+            if (params == 2) gg[k] = 0;
             if (syn) galpha[k] = 0;
             if (rec) gvrec[k] = 0;
         }
+    } else if (params) {
+        for (int64_t j = 0; j < 5 * CHUNK; j++) lanes[j] = 0;
     }
     for (int64_t k0 = lo; k0 < hi; k0 += tile) {
         int64_t k1 = k0 + tile < hi ? k0 + tile : hi;
@@ -252,19 +277,39 @@ INLINE void F(bwd_block_impl)(const lif_bwd_args *A, int64_t lo, int64_t hi, R *
             for (int64_t c0 = k0; c0 < k1; c0 += CHUNK) {
                 int64_t c1 = c0 + CHUNK < k1 ? c0 + CHUNK : k1;
                 F(slope_row)(v_t, A->theta, NULL, slope, c0, c1, per, A->sid, A->p1, A->p2);
-                F(bwd_row)(c0, c1, u_prev, i_prev, s_prev, v_t, (const R *)A->gu + t * A->gu_stride,
-                           (const R *)A->gi + t * A->gi_stride, (const R *)A->gs + t * A->gs_stride,
-                           (R *)A->gx + t * N, slope, A->alpha, A->beta, A->theta, A->g, A->vrec, A->gu0,
-                           A->gi0, A->gs0, A->galpha, A->gbeta, A->gtheta, A->gg, A->gvrec, per, syn, rec,
-                           reset, imm, params);
+                if (per || !params)
+                    F(bwd_row)(c0, c1, u_prev, i_prev, s_prev, v_t, (const R *)A->gu + t * A->gu_stride,
+                               (const R *)A->gi + t * A->gi_stride, (const R *)A->gs + t * A->gs_stride,
+                               (R *)A->gx + t * N, slope, A->alpha, A->beta, A->theta, A->g, A->vrec, A->gu0,
+                               A->gi0, A->gs0, galpha, gbeta, gtheta, gg, gvrec, 0, per, syn, rec, reset,
+                               imm, params);
+                else
+                    F(bwd_row)(c0, c1, u_prev, i_prev, s_prev, v_t, (const R *)A->gu + t * A->gu_stride,
+                               (const R *)A->gi + t * A->gi_stride, (const R *)A->gs + t * A->gs_stride,
+                               (R *)A->gx + t * N, slope, A->alpha, A->beta, A->theta, A->g, A->vrec, A->gu0,
+                               A->gi0, A->gs0, lanes + 3 * CHUNK, lanes, lanes + CHUNK, lanes + 2 * CHUNK,
+                               lanes + 4 * CHUNK, c0, per, syn, rec, reset, imm, params);
             }
+            if (params && !per)
+                for (int q = 0; q < 5; q++)
+                    if (q < 2 || (q == 2 && params == 2) || (q == 3 && syn) || (q == 4 && rec))
+                        sum[q] += F(drain)(lanes + q * CHUNK, m);
         }
+    }
+    if (params && !per) {
+        gbeta[c] = (R)sum[0];
+        gtheta[c] = (R)sum[1];
+        if (params == 2) gg[c] = (R)sum[2];
+        if (syn) galpha[c] = (R)sum[3];
+        if (rec) gvrec[c] = (R)sum[4];
     }
 }
 
 #define BWD_P(PER, S, RC, RS, IM) \
-    do { if (A->params) F(bwd_block_impl)(A, lo, hi, slope, PER, S, RC, RS, IM, 1); \
-         else F(bwd_block_impl)(A, lo, hi, slope, PER, S, RC, RS, IM, 0); } while (0)
+    do { switch (A->params) { \
+         case 0: F(bwd_block_impl)(A, c, lo, hi, slope, lanes, PER, S, RC, RS, IM, 0); break; \
+         case 1: F(bwd_block_impl)(A, c, lo, hi, slope, lanes, PER, S, RC, RS, IM, 1); break; \
+         default: F(bwd_block_impl)(A, c, lo, hi, slope, lanes, PER, S, RC, RS, IM, 2); break; } } while (0)
 #define BWD_IM(PER, S, RC, RS) \
     do { if (A->immediate) BWD_P(PER, S, RC, RS, 1); else BWD_P(PER, S, RC, RS, 0); } while (0)
 #define BWD_RS(PER, S, RC) \
@@ -273,11 +318,12 @@ INLINE void F(bwd_block_impl)(const lif_bwd_args *A, int64_t lo, int64_t hi, R *
 #define BWD_RC(PER, S) do { if (A->rec) BWD_RS(PER, S, 1); else BWD_RS(PER, S, 0); } while (0)
 #define BWD_S(PER) do { if (A->syn) BWD_RC(PER, 1); else BWD_RC(PER, 0); } while (0)
 
-/* One block of neurons; parameters given as one value each (A->per == 0) are read as such. */
+/* One block of neurons; parameters given as one value each (A->per == 0) are read as such, and their
+ * gradients are the block's sums, in element c (see bwd_block_impl). */
 static CLONES int F(bwd_block)(const void *args, int64_t c) {
     const lif_bwd_args *A = args;
     int64_t lo = c * A->N / A->nb, hi = (c + 1) * A->N / A->nb;
-    R slope[CHUNK];
+    R slope[CHUNK], lanes[5 * CHUNK]; /* lanes: with parameter gradients of one value each */
     if (A->per) BWD_S(1);
     else BWD_S(0);
     return 0;

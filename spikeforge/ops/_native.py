@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 #: the interface version the structures below describe (``SF_ABI`` in ``_kernels.c``)
-ABI = 3
+ABI = 4
 #: fewest neurons per thread: below that, starting threads costs more than it saves
 MIN_BLOCK = 4096
 
@@ -126,6 +126,12 @@ def blocks(n: int) -> int:
     return max(1, min(torch.get_num_threads(), n // MIN_BLOCK))
 
 
+def used_blocks(nb: int, n: int) -> int:
+    """The number of blocks `lif_backward` splits ``n`` neurons into when asked for ``nb``: between 1 and
+    ``n`` (for ``n`` >= 1)."""
+    return max(1, min(int(nb), n))
+
+
 def _suffix(a: np.ndarray) -> str:
     if a.dtype == np.float32:
         return "f32"
@@ -166,12 +172,21 @@ def lif_backward(u0: np.ndarray, i0: np.ndarray, s0: np.ndarray, alpha: np.ndarr
                  itr: np.ndarray, v: np.ndarray, gs: np.ndarray, gu: np.ndarray, gi: np.ndarray,
                  has_gu: bool, has_gi: bool, gx: np.ndarray, gu0: np.ndarray, gi0: np.ndarray,
                  gs0: np.ndarray, galpha: np.ndarray, gbeta: np.ndarray, gtheta: np.ndarray,
-                 gg: np.ndarray, gvrec: np.ndarray, need_params: bool = True) -> None:
+                 gg: np.ndarray, gvrec: np.ndarray, need_params: bool = True, need_g: bool = True) -> None:
     """As ``ops.lif.cpu.lif_backward`` (same arguments, same results), on ``nb`` threads; and more
     lenient: the parameters may also be one value each (all ``[1]``, as the forward takes them), and
     ``gs`` one ``[N]`` row that every step reads (a gradient broadcast over time, e.g. from
-    ``spk.sum()``), where numba needs them repeated."""
+    ``spk.sum()``), where numba needs them repeated.
+
+    With parameters of one value each and ``need_params``, the parameters' gradients are not per neuron:
+    element ``c`` of ``galpha``, ``gbeta``, ``gtheta``, ``gg``, ``gvrec`` holds block ``c``'s sum (over
+    its neurons and the steps), for ``c < nb`` (``nb`` as clamped here: `used_blocks`); their total is the
+    gradient. The other elements are left as they were. With ``need_g`` False (and ``need_params``), ``gg``
+    is not written (one fewer sum per element: the graded-spike factor rarely learns) and may be 1-element."""
     T, N = u.shape
+    nb = used_blocks(nb, N)
+    if N == 0:
+        return
     dt = u.dtype
     zero_row = None
     if not (has_gu and has_gi):
@@ -183,7 +198,7 @@ def lif_backward(u0: np.ndarray, i0: np.ndarray, s0: np.ndarray, alpha: np.ndarr
                         *(_p(b, dt) for b in (u0, i0, s0, alpha, beta, theta, g, vrec, spk, u, itr, v, gs,
                                               gu_, gi_, gx, gu0, gi0, gs0, galpha, gbeta, gtheta, gg, gvrec)),
                         float(p1), float(p2), int(sid), int(syn), int(rec), int(reset), int(immediate),
-                        int(need_params), max(1, int(nb)), int(beta.shape[0] == N))
+                        (2 if need_g else 1) if need_params else 0, nb, int(beta.shape[0] == N))
     _check(getattr(lib, f"sf_lif_backward_{_suffix(u)}")(ctypes.byref(a)))
 
 

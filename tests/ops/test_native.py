@@ -140,6 +140,34 @@ def _backward(impl: str, a: dict, fw: tuple[np.ndarray, ...], grads: dict, c: di
     return [gx] + [w for w, k in zip(vecs, used) if k]
 
 
+def _check_backward(got: list[np.ndarray], want: list[np.ndarray], a: dict, fw: tuple[np.ndarray, ...],
+                    grads: dict, c: dict) -> None:
+    """Every gradient bit for bit, but those of parameters given as one value each (``per`` False, N > 1):
+    the compiled kernels give their sums per block of neurons, in elements ``[:nb]`` (see
+    `_native.lif_backward`), added in another order than numba's per-neuron sums. Their totals must agree
+    to rounding: within 16 T eps(dtype) of a bound on the sum of the terms' magnitudes (each term a
+    gradient of the state, at most |gx| + |gs| + |gu| + |gi| of its neuron and step, times a state or
+    parameter value, at most ``big``)."""
+    T, N = a["x"].shape
+    n_state = 2 + c["syn"] + c["rec"]  # gx and the gradients of the initial states: always bit for bit
+    compact = c["params"] and not c["per"] and N != 1
+    for i, (g, w) in enumerate(zip(got, want)):
+        if i < n_state or not compact:
+            np.testing.assert_array_equal(g, w)
+            assert not np.isnan(g).any()
+            continue
+        nb = _native.used_blocks(c["nb"], N)
+        assert not np.isnan(g[:nb]).any()
+        total, ref = g[:nb].astype(np.float64).sum(), w.astype(np.float64).sum()
+        big = max([1.0] + [float(np.abs(t).max()) for t in (fw[1], a["u0"], a["theta"], a["g"], a["vrec"])]
+                  + ([float(np.abs(fw[2]).max()), float(np.abs(a["i0"]).max())] if c["syn"] else []))
+        mag = sum(float(np.abs(t).astype(np.float64).sum()) for t in
+                  (got[0], grads["gs"], grads["gu"], grads["gi"], grads["gu_last"], grads["gi_last"],
+                   grads["gs_last"]))
+        tol = 16 * T * np.finfo(c["dt"]).eps * (big * mag + np.abs(w).astype(np.float64).sum())
+        assert abs(total - ref) <= tol, (i, total, ref, tol)
+
+
 @needs_lib
 @settings(max_examples=150, deadline=None)
 @given(c=CONFIG)
@@ -159,9 +187,7 @@ def test_lif_backward_equals_numba_bit_for_bit(c: dict) -> None:
     if c["gs_row"]:  # the same spike gradient at every step: one row for the compiled kernels
         grads["gs"] = np.repeat(grads["gs"][:1], T, axis=0)
     got, want = _backward("native", a, fw, grads, c), _backward("numba", a, fw, grads, c)
-    for g, w in zip(got, want):
-        np.testing.assert_array_equal(g, w)
-        assert not np.isnan(g).any()
+    _check_backward(got, want, a, fw, grads, c)
 
 
 @needs_lib
@@ -169,7 +195,8 @@ def test_lif_backward_equals_numba_bit_for_bit(c: dict) -> None:
                                            (False, True, 1)])
 def test_lif_backward_across_chunks_and_tiles_equals_numba(params: bool, per: bool, nb: int) -> None:
     """N spans several of the backward's scratch chunks (_kernels.c CHUNK, 512) and, per block, more than
-    one parameter-gradient tile (TILE, 16384), with a remainder of each: the split must not change a bit."""
+    one parameter-gradient tile (TILE, 16384), with a remainder of each: the split must not change a bit
+    (nor, for parameters of one value each, their sums beyond rounding)."""
     c = dict(dt=np.float32, syn=True, rec=True, reset=0, immediate=True, per=per, graded=True, nb=nb,
              sid=0, has_gu=True, has_gi=True, params=params, keep=True, gs_row=False)
     T, N = 3, 2 * 16384 * nb + 555
@@ -181,8 +208,8 @@ def test_lif_backward_across_chunks_and_tiles_equals_numba(params: bool, per: bo
         return rng.standard_normal(shape).astype(c["dt"])
 
     grads = dict(gs=r(T, N), gu=r(T, N), gi=r(T, N), gu_last=r(N), gi_last=r(N), gs_last=r(N))
-    for g, w in zip(_backward("native", a, fw, grads, c), _backward("numba", a, fw, grads, c)):
-        np.testing.assert_array_equal(g, w)
+    _check_backward(_backward("native", a, fw, grads, c), _backward("numba", a, fw, grads, c), a, fw, grads,
+                    c)
 
 
 ALPHA = st.fixed_dictionaries(dict(

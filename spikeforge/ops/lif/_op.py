@@ -31,7 +31,7 @@ _BACKWARD_SCHEMA = (
     "(Tensor? g_spk, Tensor? g_mem, Tensor? g_syn, Tensor? g_spk_last, Tensor? g_mem_last, "
     "Tensor? g_syn_last, Tensor u0, Tensor i0, Tensor s0, Tensor alpha, "
     "Tensor beta, Tensor theta, Tensor g, Tensor vrec, Tensor spk, Tensor mem, Tensor cur, Tensor pre, "
-    "bool syn, bool rec, int reset, bool immediate, int sid, float p1, float p2, bool params) "
+    "bool syn, bool rec, int reset, bool immediate, int sid, float p1, float p2, int params) "
     "-> (Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor)"
 )
 
@@ -137,7 +137,7 @@ def _forward_fake(xs: Tensor, u0: Tensor, i0: Tensor, s0: Tensor, alpha: Tensor,
 
 
 def _cpu_backward(saved: tuple[Tensor, ...], gs: Tensor, gu: Tensor | None, gi: Tensor | None,
-                  c: Config, params: bool = True,
+                  c: Config, params: int = 2,
                   g_last: tuple[Tensor | None, ...] = (None, None, None)) -> tuple[np.ndarray, ...]:
     """The CPU BPTT (compiled kernels or numba), from the traces' gradients and ``g_last``, those of
     the final spike (with ``rec``), membrane and current states (None: zero), which start the carried
@@ -165,7 +165,9 @@ def _cpu_backward(saved: tuple[Tensor, ...], gs: Tensor, gu: Tensor | None, gi: 
 
     gx = np.empty_like(u)
     # gradients of u0, i0, s0, alpha, beta, theta, g, vrec (the kernel writes only the used ones)
-    used = (True, c.syn, c.rec, params and c.syn, params, params, params, params and c.rec)
+    # params: 0 no parameter gradients, 1 all but g's, 2 all (numba computes all of them whenever any)
+    p = bool(params)
+    used = (True, c.syn, c.rec, p and c.syn, p, p, p and (params == 2 or not native), p and c.rec)
     vecs = [vec(k) for k in used]
     # the kernel carries the gradients of the states in those of u0, i0, s0: they start from the final ones
     for j, grad in zip((2, 0, 1), g_last):  # (spk, mem, syn) -> gs0, gu0, gi0
@@ -175,9 +177,10 @@ def _cpu_backward(saved: tuple[Tensor, ...], gs: Tensor, gu: Tensor | None, gi: 
     # a gradient the same at every step (stride 0 over time): one row for the compiled kernels
     gs_np = _np(gs[0]) if native and gs.dim() == 2 and gs.shape[0] > 1 and gs.stride(0) == 0 else _np(gs)
     rest = (*arrs[8:], gs_np, dummy if gu is None else _np(gu), dummy if gi is None else _np(gi),
-            gu is not None, gi is not None, gx, *vecs, params)
+            gu is not None, gi is not None, gx, *vecs, p)
     if native:
-        _native.lif_backward(*args, _native.blocks(n), *rest)
+        nb = _native.used_blocks(_native.blocks(n), n)
+        _native.lif_backward(*args, nb, *rest, need_g=params == 2)
     else:
         from .cpu import blocks, lif_backward, lif_backward_serial, pick
 
@@ -187,6 +190,8 @@ def _cpu_backward(saved: tuple[Tensor, ...], gs: Tensor, gu: Tensor | None, gi: 
     for j, (grad, k, t) in enumerate(zip(vecs, used, saved[:8], strict=True)):
         if not k:
             grad = np.zeros(t.shape, dtype=u.dtype)
+        elif j >= 3 and compact:  # the compiled kernels' sums per block of neurons (see _native)
+            grad = np.asarray(grad[:nb].sum(dtype=grad.dtype)).reshape(t.shape)
         elif j >= 3 and t.numel() == 1 and n != 1:  # a [1] parameter: its gradient sums over the neurons
             grad = np.asarray(grad.sum(dtype=grad.dtype)).reshape(t.shape)
         out.append(grad)
@@ -197,13 +202,13 @@ def _backward(g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | None, 
               g_mem_last: Tensor | None, g_syn_last: Tensor | None, u0: Tensor, i0: Tensor,
               s0: Tensor, alpha: Tensor, beta: Tensor, theta: Tensor, g: Tensor, vrec: Tensor, spk: Tensor,
               mem: Tensor, cur: Tensor, pre: Tensor, syn: bool, rec: bool, reset: int, immediate: bool,
-              sid: int, p1: float, p2: float, params: bool) -> tuple[Tensor, ...]:
+              sid: int, p1: float, p2: float, params: int) -> tuple[Tensor, ...]:
     """BPTT of `_forward` (with ``trace``) from the output gradients (None: zero; those of the final
     states are the ``*_last``) and the saved inputs and traces (``spk`` may be empty without ``rec``;
     ``u0`` is ``+-inf`` where only ``U0 > theta`` was kept, see `_setup_context`). Returns the
     gradients of ``(xs, u0, i0, s0, alpha, beta, theta, g, vrec)``, shaped like them (zeros for the ones
-    the configuration does not read; with ``params`` False the CPU kernel leaves those of alpha, beta,
-    theta, g and vrec at zero, unneeded)."""
+    the configuration does not read; with ``params`` 0 the CPU kernel leaves those of alpha, beta,
+    theta, g and vrec at zero, unneeded, and with 1 that of g)."""
     c = Config(syn, rec, reset, immediate, sid, p1, p2)
     saved = (u0, i0, s0, alpha, beta, theta, g, vrec, spk, mem, cur, pre)
     gs = torch.zeros_like(mem) if g_spk is None else g_spk
@@ -235,7 +240,7 @@ def _backward_fake(g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tensor | N
                    u0: Tensor, i0: Tensor,
                    s0: Tensor, alpha: Tensor, beta: Tensor, theta: Tensor, g: Tensor, vrec: Tensor,
                    spk: Tensor, mem: Tensor, cur: Tensor, pre: Tensor, syn: bool, rec: bool, reset: int,
-                   immediate: bool, sid: int, p1: float, p2: float, params: bool) -> tuple[Tensor, ...]:
+                   immediate: bool, sid: int, p1: float, p2: float, params: int) -> tuple[Tensor, ...]:
     return (torch.empty_like(mem), *(torch.empty_like(t) for t in (u0, i0, s0, alpha, beta, theta, g, vrec)))
 
 
@@ -270,7 +275,8 @@ def _autograd(ctx: Any, g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tenso
     syn, rec, reset, immediate, sid, p1, p2, trace = ctx.config
     if not trace:
         raise RuntimeError("spikeforge::lif_forward ran with trace=False and cannot be differentiated")
-    params = any(ctx.needs_input_grad[4:9])  # alpha, beta, theta, g, vrec
+    needs = ctx.needs_input_grad
+    params = (2 if needs[7] else 1) if any(needs[4:9]) else 0  # alpha, beta, theta, g (2: its too), vrec
     saved = list(ctx.saved_tensors)
     if ctx.u0_mask:  # +-inf compare with theta as U0 did (exactly, for any theta)
         saved[0] = torch.where(saved[0], math.inf, -math.inf).to(saved[9].dtype)
