@@ -104,7 +104,7 @@ def spike_output(neuron: SpikingNeuron) -> bool:
         # no device sync for the check; a meta or fake factor has no value to read
         if g.numel() != 1 or g.device.type != "cpu" or type(g) not in (Tensor, nn.Parameter):
             return False
-        if float(g) != 1.0:
+        if float(g.detach()) != 1.0:  # detached: a learnable factor's value, without autograd's warning
             return False
     elif g != 1:
         return False

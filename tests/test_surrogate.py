@@ -3,6 +3,7 @@ finiteness for every finite input, and gradcheck of each backward against its sm
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import pickle
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from torch import Tensor
 from torch.utils._python_dispatch import TorchDispatchMode
 
+import spikeforge as snn
 from spikeforge import surrogate as S
 
 U = [-5.0, -1.0, -0.5, -0.1, 0.0, 0.1, 0.5, 1.0, 1.5, 2.0]
@@ -352,3 +354,88 @@ def test_backward_recomputes_spikes_only_for_a_vjp_that_reads_them(surr: S.Surro
         torch.testing.assert_close(g, (u.detach() > 0).float())
     elif not isinstance(surr, S.CustomSurrogate):
         torch.testing.assert_close(g, surr.grad(u.detach()))
+
+
+# ------------------------------------------------------------------ user subclasses of built-in surrogates
+@dataclasses.dataclass(frozen=True)
+class _SteepATan(S.ATan):
+    """Overrides the gradient: twice ATan's."""
+
+    def grad(self, x: Tensor) -> Tensor:
+        return 2 * super().grad(x)
+
+
+@dataclasses.dataclass(frozen=True)
+class _RenamedATan(S.ATan):
+    """Changes nothing of the formula: may keep the fused kernels."""
+
+
+@dataclasses.dataclass(frozen=True)
+class _SpikeGatedFastSigmoid(S.FastSigmoid):
+    """Overrides the vjp and reads the spikes (the parent declares that its own vjp does not)."""
+
+    def vjp(self, x: Tensor, out: Tensor | None, grad_out: Tensor) -> Tensor:
+        assert out is not None, "the spikes were not passed"
+        return grad_out * (1 + out) / (self.slope * x.abs() + 1.0) ** 2
+
+
+def _seq_and_step_grads(make: Callable[[], torch.nn.Module]) -> tuple[Tensor, Tensor]:
+    torch.manual_seed(0)
+    xs = torch.randn(6, 2, 5, dtype=torch.float64) + 0.6
+    grads = []
+    for fused in (True, False):
+        neuron, x = make().double(), xs.clone().requires_grad_()
+        if fused:
+            spk = neuron.forward_sequence(x)[0]
+        else:
+            spks, states = [], ()
+            for x_t in x:
+                spk_t, *rest = neuron(x_t, *states)
+                states = (spk_t, *rest) if isinstance(neuron, snn.RLeaky) else tuple(rest)
+                spks.append(spk_t)
+            spk = torch.stack(spks)
+        (spk * torch.linspace(0.5, 1.5, spk.numel(), dtype=spk.dtype).view_as(spk)).sum().backward()
+        grads.append(x.grad)
+    return grads[0], grads[1]
+
+
+@pytest.mark.parametrize("kind", ["leaky", "rleaky_dense", "rleaky_diag"])
+def test_a_subclass_that_overrides_the_gradient_is_not_given_the_parents_kernel(kind: str) -> None:
+    """The fused kernels pick the formula by ``kernel_id``, which a subclass inherits: they must not apply
+    the parent's formula to a subclass whose ``grad`` differs (the step loop's gradient, twice ATan's)."""
+    from spikeforge.ops._surrogate_ids import surrogate_spec
+
+    def make(spike_grad: S.Surrogate) -> Callable[[], torch.nn.Module]:
+        def build() -> torch.nn.Module:
+            torch.manual_seed(1)
+            if kind == "leaky":
+                return snn.Leaky(beta=0.8, spike_grad=spike_grad)
+            if kind == "rleaky_dense":
+                return snn.RLeaky(beta=0.8, linear_features=5, spike_grad=spike_grad)
+            return snn.RLeaky(beta=0.8, all_to_all=False, V=0.3, spike_grad=spike_grad)
+        return build
+
+    assert surrogate_spec(_SteepATan()) is None
+    assert surrogate_spec(_RenamedATan(alpha=3.0)) == (0, 3.0, 0.0)
+    steep_seq, steep_step = _seq_and_step_grads(make(_SteepATan()))
+    torch.testing.assert_close(steep_seq, steep_step, rtol=1e-12, atol=1e-12)
+    plain_seq, _ = _seq_and_step_grads(make(S.ATan()))
+    renamed_seq, renamed_step = _seq_and_step_grads(make(_RenamedATan()))
+    torch.testing.assert_close(renamed_seq, plain_seq, rtol=0, atol=0)
+    torch.testing.assert_close(renamed_step, plain_seq, rtol=1e-12, atol=1e-12)
+    # a single neuron layer, one step: the input gradient is exactly the surrogate's, so twice ATan's
+    if kind == "leaky":
+        x = torch.tensor([[0.3, 1.4]], dtype=torch.float64, requires_grad=True)
+        snn.Leaky(beta=0.8, spike_grad=_SteepATan())(x)[0].sum().backward()
+        z = x.detach() - 1.0
+        torch.testing.assert_close(x.grad, 2 * (2.0 / 2) / (1 + (math.pi / 2 * 2.0 * z) ** 2))
+
+
+def test_a_subclass_that_overrides_vjp_gets_the_spikes() -> None:
+    """``uses_spikes = False`` speaks for the class that declares it beside its vjp, not for a subclass
+    that overrides the vjp again."""
+    assert not S.FastSigmoid.reads_spikes() and _SpikeGatedFastSigmoid.reads_spikes()
+    assert not _SteepATan.reads_spikes()  # the base vjp: grad_out * grad(x), no spikes
+    x = torch.tensor([-0.5, 0.5], requires_grad=True)  # U - theta: no spike, then a spike
+    _SpikeGatedFastSigmoid(slope=2.0)(x).sum().backward()
+    torch.testing.assert_close(x.grad, torch.tensor([1 / 4, 2 / 4]))  # (1 + S) / (2|U| + 1)^2

@@ -25,7 +25,7 @@ def surrogate_spec(spike_fn: Any) -> tuple[int, float, float] | None:
         return (NO_GRAD, 0.0, 0.0)
     if not isinstance(spike_fn, Surrogate):
         return None
-    kid = type(spike_fn).kernel_id
+    kid = type(spike_fn).kernel_formula()
     if kid is None or kid not in KERNEL_IDS:
         return None
     hyper = tuple(float(v) for v in spike_fn.kernel_params()) + (0.0, 0.0)

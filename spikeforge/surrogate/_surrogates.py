@@ -42,9 +42,23 @@ class Surrogate:
 
     @classmethod
     def reads_spikes(cls) -> bool:
-        """True when `vjp` needs the spikes: an overridden `vjp` that does not declare
-        ``uses_spikes = False`` (the base `vjp` never reads them)."""
-        return cls.vjp is not Surrogate.vjp and cls.uses_spikes
+        """True when `vjp` needs the spikes: an overridden `vjp` whose class does not declare
+        ``uses_spikes = False`` beside it (the base `vjp` never reads them; a subclass that overrides
+        `vjp` again reads them unless it declares otherwise too)."""
+        owner = next(k for k in cls.__mro__ if "vjp" in k.__dict__)
+        return owner is not Surrogate and bool(owner.__dict__.get("uses_spikes", True))
+
+    @classmethod
+    def kernel_formula(cls) -> int | None:
+        """The `kernel_id` whose formula the fused kernels may apply for this class: None when there is
+        none, or when a subclass overrides `grad` or `vjp` below the class that set the id (the kernel
+        would compute the parent's gradient, not the override's)."""
+        owner = next((k for k in cls.__mro__ if "kernel_id" in k.__dict__), Surrogate)
+        for name in ("grad", "vjp"):
+            defined = next(k for k in cls.__mro__ if name in k.__dict__)
+            if not issubclass(owner, defined):
+                return None
+        return cls.kernel_id
 
     def kernel_params(self) -> tuple[float, ...]:
         """Hyper-parameters as floats, in the order the fused kernels expect."""

@@ -79,3 +79,18 @@ def test_data_parallel_replica_keeps_its_own_carried_state() -> None:
     replica(torch.rand(5, 2, 3))
     assert net._carried == {}  # the original never saw a forward, so it carries nothing
     assert set(replica._carried) == {1}
+
+
+def test_a_learnable_graded_factor_raises_no_autograd_warning() -> None:
+    """Reading the factor's value to plan the run must not convert a tensor that requires grad (torch
+    warns then, an error under ``-W error``); its gradient still reaches it."""
+    import warnings
+
+    torch.manual_seed(0)
+    net = snn.SequentialSNN(nn.Linear(4, 3), snn.Leaky(beta=0.9, learn_graded_spikes_factor=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        spk = net(torch.rand(5, 2, 4) * 3)
+        spk.sum().backward()
+    g = net[1].graded_spikes_factor
+    assert g.grad is not None and g.grad.item() == spk.detach().sum().item()  # d(g * H)/dg = H, summed

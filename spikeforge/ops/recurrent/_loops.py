@@ -77,12 +77,13 @@ def spikes_from_mask(mask: Tensor, graded: Tensor, like: Tensor) -> Tensor:
 
 @functools.cache
 def surrogate_of(sid: int, p1: float, p2: float) -> Surrogate:
-    """The surrogate with ``kernel_id == sid`` and hyper-parameters ``(p1, p2)`` (as many as it takes)."""
+    """The surrogate class that sets ``kernel_id = sid`` (not a user's subclass of it, which inherits the
+    id) with hyper-parameters ``(p1, p2)`` (as many as it takes)."""
     todo, found = [Surrogate], []
     while todo:
         cls = todo.pop()
         todo.extend(cls.__subclasses__())
-        if cls.kernel_id == sid and dataclasses.is_dataclass(cls):
+        if cls.__dict__.get("kernel_id") == sid and dataclasses.is_dataclass(cls):
             found.append(cls)
     if len(found) != 1:
         raise ValueError(f"no unique surrogate with kernel_id {sid}")
