@@ -66,11 +66,13 @@ def per_neuron(p: Tensor, shape: torch.Size, dtype: torch.dtype) -> Tensor:
     return p.to(dtype).expand(shape).reshape(-1)
 
 
-def threshold_unused(sid: int, reset: int) -> bool:
-    """True when nothing differentiates the threshold: spikes without a gradient (``NO_GRAD``) and a
-    reset other than subtract (code 0), which is the only one that writes ``R * theta`` into the state.
+def threshold_unused(sid: int, reset: int, spike_grads: bool = True) -> bool:
+    """True when nothing differentiates the threshold: no gradient through the spikes (a ``NO_GRAD``
+    surrogate, or ``spike_grads`` False: none reaches the spike output and the spikes feed nothing
+    else, no recurrence and no immediate reset) and a reset other than subtract (code 0), which is the
+    only one that writes ``R * theta`` into the state.
 
     The fused ops then return None as its gradient, as the step loop's graph (and snntorch) leaves it:
     a zero would let an optimiser's weight decay move a threshold that nothing trains.
     """
-    return sid == NO_GRAD and reset != SUBTRACT
+    return (sid == NO_GRAD or not spike_grads) and reset != SUBTRACT

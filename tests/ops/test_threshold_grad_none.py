@@ -1,6 +1,8 @@
-"""With ``surrogate_disable=True`` a learnable threshold that nothing differentiates has the gradient
-None, fused as stepped (and as in snntorch): only the subtract reset writes ``R * theta`` into the
-state, and the spikes carry no gradient. A zero instead would let AdamW's weight decay move it."""
+"""A learnable parameter that nothing differentiates has the gradient None, fused as stepped (and as in
+snntorch). With ``surrogate_disable=True``, a threshold: only the subtract reset writes ``R * theta``
+into the state, and the spikes carry no gradient. With a loss on the states alone, the graded factor
+and such a threshold too, unless the spikes feed the state. A zero instead would let AdamW's weight
+decay move them."""
 
 from __future__ import annotations
 
@@ -103,3 +105,54 @@ def test_as_snntorch(reset: str) -> None:
             assert g is None
         else:
             torch.testing.assert_close(g, grads[0])
+
+
+def _make_learning(kind: str, reset: str, delay: bool) -> torch.nn.Module:
+    common = dict(learn_threshold=True, learn_beta=True, reset_mechanism=reset, threshold=0.7)
+    if kind == "leaky":
+        return snn.Leaky(beta=0.8, reset_delay=delay, learn_graded_spikes_factor=True,
+                         graded_spikes_factor=1.3, **common)
+    if kind == "synaptic":
+        return snn.Synaptic(alpha=0.6, beta=0.8, reset_delay=delay, **common)
+    if kind == "lapicque":
+        return snn.Lapicque(beta=0.8, **common)
+    if kind == "alpha":
+        return snn.Alpha(alpha=0.8, beta=0.6, **common)
+    if kind == "rleaky_diag":
+        return snn.RLeaky(beta=0.8, all_to_all=False, V=0.3, reset_delay=delay, **common)
+    raise AssertionError(kind)
+
+
+CASES_LEARNING = [(k, d) for k in ("leaky", "synaptic", "lapicque", "alpha", "rleaky_diag")
+                  for d in (True, False) if d or k not in ("lapicque", "alpha")]
+
+
+@pytest.mark.parametrize("kind,delay", CASES_LEARNING)
+@pytest.mark.parametrize("reset", ["subtract", "zero", "none"])
+@pytest.mark.parametrize("reads", ["final_state", "spikes_and_state"])
+def test_a_loss_on_the_states_alone_gives_none_where_the_step_loop_does(kind: str, reset: str, delay: bool,
+                                                                        reads: str) -> None:
+    """With the surrogate on, a loss that reads only the final state sends no gradient into the spikes:
+    the graded factor, and a threshold the reset does not subtract, then have no path to the loss unless
+    the spikes feed the state (a recurrence, an immediate reset), and the step loop leaves them None.
+    The fused op must give None exactly where the step loop does, and the same values elsewhere."""
+    torch.manual_seed(0)
+    xs = torch.randn(T, B, N, dtype=torch.float64) + 0.6
+    fused, stepped = _make_learning(kind, reset, delay).double(), _make_learning(kind, reset, delay).double()
+    stepped.load_state_dict(fused.state_dict())
+    xf, xs_ = xs.clone().requires_grad_(), xs.clone().requires_grad_()
+    out_f, out_s = fused.forward_sequence(xf), _stepped(stepped, xs_)
+    loss = (lambda o: o[-1].sum()) if reads == "final_state" else (lambda o: o[0].sum() + o[-1].sum())
+    loss(out_f).backward()
+    loss(out_s).backward()
+    torch.testing.assert_close(xf.grad, xs_.grad, rtol=1e-10, atol=1e-12)
+    fp = dict(fused.named_parameters())
+    nones = set()
+    for name, p in stepped.named_parameters():
+        assert (fp[name].grad is None) == (p.grad is None), (name, fp[name].grad, p.grad)
+        if p.grad is None:
+            nones.add(name)
+        else:
+            torch.testing.assert_close(fp[name].grad, p.grad, rtol=1e-10, atol=1e-12)
+    # by the equations: with the spikes in the loss, every learnable parameter has a path
+    assert not nones if reads == "spikes_and_state" else "beta" not in nones

@@ -136,8 +136,11 @@ def _autograd(ctx: Any, g_spk: Tensor | None, g_exc: Tensor | None, g_inh: Tenso
         g_spk, g_exc, g_inh, g_mem, *ctx.saved_tensors, reset, sid, p1, p2,
         any(ctx.needs_input_grad[4:9]),  # alpha, beta, tau, theta, g
     )
-    gth = None if threshold_unused(sid, reset) else gth
-    return gx, ge0, gn0, None, ga, gb, gtau, gth, gg, None, None, None, None, None
+    # without a gradient into the spikes (the loss reads only states) the graded factor, and a threshold
+    # the reset does not subtract, get None, as in the step loop's graph
+    spike_grads = g_spk is not None
+    gth = None if threshold_unused(sid, reset, spike_grads) else gth
+    return gx, ge0, gn0, None, ga, gb, gtau, gth, gg if spike_grads else None, None, None, None, None, None
 
 
 alpha_forward = define("alpha_forward", _FORWARD_SCHEMA, _forward, _forward_fake, _setup_context, _autograd)

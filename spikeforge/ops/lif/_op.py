@@ -286,8 +286,12 @@ def _autograd(ctx: Any, g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tenso
         g_syn_last if syn else None, *saved, syn, rec, reset, immediate, sid, p1, p2,
         params,
     )
+    # no gradient reaches the spikes (the loss reads only states) and they feed nothing else: the graded
+    # factor, and a threshold the reset does not subtract, get None, as in the step loop's graph
+    spike_grads = g_spk is not None or g_spk_last is not None or rec or immediate
     return (gx, gu0, gi0 if syn else None, gs0 if rec else None, ga if syn else None, gb,
-            None if threshold_unused(sid, reset) else gth, gg, gv if rec else None, *(None,) * 8)
+            None if threshold_unused(sid, reset, spike_grads) else gth, gg if spike_grads else None,
+            gv if rec else None, *(None,) * 8)
 
 
 lif_forward = define("lif_forward", _FORWARD_SCHEMA, _forward, _forward_fake, _setup_context, _autograd)
