@@ -439,3 +439,47 @@ def test_a_subclass_that_overrides_vjp_gets_the_spikes() -> None:
     x = torch.tensor([-0.5, 0.5], requires_grad=True)  # U - theta: no spike, then a spike
     _SpikeGatedFastSigmoid(slope=2.0)(x).sum().backward()
     torch.testing.assert_close(x.grad, torch.tensor([1 / 4, 2 / 4]))  # (1 + S) / (2|U| + 1)^2
+
+
+@dataclasses.dataclass(frozen=True)
+class _SteepFastSigmoid(S.FastSigmoid):
+    """Overrides grad below FastSigmoid's own vjp (which does not call grad)."""
+
+    def grad(self, x: Tensor) -> Tensor:
+        return 3 / (self.slope * x.abs() + 1.0) ** 2
+
+
+@dataclasses.dataclass(frozen=True)
+class _ShiftedATan(S.ATan):
+    """Overrides the forward: spikes at U > 0.5."""
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return super().__call__(x - 0.5)
+
+
+def test_a_grad_override_below_a_custom_vjp_is_applied_stepped_and_fused() -> None:
+    """dS/dU of the override, 3 / (slope |U| + 1)^2, on the step loop and in the fused path (by hand for
+    one neuron step: the input's gradient is the surrogate's at U - theta)."""
+    assert _SteepFastSigmoid.grad_overrides_vjp() and not S.FastSigmoid.grad_overrides_vjp()
+    assert _SteepFastSigmoid.kernel_formula() is None and not _SteepFastSigmoid.reads_spikes()
+    x = torch.tensor([0.3, 1.4], dtype=torch.float64, requires_grad=True)
+    _SteepFastSigmoid(slope=2.0)(x).sum().backward()
+    torch.testing.assert_close(x.grad, 3 / (2 * x.detach().abs() + 1) ** 2)
+    seq, step = _seq_and_step_grads(lambda: snn.Leaky(beta=0.8, spike_grad=_SteepFastSigmoid()))
+    torch.testing.assert_close(seq, step, rtol=1e-12, atol=1e-12)
+    plain, _ = _seq_and_step_grads(lambda: snn.Leaky(beta=0.8, spike_grad=S.FastSigmoid()))
+    assert not torch.allclose(seq, plain)
+
+
+def test_a_forward_override_is_not_given_the_parents_kernel() -> None:
+    assert _ShiftedATan.kernel_formula() is None
+    torch.manual_seed(0)
+    xs = torch.rand(6, 2, 5) * 1.2
+    spk_seq = snn.Leaky(beta=0.5, spike_grad=_ShiftedATan()).forward_sequence(xs)[0]
+    lif, mem, spks = snn.Leaky(beta=0.5, spike_grad=_ShiftedATan()), None, []
+    for x in xs:
+        spk, mem = lif(x) if mem is None else lif(x, mem)
+        spks.append(spk)
+    torch.testing.assert_close(spk_seq, torch.stack(spks), rtol=0, atol=0)
+    plain = snn.Leaky(beta=0.5).forward_sequence(xs)[0]
+    assert spk_seq.sum() < plain.sum()  # spikes need U > theta + 0.5

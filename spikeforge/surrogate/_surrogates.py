@@ -41,22 +41,33 @@ class Surrogate:
         return grad_out * self.grad(x)
 
     @classmethod
+    def _defined_in(cls, name: str) -> type:
+        return next(k for k in cls.__mro__ if name in k.__dict__)
+
+    @classmethod
+    def grad_overrides_vjp(cls) -> bool:
+        """True when a subclass overrides `grad` below a class whose own `vjp` does not call it (as
+        FastSigmoid's): the override wins, and the vector-Jacobian product is ``grad_out * grad(x)``."""
+        owner, grad_owner = cls._defined_in("vjp"), cls._defined_in("grad")
+        return owner is not Surrogate and grad_owner is not owner and issubclass(grad_owner, owner)
+
+    @classmethod
     def reads_spikes(cls) -> bool:
         """True when `vjp` needs the spikes: an overridden `vjp` whose class does not declare
         ``uses_spikes = False`` beside it (the base `vjp` never reads them; a subclass that overrides
         `vjp` again reads them unless it declares otherwise too)."""
-        owner = next(k for k in cls.__mro__ if "vjp" in k.__dict__)
-        return owner is not Surrogate and bool(owner.__dict__.get("uses_spikes", True))
+        owner = cls._defined_in("vjp")
+        return (owner is not Surrogate and not cls.grad_overrides_vjp()
+                and bool(owner.__dict__.get("uses_spikes", True)))
 
     @classmethod
     def kernel_formula(cls) -> int | None:
         """The `kernel_id` whose formula the fused kernels may apply for this class: None when there is
-        none, or when a subclass overrides `grad` or `vjp` below the class that set the id (the kernel
-        would compute the parent's gradient, not the override's)."""
-        owner = next((k for k in cls.__mro__ if "kernel_id" in k.__dict__), Surrogate)
-        for name in ("grad", "vjp"):
-            defined = next(k for k in cls.__mro__ if name in k.__dict__)
-            if not issubclass(owner, defined):
+        none, or when a subclass overrides `grad`, `vjp` or `__call__` below the class that set the id
+        (the kernel would compute the parent's spikes or gradient, not the override's)."""
+        owner = cls._defined_in("kernel_id")
+        for name in ("grad", "vjp", "__call__"):
+            if not issubclass(owner, cls._defined_in(name)):
                 return None
         return cls.kernel_id
 
