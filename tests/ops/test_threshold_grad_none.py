@@ -107,52 +107,67 @@ def test_as_snntorch(reset: str) -> None:
             torch.testing.assert_close(g, grads[0])
 
 
-def _make_learning(kind: str, reset: str, delay: bool) -> torch.nn.Module:
-    common = dict(learn_threshold=True, learn_beta=True, reset_mechanism=reset, threshold=0.7)
+def _make_learning(kind: str, reset: str, delay: bool, disable: bool) -> torch.nn.Module:
+    common = dict(learn_threshold=True, learn_beta=True, reset_mechanism=reset, threshold=0.7,
+                  surrogate_disable=disable)
     if kind == "leaky":
         return snn.Leaky(beta=0.8, reset_delay=delay, learn_graded_spikes_factor=True,
                          graded_spikes_factor=1.3, **common)
     if kind == "synaptic":
-        return snn.Synaptic(alpha=0.6, beta=0.8, reset_delay=delay, **common)
+        return snn.Synaptic(alpha=0.6, beta=0.8, reset_delay=delay, learn_alpha=True, **common)
     if kind == "lapicque":
         return snn.Lapicque(beta=0.8, **common)
     if kind == "alpha":
-        return snn.Alpha(alpha=0.8, beta=0.6, **common)
+        return snn.Alpha(alpha=0.8, beta=0.6, learn_alpha=True, **common)
     if kind == "rleaky_diag":
-        return snn.RLeaky(beta=0.8, all_to_all=False, V=0.3, reset_delay=delay, **common)
+        return snn.RLeaky(beta=0.8, all_to_all=False, V=0.3, learn_recurrent=True, reset_delay=delay,
+                          **common)
+    if kind == "rleaky_dense":
+        torch.manual_seed(1)
+        return snn.RLeaky(beta=0.8, linear_features=N, reset_delay=delay, **common)
     raise AssertionError(kind)
 
 
-CASES_LEARNING = [(k, d) for k in ("leaky", "synaptic", "lapicque", "alpha", "rleaky_diag")
-                  for d in (True, False) if d or k not in ("lapicque", "alpha")]
+# (kind, reset_delay, outputs the loss may read: index into (spk, *final states) of forward_sequence)
+KINDS = [("leaky", True), ("leaky", False), ("synaptic", True), ("synaptic", False), ("lapicque", True),
+         ("alpha", True), ("rleaky_diag", True), ("rleaky_diag", False), ("rleaky_dense", True)]
+READS = {"spikes": (0,), "final_state": (-1,), "spikes_and_state": (0, -1)}
+CURRENT_READS = {"synaptic": {"syn": (1,)}, "alpha": {"exc": (1,), "inh": (2,)}}
+CASES_LEARNING = [(k, d, r, ix) for k, d in KINDS
+                  for r, ix in list(READS.items()) + list(CURRENT_READS.get(k, {}).items())]
 
 
-@pytest.mark.parametrize("kind,delay", CASES_LEARNING)
+@pytest.mark.parametrize("kind,delay,reads,index", CASES_LEARNING,
+                         ids=[f"{k}-{'delay' if d else 'now'}-{r}" for k, d, r, _ in CASES_LEARNING])
 @pytest.mark.parametrize("reset", ["subtract", "zero", "none"])
-@pytest.mark.parametrize("reads", ["final_state", "spikes_and_state"])
-def test_a_loss_on_the_states_alone_gives_none_where_the_step_loop_does(kind: str, reset: str, delay: bool,
-                                                                        reads: str) -> None:
-    """With the surrogate on, a loss that reads only the final state sends no gradient into the spikes:
-    the graded factor, and a threshold the reset does not subtract, then have no path to the loss unless
-    the spikes feed the state (a recurrence, an immediate reset), and the step loop leaves them None.
-    The fused op must give None exactly where the step loop does, and the same values elsewhere."""
+@pytest.mark.parametrize("steps", [1, 5])
+@pytest.mark.parametrize("disable", [False, True], ids=["surrogate", "surrogate_disable"])
+def test_none_exactly_where_the_step_loop_has_none(kind: str, delay: bool, reads: str, index: tuple[int, ...],
+                                                   reset: str, steps: int, disable: bool) -> None:
+    """Whatever outputs the loss reads (spikes, a state, a current), a learnable parameter (and the
+    input) that no gradient reaches has the gradient None, fused as in the step loop's graph, and the
+    others the same values; the paths that carry none: the spikes without a surrogate, a loss on the
+    states alone (the graded factor, a threshold the reset does not subtract), a current alone (the
+    membrane's parameters), one step (spikes that feed no later step)."""
     torch.manual_seed(0)
-    xs = torch.randn(T, B, N, dtype=torch.float64) + 0.6
-    fused, stepped = _make_learning(kind, reset, delay).double(), _make_learning(kind, reset, delay).double()
+    xs = torch.randn(steps, B, N, dtype=torch.float64) + 0.6
+    fused = _make_learning(kind, reset, delay, disable).double()
+    stepped = _make_learning(kind, reset, delay, disable).double()
     stepped.load_state_dict(fused.state_dict())
     xf, xs_ = xs.clone().requires_grad_(), xs.clone().requires_grad_()
     out_f, out_s = fused.forward_sequence(xf), _stepped(stepped, xs_)
-    loss = (lambda o: o[-1].sum()) if reads == "final_state" else (lambda o: o[0].sum() + o[-1].sum())
-    loss(out_f).backward()
-    loss(out_s).backward()
-    torch.testing.assert_close(xf.grad, xs_.grad, rtol=1e-10, atol=1e-12)
+    loss_f, loss_s = (sum(o[i].sum() for i in index) for o in (out_f, out_s))
     fp = dict(fused.named_parameters())
-    nones = set()
+    if loss_s.requires_grad:
+        loss_s.backward()
+    else:  # nothing the loss reads has a gradient (spikes without a surrogate, no learnable factor)
+        assert all(p.grad is None for p in stepped.parameters())
+    if loss_f.requires_grad:
+        loss_f.backward()
     for name, p in stepped.named_parameters():
         assert (fp[name].grad is None) == (p.grad is None), (name, fp[name].grad, p.grad)
-        if p.grad is None:
-            nones.add(name)
-        else:
+        if p.grad is not None:
             torch.testing.assert_close(fp[name].grad, p.grad, rtol=1e-10, atol=1e-12)
-    # by the equations: with the spikes in the loss, every learnable parameter has a path
-    assert not nones if reads == "spikes_and_state" else "beta" not in nones
+    assert (xf.grad is None) == (xs_.grad is None) or (xf.grad is not None and not xf.grad.any())
+    if xs_.grad is not None:
+        torch.testing.assert_close(xf.grad, xs_.grad, rtol=1e-10, atol=1e-12)

@@ -17,7 +17,7 @@ from torch import Tensor
 
 from .. import _native
 from .._library import define
-from .._surrogate_ids import threshold_unused
+from .._surrogate_ids import NO_GRAD, SUBTRACT
 
 _FORWARD_SCHEMA = (
     "(Tensor xs, Tensor e0, Tensor n0, Tensor u0, Tensor alpha, Tensor beta, Tensor tau, Tensor theta, "
@@ -136,11 +136,24 @@ def _autograd(ctx: Any, g_spk: Tensor | None, g_exc: Tensor | None, g_inh: Tenso
         g_spk, g_exc, g_inh, g_mem, *ctx.saved_tensors, reset, sid, p1, p2,
         any(ctx.needs_input_grad[4:9]),  # alpha, beta, tau, theta, g
     )
-    # without a gradient into the spikes (the loss reads only states) the graded factor, and a threshold
-    # the reset does not subtract, get None, as in the step loop's graph
-    spike_grads = g_spk is not None
-    gth = None if threshold_unused(sid, reset, spike_grads) else gth
-    return gx, ge0, gn0, None, ga, gb, gtau, gth, gg if spike_grads else None, None, None, None, None, None
+    # None, as in the step loop's graph (core.alpha_step), for what no gradient reaches (a zero would let
+    # weight decay or momentum move a parameter nothing trains). The membrane (tau's) is reached from
+    # itself and the spikes; the excitatory current (alpha's) and the inhibitory one (beta's) from
+    # themselves and the membrane; the threshold from the spikes and, with the subtract reset, which
+    # writes it into the excitatory current, from that current and a later step's membrane.
+    T = ctx.saved_tensors[0].shape[0]
+    spike_in = g_spk is not None
+    mem_reached = g_mem is not None or (spike_in and sid != NO_GRAD)
+    rest = (None,) * 5
+    if not (mem_reached or g_exc is not None or g_inh is not None):
+        return (None,) * 8 + (gg if spike_in else None, *rest)
+    ga = ga if mem_reached or g_exc is not None else None
+    gb = gb if mem_reached or g_inh is not None else None
+    gtau = gtau if mem_reached else None
+    theta_in_exc = reset == SUBTRACT and (g_exc is not None or (g_mem is not None and T > 1))
+    if not (spike_in and sid != NO_GRAD) and not theta_in_exc:
+        gth = None
+    return gx, ge0, gn0, None, ga, gb, gtau, gth, gg if spike_in else None, *rest
 
 
 alpha_forward = define("alpha_forward", _FORWARD_SCHEMA, _forward, _forward_fake, _setup_context, _autograd)

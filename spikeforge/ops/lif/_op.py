@@ -20,7 +20,7 @@ from torch import Tensor
 
 from .. import _native
 from .._library import define
-from .._surrogate_ids import threshold_unused
+from .._surrogate_ids import NO_GRAD, threshold_unused
 
 _FORWARD_SCHEMA = (
     "(Tensor xs, Tensor u0, Tensor i0, Tensor s0, Tensor alpha, Tensor beta, Tensor theta, Tensor g, "
@@ -286,12 +286,22 @@ def _autograd(ctx: Any, g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tenso
         g_syn_last if syn else None, *saved, syn, rec, reset, immediate, sid, p1, p2,
         params,
     )
-    # no gradient reaches the spikes (the loss reads only states) and they feed nothing else: the graded
-    # factor, and a threshold the reset does not subtract, get None, as in the step loop's graph
-    spike_grads = g_spk is not None or g_spk_last is not None or rec or immediate
+    # None, as in the step loop's graph, for what no gradient reaches (a zero would let weight decay or
+    # momentum move a parameter nothing trains). Into the spikes: from the loss, or through what they
+    # feed (the recurrence, from a second step on; an immediate reset).
+    T = saved[9].shape[0]
+    spike_in = g_spk is not None or (rec and g_spk_last is not None)
+    state_in = g_mem is not None or g_mem_last is not None
+    syn_in = syn and (g_syn is not None or g_syn_last is not None)
+    rest = (None,) * 8
+    if sid == NO_GRAD and not (state_in or syn_in):  # spikes without a gradient are all the loss reads
+        return (None,) * 7 + (gg if spike_in else None, None, *rest)
+    spike_grads = spike_in or (rec and T > 1) or immediate
+    if not (state_in or spike_in or (rec and T > 1)):  # a loss on the current alone: no path to the membrane
+        gb = gth = gg = None
     return (gx, gu0, gi0 if syn else None, gs0 if rec else None, ga if syn else None, gb,
-            None if threshold_unused(sid, reset, spike_grads) else gth, gg if spike_grads else None,
-            gv if rec else None, *(None,) * 8)
+            None if gth is None or threshold_unused(sid, reset, spike_grads) else gth,
+            gg if spike_grads else None, gv if rec else None, *rest)
 
 
 lif_forward = define("lif_forward", _FORWARD_SCHEMA, _forward, _forward_fake, _setup_context, _autograd)

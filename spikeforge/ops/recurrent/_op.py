@@ -12,7 +12,7 @@ from torch import Tensor
 
 from .._library import define
 from .._masks import remember
-from .._surrogate_ids import threshold_unused
+from .._surrogate_ids import NO_GRAD, threshold_unused
 from . import _loops, cpu
 from ._map import RecurrentMap
 
@@ -131,7 +131,16 @@ def _autograd(ctx: Any, g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tenso
         g_spk, g_mem, g_syn if syn else None, g_spk_last, g_mem_last, g_syn_last if syn else None, *saved,
         conv, syn, reset, immediate, sid, p1, p2, needs,
     )
-    needs[6] = needs[6] and not threshold_unused(sid, reset)  # threshold
+    # None, as in the step loop's graph, for what no gradient reaches (a zero would let weight decay or
+    # momentum move a parameter nothing trains). Into the spikes: from the loss, or through what they
+    # feed (the recurrence, from a second step on; an immediate reset).
+    spike_in = g_spk is not None or g_spk_last is not None
+    state_in = any(g is not None for g in (g_mem, g_mem_last) + ((g_syn, g_syn_last) if syn else ()))
+    if sid == NO_GRAD and not state_in:  # spikes without a gradient are all the loss reads
+        needs = [n and i == 7 and spike_in for i, n in enumerate(needs)]  # the graded factor's only
+    spike_grads = spike_in or saved[9].shape[0] > 1 or immediate
+    needs[6] = needs[6] and not threshold_unused(sid, reset, spike_grads)  # threshold
+    needs[7] = needs[7] and spike_grads  # graded factor
     out = tuple(g if n else None for g, n in zip(grads, needs))
     return (*out, *(None,) * 7)
 
