@@ -39,7 +39,7 @@ def _loss(outs: tuple[torch.Tensor, ...]) -> torch.Tensor:
 def _stepped(neuron: torch.nn.Module, xs: torch.Tensor) -> tuple[torch.Tensor, ...]:
     states: tuple = ()
     spks = []
-    recurrent = isinstance(neuron, snn.RLeaky)  # forward(x, spk, mem) returns (spk, mem)
+    recurrent = isinstance(neuron, (snn.RLeaky, snn.RSynaptic))  # forward(x, spk, ...) returns (spk, ...)
     for x in xs:
         spk, *rest = neuron(x, *states)
         states = (spk, *rest) if recurrent else tuple(rest)
@@ -125,14 +125,22 @@ def _make_learning(kind: str, reset: str, delay: bool, disable: bool) -> torch.n
     if kind == "rleaky_dense":
         torch.manual_seed(1)
         return snn.RLeaky(beta=0.8, linear_features=N, reset_delay=delay, **common)
+    if kind == "rsynaptic_diag":
+        return snn.RSynaptic(alpha=0.6, beta=0.8, all_to_all=False, V=0.3, reset_delay=delay, **common)
+    if kind == "rsynaptic_dense":
+        torch.manual_seed(1)
+        return snn.RSynaptic(alpha=0.6, beta=0.8, linear_features=N, reset_delay=delay, **common)
     raise AssertionError(kind)
 
 
 # (kind, reset_delay, outputs the loss may read: index into (spk, *final states) of forward_sequence)
 KINDS = [("leaky", True), ("leaky", False), ("synaptic", True), ("synaptic", False), ("lapicque", True),
-         ("alpha", True), ("rleaky_diag", True), ("rleaky_diag", False), ("rleaky_dense", True)]
+         ("alpha", True), ("rleaky_diag", True), ("rleaky_diag", False), ("rleaky_dense", True),
+         ("rsynaptic_diag", True), ("rsynaptic_diag", False), ("rsynaptic_dense", True),
+         ("rsynaptic_dense", False)]
 READS = {"spikes": (0,), "final_state": (-1,), "spikes_and_state": (0, -1)}
-CURRENT_READS = {"synaptic": {"syn": (1,)}, "alpha": {"exc": (1,), "inh": (2,)}}
+CURRENT_READS = {"synaptic": {"syn": (1,)}, "alpha": {"exc": (1,), "inh": (2,)},
+                 "rsynaptic_diag": {"syn": (-2,)}, "rsynaptic_dense": {"syn": (-2,)}}
 CASES_LEARNING = [(k, d, r, ix) for k, d in KINDS
                   for r, ix in list(READS.items()) + list(CURRENT_READS.get(k, {}).items())]
 

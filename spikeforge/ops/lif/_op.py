@@ -296,9 +296,11 @@ def _autograd(ctx: Any, g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tenso
     rest = (None,) * 8
     if sid == NO_GRAD and not (state_in or syn_in):  # spikes without a gradient are all the loss reads
         return (None,) * 7 + (gg if spike_in else None, None, *rest)
-    spike_grads = spike_in or (rec and T > 1) or immediate
-    if not (state_in or spike_in or (rec and T > 1)):  # a loss on the current alone: no path to the membrane
-        gb = gth = gg = None
+    # the membrane: from its own outputs, or from the spikes' when they carry a gradient
+    mem_reached = state_in or (sid != NO_GRAD and (spike_in or (rec and T > 1)))
+    spike_grads = spike_in or (rec and T > 1) or (immediate and mem_reached)
+    if not mem_reached:  # e.g. a loss on the current alone
+        gb = gth = None
     return (gx, gu0, gi0 if syn else None, gs0 if rec else None, ga if syn else None, gb,
             None if gth is None or threshold_unused(sid, reset, spike_grads) else gth,
             gg if spike_grads else None, gv if rec else None, *rest)

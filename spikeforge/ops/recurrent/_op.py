@@ -138,7 +138,13 @@ def _autograd(ctx: Any, g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tenso
     state_in = any(g is not None for g in (g_mem, g_mem_last) + ((g_syn, g_syn_last) if syn else ()))
     if sid == NO_GRAD and not state_in:  # spikes without a gradient are all the loss reads
         needs = [n and i == 7 and spike_in for i, n in enumerate(needs)]  # the graded factor's only
-    spike_grads = spike_in or saved[9].shape[0] > 1 or immediate
+    T = saved[9].shape[0]
+    # the membrane: from its own outputs, or from the spikes' when they carry a gradient (into the loss,
+    # or through the recurrence into a later step's current)
+    mem_reached = g_mem is not None or g_mem_last is not None or (sid != NO_GRAD and (spike_in or T > 1))
+    spike_grads = spike_in or T > 1 or (immediate and mem_reached)
+    if not mem_reached:  # e.g. a loss on the current alone
+        needs[5] = needs[6] = False  # beta, threshold
     needs[6] = needs[6] and not threshold_unused(sid, reset, spike_grads)  # threshold
     needs[7] = needs[7] and spike_grads  # graded factor
     out = tuple(g if n else None for g, n in zip(grads, needs))
