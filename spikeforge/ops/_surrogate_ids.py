@@ -76,3 +76,21 @@ def threshold_unused(sid: int, reset: int, spike_grads: bool = True) -> bool:
     a zero would let an optimiser's weight decay move a threshold that nothing trains.
     """
     return (sid == NO_GRAD or not spike_grads) and reset != SUBTRACT
+
+
+def gradient_paths(sid: int, reset: int, spike_in: bool, mem_in: bool, cur_in: bool, feedback: bool,
+                   immediate: bool) -> tuple[bool, bool, bool, bool]:
+    """Which inputs of a fused LIF-family sequence a gradient reaches, as in the step loop's graph:
+    ``(states, membrane, threshold, graded)``. ``states`` False: only spikes without a surrogate are
+    read, and nothing but the graded factor (when ``spike_in``) has a path. ``membrane``: beta's (from
+    the membrane's own outputs, or from the spikes' when they carry a gradient); ``threshold``; ``graded``:
+    the factor's, through the spikes (from the loss, from ``feedback``, the spikes feeding a later step,
+    or from an immediate reset of a reached membrane). The ops give None where a path is missing: a zero
+    would let weight decay or momentum move a parameter nothing trains.
+
+    ``spike_in``, ``mem_in``, ``cur_in``: a gradient enters the spike, membrane, current outputs."""
+    if sid == NO_GRAD and not (mem_in or cur_in):
+        return False, False, False, spike_in
+    mem = mem_in or (sid != NO_GRAD and (spike_in or feedback))
+    spikes = spike_in or feedback or (immediate and mem)
+    return True, mem, mem and not threshold_unused(sid, reset, spikes), spikes

@@ -20,7 +20,7 @@ from torch import Tensor
 
 from .. import _native
 from .._library import define
-from .._surrogate_ids import NO_GRAD, threshold_unused
+from .._surrogate_ids import gradient_paths
 
 _FORWARD_SCHEMA = (
     "(Tensor xs, Tensor u0, Tensor i0, Tensor s0, Tensor alpha, Tensor beta, Tensor theta, Tensor g, "
@@ -179,7 +179,7 @@ def _cpu_backward(saved: tuple[Tensor, ...], gs: Tensor, gu: Tensor | None, gi: 
     rest = (*arrs[8:], gs_np, dummy if gu is None else _np(gu), dummy if gi is None else _np(gi),
             gu is not None, gi is not None, gx, *vecs, p)
     if native:
-        nb = _native.used_blocks(_native.blocks(n), n)
+        nb = _native.blocks(n)  # 1..n: the blocks whose parameter sums the kernel writes (compact)
         _native.lif_backward(*args, nb, *rest, need_g=params == 2)
     else:
         from .cpu import blocks, lif_backward, lif_backward_serial, pick
@@ -286,24 +286,16 @@ def _autograd(ctx: Any, g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tenso
         g_syn_last if syn else None, *saved, syn, rec, reset, immediate, sid, p1, p2,
         params,
     )
-    # None, as in the step loop's graph, for what no gradient reaches (a zero would let weight decay or
-    # momentum move a parameter nothing trains). Into the spikes: from the loss, or through what they
-    # feed (the recurrence, from a second step on; an immediate reset).
-    T = saved[9].shape[0]
-    spike_in = g_spk is not None or (rec and g_spk_last is not None)
-    state_in = g_mem is not None or g_mem_last is not None
-    syn_in = syn and (g_syn is not None or g_syn_last is not None)
+    # None for what no gradient reaches, as in the step loop's graph (see gradient_paths)
+    states, mem, thr, graded = gradient_paths(
+        sid, reset, g_spk is not None or (rec and g_spk_last is not None),
+        g_mem is not None or g_mem_last is not None, syn and (g_syn is not None or g_syn_last is not None),
+        rec and saved[9].shape[0] > 1, immediate)
     rest = (None,) * 8
-    if sid == NO_GRAD and not (state_in or syn_in):  # spikes without a gradient are all the loss reads
-        return (None,) * 7 + (gg if spike_in else None, None, *rest)
-    # the membrane: from its own outputs, or from the spikes' when they carry a gradient
-    mem_reached = state_in or (sid != NO_GRAD and (spike_in or (rec and T > 1)))
-    spike_grads = spike_in or (rec and T > 1) or (immediate and mem_reached)
-    if not mem_reached:  # e.g. a loss on the current alone
-        gb = gth = None
-    return (gx, gu0, gi0 if syn else None, gs0 if rec else None, ga if syn else None, gb,
-            None if gth is None or threshold_unused(sid, reset, spike_grads) else gth,
-            gg if spike_grads else None, gv if rec else None, *rest)
+    if not states:
+        return (None,) * 7 + (gg if graded else None, None, *rest)
+    return (gx, gu0, gi0 if syn else None, gs0 if rec else None, ga if syn else None, gb if mem else None,
+            gth if thr else None, gg if graded else None, gv if rec else None, *rest)
 
 
 lif_forward = define("lif_forward", _FORWARD_SCHEMA, _forward, _forward_fake, _setup_context, _autograd)

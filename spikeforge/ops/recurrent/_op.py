@@ -12,7 +12,7 @@ from torch import Tensor
 
 from .._library import define
 from .._masks import remember
-from .._surrogate_ids import NO_GRAD, threshold_unused
+from .._surrogate_ids import gradient_paths
 from . import _loops, cpu
 from ._map import RecurrentMap
 
@@ -131,22 +131,16 @@ def _autograd(ctx: Any, g_spk: Tensor | None, g_mem: Tensor | None, g_syn: Tenso
         g_spk, g_mem, g_syn if syn else None, g_spk_last, g_mem_last, g_syn_last if syn else None, *saved,
         conv, syn, reset, immediate, sid, p1, p2, needs,
     )
-    # None, as in the step loop's graph, for what no gradient reaches (a zero would let weight decay or
-    # momentum move a parameter nothing trains). Into the spikes: from the loss, or through what they
-    # feed (the recurrence, from a second step on; an immediate reset).
-    spike_in = g_spk is not None or g_spk_last is not None
-    state_in = any(g is not None for g in (g_mem, g_mem_last) + ((g_syn, g_syn_last) if syn else ()))
-    if sid == NO_GRAD and not state_in:  # spikes without a gradient are all the loss reads
-        needs = [n and i == 7 and spike_in for i, n in enumerate(needs)]  # the graded factor's only
-    T = saved[9].shape[0]
-    # the membrane: from its own outputs, or from the spikes' when they carry a gradient (into the loss,
-    # or through the recurrence into a later step's current)
-    mem_reached = g_mem is not None or g_mem_last is not None or (sid != NO_GRAD and (spike_in or T > 1))
-    spike_grads = spike_in or T > 1 or (immediate and mem_reached)
-    if not mem_reached:  # e.g. a loss on the current alone
-        needs[5] = needs[6] = False  # beta, threshold
-    needs[6] = needs[6] and not threshold_unused(sid, reset, spike_grads)  # threshold
-    needs[7] = needs[7] and spike_grads  # graded factor
+    # None for what no gradient reaches, as in the step loop's graph (see gradient_paths); the spikes
+    # feed the recurrence from a second step on
+    states, mem, thr, graded = gradient_paths(
+        sid, reset, g_spk is not None or g_spk_last is not None, g_mem is not None or g_mem_last is not None,
+        syn and (g_syn is not None or g_syn_last is not None), saved[9].shape[0] > 1, immediate)
+    if not states:  # nothing but the graded factor (through the spikes the loss reads)
+        needs = [n and i == 7 for i, n in enumerate(needs)]
+    needs[5] = needs[5] and mem  # beta
+    needs[6] = needs[6] and thr  # threshold
+    needs[7] = needs[7] and graded  # graded factor
     out = tuple(g if n else None for g, n in zip(grads, needs))
     return (*out, *(None,) * 7)
 
