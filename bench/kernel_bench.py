@@ -10,7 +10,8 @@ timed iterations of every round.
     PYTHONPATH=. .venv/bin/python bench/kernel_bench.py --rounds 3
 
 Cases: ``leaky`` (atan, fixed parameters), ``leaky_learn`` (``learn_beta``, ``learn_threshold``: the
-backward also sums the parameter gradients), ``alpha``.
+backward also sums the parameter gradients), ``leaky_learn_per`` (the same with a per-neuron ``beta``
+and ``threshold`` of 1000 features: ``x[T, N / 1000, 1000]``), ``alpha``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-CASES = ("leaky", "leaky_learn", "alpha")
+CASES = ("leaky", "leaky_learn", "leaky_learn_per", "alpha")
 
 
 def child(case: str, threads: int, T: int, N: int, iters: int) -> dict:
@@ -50,10 +51,14 @@ def child(case: str, threads: int, T: int, N: int, iters: int) -> dict:
     torch.manual_seed(0)
     if case == "alpha":
         neuron = snn.Alpha(alpha=0.9, beta=0.8)
+    elif case == "leaky_learn_per":
+        neuron = snn.Leaky(beta=torch.full((1000,), 0.9), threshold=torch.ones(1000), learn_beta=True,
+                           learn_threshold=True)
     else:
         learn = case == "leaky_learn"
         neuron = snn.Leaky(beta=0.9, learn_beta=learn, learn_threshold=learn)
-    x = (torch.randn(T, N) * 0.6 + 0.3).requires_grad_()
+    shape = (T, N // 1000, 1000) if case == "leaky_learn_per" else (T, N)
+    x = (torch.randn(shape) * 0.6 + 0.3).requires_grad_()
     for _ in range(iters):
         spk = neuron.forward_sequence(x)[0]
         spk.sum().backward()

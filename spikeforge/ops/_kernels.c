@@ -56,28 +56,31 @@
 #endif
 
 /* Bump when an argument structure changes: spikeforge/ops/_native.py checks it. */
-#define SF_ABI 4
+#define SF_ABI 5
 
 EXPORT int sf_abi(void) { return SF_ABI; }
 
 /* The LIF-family forward (one whole sequence). Pointers are R* (float or double) except where noted;
- * alpha, beta, theta, g, vrec are all [N] (per != 0) or all [1]; i_prev/alpha are read with syn,
+ * alpha, beta, theta, g, vrec are all [P] (per != 0; neuron k reads element k % P, N a multiple of P: a
+ * parameter of the trailing dimensions, e.g. [F] for x[T, B, F], is read from L1/L2 instead of repeated
+ * B times) or all [1]; i_prev/alpha are read with syn,
  * s_prev/vrec with rec (else 1-element placeholders); u/itr/v have T rows when keep, else 1 (each step
  * overwrites row 0). u_prev, i_prev, s_prev start as copies of the initial states and end as the last. */
 typedef struct {
-    int64_t T, N, keep;
+    int64_t T, N, P, keep;
     const void *x, *alpha, *beta, *theta, *g, *vrec;
     void *spk, *u, *itr, *v, *u_prev, *i_prev, *s_prev;
     int32_t per, syn, rec, reset, immediate, nb;
 } lif_fwd_args;
 
-/* The LIF-family BPTT. Parameters are all [N] (per) or all one value ([1], per == 0); gs, gu and gi are
+/* The LIF-family BPTT. Parameters are all [P] (per; read as in the forward) or all one value ([1],
+ * per == 0); gs, gu and gi are
  * [T, N] (row stride N) or one row read at every step (stride 0: a zero row for an absent gu/gi);
  * gu0/gi0/gs0 enter holding the gradients of the final states and leave holding those of the initial
  * ones; the parameter gradients are written only with params: 1 those of all but g, 2 all (summed
- * over time per neuron with per, else per block of neurons: see bwd_block_impl). */
+ * over time per neuron, [N], with per, else per block of neurons: see bwd_block_impl). */
 typedef struct {
-    int64_t T, N, gs_stride, gu_stride, gi_stride;
+    int64_t T, N, P, gs_stride, gu_stride, gi_stride;
     const void *u0, *i0, *s0, *alpha, *beta, *theta, *g, *vrec;
     const void *spk, *u, *itr, *v, *gs, *gu, *gi;
     void *gx, *gu0, *gi0, *gs0, *galpha, *gbeta, *gtheta, *gg, *gvrec;

@@ -40,37 +40,39 @@ INLINE R F(surrogate_grad)(R z, const int sid, R a, R b) {
     }
 }
 
-/* out[k - lo] = g[k] * s'(v[k] - theta[k]) (g NULL: factor 1) for k in [lo, hi): one loop per
- * surrogate, each with a constant id (no branch on it inside the loop). With per == 0, theta and g
+/* out[k - lo] = g[k - pb] * s'(v[k] - theta[k - pb]) (g NULL: factor 1) for k in [lo, hi): one loop
+ * per surrogate, each with a constant id (no branch on it inside the loop). With per == 0, theta and g
  * are one value each (theta[0], g[0]). */
 INLINE void F(slope_loop)(const R *restrict v, const R *restrict theta, const R *restrict g,
-                          R *restrict out, int64_t lo, int64_t hi, const int per, const int sid, R a, R b) {
+                          R *restrict out, int64_t lo, int64_t hi, int64_t pb, const int per, const int sid,
+                          R a, R b) {
     const R th0 = theta[0];
     if (g) {
         const R g0 = g[0];
         for (int64_t k = lo; k < hi; k++)
-            out[k - lo] = (per ? g[k] : g0) * F(surrogate_grad)(v[k] - (per ? theta[k] : th0), sid, a, b);
+            out[k - lo] = (per ? g[k - pb] : g0) *
+                          F(surrogate_grad)(v[k] - (per ? theta[k - pb] : th0), sid, a, b);
     } else {
         for (int64_t k = lo; k < hi; k++)
-            out[k - lo] = F(surrogate_grad)(v[k] - (per ? theta[k] : th0), sid, a, b);
+            out[k - lo] = F(surrogate_grad)(v[k] - (per ? theta[k - pb] : th0), sid, a, b);
     }
 }
 
 #define SLOPE_SID(P) \
     do { switch (sid) { \
-        case 0: F(slope_loop)(v, theta, g, out, lo, hi, P, 0, a, b); break; \
-        case 1: F(slope_loop)(v, theta, g, out, lo, hi, P, 1, a, b); break; \
-        case 2: F(slope_loop)(v, theta, g, out, lo, hi, P, 2, a, b); break; \
-        case 3: F(slope_loop)(v, theta, g, out, lo, hi, P, 3, a, b); break; \
-        case 4: F(slope_loop)(v, theta, g, out, lo, hi, P, 4, a, b); break; \
-        case 5: F(slope_loop)(v, theta, g, out, lo, hi, P, 5, a, b); break; \
-        case 6: F(slope_loop)(v, theta, g, out, lo, hi, P, 6, a, b); break; \
-        case 7: F(slope_loop)(v, theta, g, out, lo, hi, P, 7, a, b); break; \
-        case 8: F(slope_loop)(v, theta, g, out, lo, hi, P, 8, a, b); break; \
-        default: F(slope_loop)(v, theta, g, out, lo, hi, P, -1, a, b); break; } } while (0)
+        case 0: F(slope_loop)(v, theta, g, out, lo, hi, pb, P, 0, a, b); break; \
+        case 1: F(slope_loop)(v, theta, g, out, lo, hi, pb, P, 1, a, b); break; \
+        case 2: F(slope_loop)(v, theta, g, out, lo, hi, pb, P, 2, a, b); break; \
+        case 3: F(slope_loop)(v, theta, g, out, lo, hi, pb, P, 3, a, b); break; \
+        case 4: F(slope_loop)(v, theta, g, out, lo, hi, pb, P, 4, a, b); break; \
+        case 5: F(slope_loop)(v, theta, g, out, lo, hi, pb, P, 5, a, b); break; \
+        case 6: F(slope_loop)(v, theta, g, out, lo, hi, pb, P, 6, a, b); break; \
+        case 7: F(slope_loop)(v, theta, g, out, lo, hi, pb, P, 7, a, b); break; \
+        case 8: F(slope_loop)(v, theta, g, out, lo, hi, pb, P, 8, a, b); break; \
+        default: F(slope_loop)(v, theta, g, out, lo, hi, pb, P, -1, a, b); break; } } while (0)
 
 static CLONES void F(slope_row)(const R *v, const R *theta, const R *g, R *out, int64_t lo,
-                                int64_t hi, int per, int sid, double p1, double p2) {
+                                int64_t hi, int64_t pb, int per, int sid, double p1, double p2) {
     R a = (R)p1, b = (R)p2;
     if (per) SLOPE_SID(1);
     else SLOPE_SID(0);
@@ -79,21 +81,23 @@ static CLONES void F(slope_row)(const R *v, const R *theta, const R *g, R *out, 
 /* ---------------------------------------------------------------- LIF family: forward */
 
 /* one step of neurons [lo, hi), its arrays as restrict parameters (gcc honours restrict on parameters,
- * also once inlined, and vectorises without run-time overlap checks) */
+ * also once inlined, and vectorises without run-time overlap checks); with per, neuron k reads the
+ * parameters' element k - pb (pb: the start of the period [pb, pb + P) that holds [lo, hi)) */
 INLINE void F(fwd_row)(int64_t lo, int64_t hi, const R *restrict x_t, R *restrict s_t, R *restrict u_t,
                        R *restrict i_t, R *restrict v_t, R *restrict u_prev, R *restrict i_prev,
                        R *restrict s_prev, const R *restrict alpha, const R *restrict beta,
                        const R *restrict theta, const R *restrict g, const R *restrict vrec,
-                       const int per, const int syn, const int rec, const int reset, const int imm) {
+                       const int64_t pb, const int per, const int syn, const int rec, const int reset,
+                       const int imm) {
     const R a0 = alpha[0], b0 = beta[0], th0 = theta[0], g0 = g[0], v0 = vrec[0];
     for (int64_t k = lo; k < hi; k++) {
         /* every load unconditional (a load under a data-dependent condition stops vectorisation) */
         R up = u_prev[k];
-        R th = per ? theta[k] : th0;
-        R bk = per ? beta[k] : b0;
-        R gk = per ? g[k] : g0;
-        R ak = (per && syn) ? alpha[k] : a0;
-        R vk = (per && rec) ? vrec[k] : v0;
+        R th = per ? theta[k - pb] : th0;
+        R bk = per ? beta[k - pb] : b0;
+        R gk = per ? g[k - pb] : g0;
+        R ak = (per && syn) ? alpha[k - pb] : a0;
+        R vk = (per && rec) ? vrec[k - pb] : v0;
         R ip = syn ? i_prev[k] : (R)0;
         R sp = rec ? s_prev[k] : (R)0;
         int fired = up > th;
@@ -129,14 +133,20 @@ INLINE void F(fwd_row)(int64_t lo, int64_t hi, const R *restrict x_t, R *restric
     }
 }
 
+/* Steps of neurons [lo, hi): with per, each step in segments that stay within one period of the
+ * parameters (one segment when P == N). */
 INLINE void F(fwd_block_impl)(const lif_fwd_args *A, int64_t lo, int64_t hi, const int per,
                               const int syn, const int rec, const int reset, const int imm) {
-    const int64_t T = A->T, N = A->N;
+    const int64_t T = A->T, N = A->N, P = A->P > 0 ? A->P : N;
     for (int64_t t = 0; t < T; t++)
-        F(fwd_row)(lo, hi, (const R *)A->x + t * N, (R *)A->spk + t * N, (R *)A->u + (A->keep ? t : 0) * N,
-                   (R *)A->itr + ((syn && A->keep) ? t : 0) * N, (R *)A->v + ((imm && A->keep) ? t : 0) * N,
-                   A->u_prev, A->i_prev, A->s_prev, A->alpha, A->beta, A->theta, A->g, A->vrec,
-                   per, syn, rec, reset, imm);
+        for (int64_t s0 = lo, s1; s0 < hi; s0 = s1) {
+            const int64_t pb = per ? s0 - s0 % P : 0;
+            s1 = (per && pb + P < hi) ? pb + P : hi;
+            F(fwd_row)(s0, s1, (const R *)A->x + t * N, (R *)A->spk + t * N,
+                       (R *)A->u + (A->keep ? t : 0) * N, (R *)A->itr + ((syn && A->keep) ? t : 0) * N,
+                       (R *)A->v + ((imm && A->keep) ? t : 0) * N, A->u_prev, A->i_prev, A->s_prev, A->alpha,
+                       A->beta, A->theta, A->g, A->vrec, pb, per, syn, rec, reset, imm);
+        }
 }
 
 /* the configuration as compile-time constants: one specialised loop each (64 of them) */
@@ -170,13 +180,13 @@ INLINE void F(bwd_row)(int64_t lo, int64_t hi, const R *restrict u_prev, const R
                        const R *restrict theta, const R *restrict g, const R *restrict vrec,
                        R *restrict gu0, R *restrict gi0, R *restrict gs0, R *restrict galpha,
                        R *restrict gbeta, R *restrict gtheta, R *restrict gg, R *restrict gvrec,
-                       const int64_t po, const int per, const int syn, const int rec, const int reset,
-                       const int imm, const int params) {
+                       const int64_t po, const int64_t pb, const int per, const int syn, const int rec,
+                       const int reset, const int imm, const int params) {
     const R zero = 0, one = 1;
     const R a0 = alpha[0], b0 = beta[0], th0 = theta[0], g0 = g[0], v0 = vrec[0];
     for (int64_t k = lo; k < hi; k++) {
-        R th = per ? theta[k] : th0;
-        R gk = per ? g[k] : g0;
+        R th = per ? theta[k - pb] : th0;
+        R gk = per ? g[k - pb] : g0;
         R up = u_prev[k];
         int fired = up > th;
         R vv = v_t[k];
@@ -200,7 +210,7 @@ INLINE void F(bwd_row)(int64_t lo, int64_t hi, const R *restrict u_prev, const R
         if (reset == 0) dth -= fired ? gv : zero;
         R gbase = (reset == 3 && fired) ? zero : gv;
         R gprev = (reset == 1 && fired) ? zero : gbase;
-        gu0[k] = (per ? beta[k] : b0) * gprev;
+        gu0[k] = (per ? beta[k - pb] : b0) * gprev;
         if (params) {
             gbeta[k - po] += gprev * up;
             gtheta[k - po] += dth;
@@ -210,14 +220,14 @@ INLINE void F(bwd_row)(int64_t lo, int64_t hi, const R *restrict u_prev, const R
         if (syn) {
             gdrive = gi0[k] + gi_t[k] + gbase;
             if (params) galpha[k - po] += gdrive * i_prev[k];
-            gi0[k] = (per ? alpha[k] : a0) * gdrive;
+            gi0[k] = (per ? alpha[k - pb] : a0) * gdrive;
         } else {
             gdrive = gbase;
         }
         gx_t[k] = gdrive;
         if (rec) {
             if (params) gvrec[k - po] += gdrive * s_prev[k];
-            gs0[k] = (per ? vrec[k] : v0) * gdrive;
+            gs0[k] = (per ? vrec[k - pb] : v0) * gdrive;
         }
     }
 }
@@ -241,7 +251,8 @@ INLINE double F(drain)(R *restrict lanes, int64_t m) {
 /* Neurons [lo, hi) of the BPTT (block c), by the time loop (backwards) over chunks of CHUNK neurons: a
  * chunk's surrogate slopes go to an L1-sized scratch row, then its gradients are computed; rows are read
  * whole (a stream the prefetchers follow). Parameter gradients:
- * - per neuron (per): each neuron's sum over time. These [N] sums would go through the caches at every
+ * - per neuron (per): each neuron's sum over time, [N] (the parameters themselves are [P], read as in
+ *   the forward: chunks end at period ends). These [N] sums would go through the caches at every
  *   step, so the neurons are first split in tiles of TILE, all T steps of one tile before the next.
  *   Neurons are independent and each one's operations keep their order: the results do not depend on
  *   the split.
@@ -252,7 +263,7 @@ INLINE double F(drain)(R *restrict lanes, int64_t m) {
 INLINE void F(bwd_block_impl)(const lif_bwd_args *A, int64_t c, int64_t lo, int64_t hi, R *restrict slope,
                               R *restrict lanes, const int per, const int syn, const int rec, const int reset,
                               const int imm, const int params) {
-    const int64_t T = A->T, N = A->N, tile = (params && per) ? TILE : hi - lo;
+    const int64_t T = A->T, N = A->N, tile = (params && per) ? TILE : hi - lo, P = A->P > 0 ? A->P : N;
     const int64_t m = hi - lo < CHUNK ? hi - lo : CHUNK; /* lanes in use (!per) */
     R *gbeta = A->gbeta, *gtheta = A->gtheta, *gg = A->gg, *galpha = A->galpha, *gvrec = A->gvrec;
     double sum[5] = {0, 0, 0, 0, 0}; /* beta, theta, g, alpha, vrec (!per) */
@@ -274,21 +285,23 @@ INLINE void F(bwd_block_impl)(const lif_bwd_args *A, int64_t c, int64_t lo, int6
             const R *i_prev = (t == 0 || !syn) ? (const R *)A->i0 : (const R *)A->itr + (t - 1) * N;
             const R *s_prev = (t == 0 || !rec) ? (const R *)A->s0 : (const R *)A->spk + (t - 1) * N;
             const R *v_t = imm ? (const R *)A->v + t * N : (const R *)A->u + t * N;
-            for (int64_t c0 = k0; c0 < k1; c0 += CHUNK) {
-                int64_t c1 = c0 + CHUNK < k1 ? c0 + CHUNK : k1;
-                F(slope_row)(v_t, A->theta, NULL, slope, c0, c1, per, A->sid, A->p1, A->p2);
+            for (int64_t c0 = k0, c1; c0 < k1; c0 = c1) { /* with per, chunks end at period ends */
+                const int64_t pb = per ? c0 - c0 % P : 0;
+                c1 = c0 + CHUNK < k1 ? c0 + CHUNK : k1;
+                if (per && pb + P < c1) c1 = pb + P;
+                F(slope_row)(v_t, A->theta, NULL, slope, c0, c1, pb, per, A->sid, A->p1, A->p2);
                 if (per || !params)
                     F(bwd_row)(c0, c1, u_prev, i_prev, s_prev, v_t, (const R *)A->gu + t * A->gu_stride,
                                (const R *)A->gi + t * A->gi_stride, (const R *)A->gs + t * A->gs_stride,
                                (R *)A->gx + t * N, slope, A->alpha, A->beta, A->theta, A->g, A->vrec, A->gu0,
-                               A->gi0, A->gs0, galpha, gbeta, gtheta, gg, gvrec, 0, per, syn, rec, reset,
-                               imm, params);
+                               A->gi0, A->gs0, galpha, gbeta, gtheta, gg, gvrec, 0, pb, per, syn, rec,
+                               reset, imm, params);
                 else
                     F(bwd_row)(c0, c1, u_prev, i_prev, s_prev, v_t, (const R *)A->gu + t * A->gu_stride,
                                (const R *)A->gi + t * A->gi_stride, (const R *)A->gs + t * A->gs_stride,
                                (R *)A->gx + t * N, slope, A->alpha, A->beta, A->theta, A->g, A->vrec, A->gu0,
                                A->gi0, A->gs0, lanes + 3 * CHUNK, lanes, lanes + CHUNK, lanes + 2 * CHUNK,
-                               lanes + 4 * CHUNK, c0, per, syn, rec, reset, imm, params);
+                               lanes + 4 * CHUNK, c0, pb, per, syn, rec, reset, imm, params);
             }
             if (params && !per)
                 for (int q = 0; q < 5; q++)
@@ -463,7 +476,7 @@ INLINE void F(alpha_bwd_impl)(const alpha_bwd_args *A, int64_t lo, int64_t hi, R
             const R *u_t = (const R *)A->u + t * N;
             for (int64_t c0 = k0; c0 < k1; c0 += CHUNK) {
                 int64_t c1 = c0 + CHUNK < k1 ? c0 + CHUNK : k1;
-                F(slope_row)(u_t, A->theta, NULL, slope, c0, c1, 1, A->sid, A->p1, A->p2);
+                F(slope_row)(u_t, A->theta, NULL, slope, c0, c1, 0, 1, A->sid, A->p1, A->p2);
                 F(alpha_bwd_row)(c0, c1, (const R *)A->x + t * N, e_prev, n_prev, u_prev, u_t,
                                  (const R *)A->gs + t * N, (const R *)A->ge + t * A->ge_stride,
                                  (const R *)A->gn + t * A->gn_stride, (const R *)A->gu + t * A->gu_stride,
@@ -627,7 +640,7 @@ INLINE void F(rec_bwd_impl)(const rec_bwd_args *A, const int syn, const int rese
 EXPORT CLONES void F(sf_rec_step_backward)(const rec_bwd_args *A) {
     if (A->sid != -1) {
         const R *v_t = (const R *)(A->immediate ? A->v : A->u) + A->t * A->N;
-        F(slope_row)(v_t, A->theta, A->g, A->slope, 0, A->N, 1, A->sid, A->p1, A->p2);
+        F(slope_row)(v_t, A->theta, A->g, A->slope, 0, A->N, 0, 1, A->sid, A->p1, A->p2);
     }
     /* the parameter gradients: all four accumulated (their buffers are [N]) when any is needed */
     const int params = A->need_alpha || A->need_beta || A->need_theta || A->need_g;

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 #: the interface version the structures below describe (``SF_ABI`` in ``_kernels.c``)
-ABI = 4
+ABI = 5
 #: fewest neurons per thread: below that, starting threads costs more than it saves
 MIN_BLOCK = 4096
 
@@ -52,12 +52,12 @@ def _fields(spec: str) -> list[tuple[str, type]]:
 
 
 class LifForwardArgs(ctypes.Structure):
-    _fields_ = _fields("T N keep:i64 x alpha beta theta g vrec spk u itr v u_prev i_prev s_prev:p "
+    _fields_ = _fields("T N P keep:i64 x alpha beta theta g vrec spk u itr v u_prev i_prev s_prev:p "
                        "per syn rec reset immediate nb:i32")
 
 
 class LifBackwardArgs(ctypes.Structure):
-    _fields_ = _fields("T N gs_stride gu_stride gi_stride:i64 u0 i0 s0 alpha beta theta g vrec spk u itr v "
+    _fields_ = _fields("T N P gs_stride gu_stride gi_stride:i64 u0 i0 s0 alpha beta theta g vrec spk u itr v "
                        "gs gu gi gx gu0 gi0 gs0 galpha gbeta gtheta gg gvrec:p p1 p2:f64 "
                        "sid syn rec reset immediate params nb per:i32")
 
@@ -152,17 +152,35 @@ def _check(rc: int) -> None:
         raise MemoryError("spikeforge CPU kernel: out of memory for its per-thread buffers")
 
 
+def _period_of(beta: np.ndarray, theta: np.ndarray, g: np.ndarray, n: int) -> tuple[int, int]:
+    """``(P, per)`` of the LIF kernels' parameters (beta, theta and g: the ones always read; alpha and
+    vrec, when read, are as long): ``per`` 0 for one value each (``[1]`` while ``n > 1``), else 1 with
+    ``P`` their length, which must divide ``n``.
+
+    Raises:
+        ValueError: the lengths differ, or ``P`` does not divide ``n``.
+    """
+    P = beta.shape[0]
+    if P == 0 or theta.shape[0] != P or g.shape[0] != P or (n and n % P):
+        raise ValueError(f"LIF kernel parameters must all be [1] or all [P] with P dividing {n}; got "
+                         f"beta {beta.shape}, theta {theta.shape}, g {g.shape}")
+    return P, int(P == n or P > 1)
+
+
 def lif_forward(x: np.ndarray, u0: np.ndarray, i0: np.ndarray, s0: np.ndarray, alpha: np.ndarray,
                 beta: np.ndarray, theta: np.ndarray, g: np.ndarray, vrec: np.ndarray, syn: bool, rec: bool,
                 reset: int, immediate: bool, nb: int, spk: np.ndarray, u: np.ndarray, itr: np.ndarray,
                 v: np.ndarray) -> None:
-    """As ``ops.lif.cpu.lif_forward`` (same arguments, same results), on ``nb`` threads."""
+    """As ``ops.lif.cpu.lif_forward`` (same arguments, same results), on ``nb`` threads; and more
+    lenient: the parameters may also be one value each (all ``[1]``), or all ``[P]`` with ``N`` a
+    multiple of ``P``, neuron ``k`` reading element ``k % P`` (parameters of the trailing dimensions)."""
     T, N = x.shape
     dt = x.dtype
     u_prev, i_prev, s_prev = u0.copy(), i0.copy(), s0.copy()
-    a = LifForwardArgs(T, N, int(u.shape[0] == T), *(_p(b, dt) for b in (
+    P, per = _period_of(beta, theta, g, N)
+    a = LifForwardArgs(T, N, P, int(u.shape[0] == T), *(_p(b, dt) for b in (
         x, alpha, beta, theta, g, vrec, spk, u, itr, v, u_prev, i_prev, s_prev)),
-        int(beta.shape[0] == N), int(syn), int(rec), int(reset), int(immediate), max(1, int(nb)))
+        per, int(syn), int(rec), int(reset), int(immediate), max(1, int(nb)))
     _check(getattr(lib, f"sf_lif_forward_{_suffix(x)}")(ctypes.byref(a)))
 
 
@@ -174,7 +192,8 @@ def lif_backward(u0: np.ndarray, i0: np.ndarray, s0: np.ndarray, alpha: np.ndarr
                  gs0: np.ndarray, galpha: np.ndarray, gbeta: np.ndarray, gtheta: np.ndarray,
                  gg: np.ndarray, gvrec: np.ndarray, need_params: bool = True, need_g: bool = True) -> None:
     """As ``ops.lif.cpu.lif_backward`` (same arguments, same results), on ``nb`` threads; and more
-    lenient: the parameters may also be one value each (all ``[1]``, as the forward takes them), and
+    lenient: the parameters may also be one value each (all ``[1]``) or ``[P]``, as the forward takes
+    them (the per-neuron gradients are then still ``[N]``, each neuron's sum over time), and
     ``gs`` one ``[N]`` row that every step reads (a gradient broadcast over time, e.g. from
     ``spk.sum()``), where numba needs them repeated.
 
@@ -194,11 +213,12 @@ def lif_backward(u0: np.ndarray, i0: np.ndarray, s0: np.ndarray, alpha: np.ndarr
     gu_, gi_ = (gu if has_gu else zero_row), (gi if has_gi else zero_row)
     if gs.size not in (T * N, N):
         raise ValueError(f"gs must hold {T} x {N} or {N} values, not {gs.shape}")
-    a = LifBackwardArgs(T, N, N if gs.size == T * N else 0, N if has_gu else 0, N if has_gi else 0,
+    P, per = _period_of(beta, theta, g, N)
+    a = LifBackwardArgs(T, N, P, N if gs.size == T * N else 0, N if has_gu else 0, N if has_gi else 0,
                         *(_p(b, dt) for b in (u0, i0, s0, alpha, beta, theta, g, vrec, spk, u, itr, v, gs,
                                               gu_, gi_, gx, gu0, gi0, gs0, galpha, gbeta, gtheta, gg, gvrec)),
                         float(p1), float(p2), int(sid), int(syn), int(rec), int(reset), int(immediate),
-                        (2 if need_g else 1) if need_params else 0, nb, int(beta.shape[0] == N))
+                        (2 if need_g else 1) if need_params else 0, nb, per)
     _check(getattr(lib, f"sf_lif_backward_{_suffix(u)}")(ctypes.byref(a)))
 
 

@@ -48,6 +48,7 @@ from ...core import (
     SynapticState,
 )
 from ...runner import SequenceResult
+from .. import _native
 from .._surrogate_ids import NO_GRAD, per_neuron, surrogate_spec
 from ._op import Config, backend, lif_forward
 
@@ -57,12 +58,32 @@ def _config(firing: Firing, syn: bool, rec: bool, reset: int, immediate: bool) -
     return Config(syn, rec, reset, immediate, sid, p1, p2)
 
 
+#: shortest period worth reading parameters by (shorter ones are repeated to [N]: a period is one inner
+#: loop of the kernels, and short loops do not vectorise)
+MIN_PERIOD = 64
+
+
+def _trailing(shape: torch.Size, params: tuple[Tensor | None, ...]) -> int:
+    """The first dimension ``j`` of ``shape`` from which on the parameters (broadcast to ``shape``) may
+    vary: each is then a function of ``shape[j:]`` alone, repeated over ``shape[:j]``."""
+    j = len(shape)
+    for p in params:
+        if p is None or p.numel() == 1:
+            continue
+        lead = len(shape) - p.dim()
+        j = min(j, next(lead + i for i, s in enumerate(p.shape) if s != 1))
+    return j
+
+
 def _run(xs: Tensor, mem0: Tensor, syn0: Tensor | None, alpha: Tensor | None, beta: Tensor,
          theta: Tensor, graded: Tensor, c: Config, record: bool, spk0: Tensor | None = None,
          vrec: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor, tuple[Tensor, Tensor, Tensor]]:
-    """Flatten to ``[T, N]``, run ``spikeforge::lif_forward`` (every tensor but ``xs`` per neuron,
-    ``[N]``), and give back ``(spk, mem, syn, (spk_last, mem_last, syn_last))``: ``[T, B, ...]`` traces
-    when ``record`` or a gradient may be needed, else ``mem``/``syn`` are ``[1, B, ...]`` (the last step);
+    """Flatten to ``[T, N]``, run ``spikeforge::lif_forward`` (the states ``[N]``; the parameters
+    ``[N]``, or on the compiled CPU kernels ``[1]`` when all are one value, else ``[P]`` when they vary
+    over the trailing dimensions alone, ``P = prod(shape[j:])``, e.g. a ``[F]`` beta for ``xs[T, B, F]``
+    or a per-channel ``[C, 1, 1]`` one for ``[T, B, C, H, W]``), and give back
+    ``(spk, mem, syn, (spk_last, mem_last, syn_last))``: ``[T, B, ...]`` traces when ``record`` or a
+    gradient may be needed, else ``mem``/``syn`` are ``[1, B, ...]`` (the last step);
     ``syn`` empty without a current; then the final states ``[B, ...]`` (the spike one only with a
     recurrence, the current with ``syn``)."""
     T, shape = xs.shape[0], xs.shape[1:]
@@ -72,9 +93,18 @@ def _run(xs: Tensor, mem0: Tensor, syn0: Tensor | None, alpha: Tensor | None, be
     cpu = backend(xs) == "cpu"
     compact = cpu and all(p is None or p.numel() == 1 for p in (alpha, beta, theta, graded, vrec))
     unused = xs.new_zeros(1 if cpu else n)
+    block = shape  # the dimensions the parameters are repeated to
+    if cpu and not compact and _native.lib is not None:
+        j = _trailing(shape, (alpha, beta, theta, graded, vrec))
+        if j > 0 and math.prod(shape[j:]) >= MIN_PERIOD:
+            block = shape[j:]
 
     def prm(p: Tensor) -> Tensor:
-        return p.to(dt).reshape(1) if compact else per_neuron(p, shape, dt)
+        if compact:
+            return p.to(dt).reshape(1)
+        if p.dim() > len(block):  # leading dimensions of 1 (over the ones it repeats on)
+            p = p.reshape(p.shape[p.dim() - len(block):])
+        return per_neuron(p, block, dt)
 
     def opt(p: Tensor | None, state: bool = False) -> Tensor:
         return unused if p is None else p.reshape(n) if state else prm(p)

@@ -64,6 +64,31 @@ def _np_rows(t: Tensor, like: np.ndarray) -> np.ndarray:
     return np.empty((1, 1), dtype=like.dtype) if t.numel() == 0 else _np(t)
 
 
+def _param_arrays(prm: tuple[Tensor, ...], n: int, size: int) -> list[np.ndarray]:
+    """``(alpha, beta, theta, g, vrec)`` as the CPU kernels read them: ``[1]`` ones repeated to ``size``
+    unless it is 1, and ``[P]`` ones (``P`` dividing ``n``, neuron ``k`` reading element ``k % P``)
+    repeated to ``[n]`` when ``size`` is ``n`` (the numba kernels read only ``[1]`` or ``[n]``)."""
+    out = []
+    for t in prm:
+        a = _np(t)
+        if a.shape[0] == 1 and size != 1:
+            a = np.broadcast_to(a, (size,))
+        elif a.shape[0] != size and size == n and a.shape[0] and n % a.shape[0] == 0:
+            a = np.tile(a, n // a.shape[0])
+        out.append(np.ascontiguousarray(a))
+    return out
+
+
+def _param_size(prm: tuple[Tensor, ...], n: int, native: bool, backward: bool = False) -> int:
+    """The length the CPU kernels get the parameters in: 1 when all are one value each (but for the
+    numba backward, which reads them per neuron), else their period ``P`` (the longest; unused ones are
+    1-element placeholders) for the compiled kernels and ``n`` for numba."""
+    p = max(t.numel() for t in prm)
+    if p == 1 and (native or not backward):
+        return 1
+    return p if native else n
+
+
 def _cpu_forward(xs: Tensor, init: tuple[Tensor, ...], prm: tuple[Tensor, ...], c: Config,
                  trace: bool) -> tuple[np.ndarray, ...]:
     x = _np(xs)
@@ -74,7 +99,8 @@ def _cpu_forward(xs: Tensor, init: tuple[Tensor, ...], prm: tuple[Tensor, ...], 
         return np.empty((rows, n), dtype=x.dtype) if used else np.empty((1, 1), dtype=x.dtype)
 
     spk, u, itr, v = np.empty_like(x), buf(True), buf(c.syn), buf(c.immediate)
-    args = (x, *(_np(t) for t in init), *(_np(p) for p in prm), c.syn, c.rec, c.reset, c.immediate)
+    size = _param_size(prm, n, _native.lib is not None)
+    args = (x, *(_np(t) for t in init), *_param_arrays(prm, n, size), c.syn, c.rec, c.reset, c.immediate)
     if _native.lib is not None:
         _native.lif_forward(*args, _native.blocks(n), spk, u, itr, v)
     else:
@@ -149,13 +175,13 @@ def _cpu_backward(saved: tuple[Tensor, ...], gs: Tensor, gu: Tensor | None, gi: 
     n = u.shape[1]
     u0, i0, s0, alpha, beta, theta, g, vrec = saved[:8]
     native = _native.lib is not None
-    compact = native and all(t.numel() == 1 for t in (beta, theta, g))
-
-    def per_neuron(t: Tensor, used: bool = True) -> np.ndarray:
-        return _np(t.expand(n)) if used and t.numel() == 1 and n != 1 and not compact else _np(t)
-
-    arrs = [_np(u0), _np(i0), _np(s0), per_neuron(alpha, c.syn), per_neuron(beta), per_neuron(theta),
-            per_neuron(g), per_neuron(vrec, c.rec)]
+    size = _param_size(saved[3:8], n, native, backward=True)  # 1 (compact), P (periodic) or n
+    compact = native and size == 1
+    prm = _param_arrays(saved[3:8], n, size)
+    for j, used in ((0, c.syn), (4, c.rec)):  # alpha and vrec unread: left as given
+        if not used:
+            prm[j] = _np(saved[3 + j])
+    arrs = [_np(u0), _np(i0), _np(s0), *prm]
     arrs += [_np_rows(saved[8], u), u] + [_np_rows(t, u) for t in saved[10:]]
     dummy = np.zeros((1, 1), dtype=u.dtype)
     one = np.zeros(1, dtype=u.dtype)
@@ -194,6 +220,8 @@ def _cpu_backward(saved: tuple[Tensor, ...], gs: Tensor, gu: Tensor | None, gi: 
             grad = np.asarray(grad[:nb].sum(dtype=grad.dtype)).reshape(t.shape)
         elif j >= 3 and t.numel() == 1 and n != 1:  # a [1] parameter: its gradient sums over the neurons
             grad = np.asarray(grad.sum(dtype=grad.dtype)).reshape(t.shape)
+        elif j >= 3 and t.numel() != n:  # a [P] one (period P): over the neurons that read each element
+            grad = torch.from_numpy(grad).view(-1, t.numel()).sum(0).numpy()
         out.append(grad)
     return tuple(out)
 
@@ -257,7 +285,8 @@ def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[Tensor, ...]
     ctx.u0_mask = backend(mem) == "cpu" and not any(ctx.needs_input_grad[4:9])
     if ctx.u0_mask:  # (the current and spike states are then not read at all: only their shapes kept)
         ctx.state_shapes = (i0.shape, s0.shape)
-        u0, i0, s0 = torch.gt(u0, theta), i0.new_empty(0), s0.new_empty(0)
+        over = torch.gt(u0.view(-1, theta.numel()), theta).view(-1) if theta.numel() > 1 else u0 > theta
+        u0, i0, s0 = over, i0.new_empty(0), s0.new_empty(0)
     # the spike trace only feeds the one-to-one recurrence's backward
     ctx.save_for_backward(u0, i0, s0, alpha, beta, theta, g, vrec, spk if rec else mem.new_empty(0), mem,
                           cur, pre)
