@@ -56,7 +56,7 @@
 #endif
 
 /* Bump when an argument structure changes: spikeforge/ops/_native.py checks it. */
-#define SF_ABI 5
+#define SF_ABI 6
 
 EXPORT int sf_abi(void) { return SF_ABI; }
 
@@ -106,23 +106,25 @@ typedef struct {
     int32_t need_alpha, need_beta, need_theta, need_g, unused;
 } rec_bwd_args;
 
-/* The alpha neuron's forward (one whole sequence; ops/alpha/cpu.py): every parameter [N]; e, n, u have T
- * rows when keep, else 1; e_prev, n_prev, u_prev start as copies of the initial states. */
+/* The alpha neuron's forward (one whole sequence; ops/alpha/cpu.py): the parameters all [P] (per; read
+ * as the LIF forward reads them) or all [1] (per == 0); e, n, u have T rows when keep, else 1; e_prev,
+ * n_prev, u_prev start as copies of the initial states. */
 typedef struct {
-    int64_t T, N, keep;
+    int64_t T, N, P, keep;
     const void *x, *alpha, *beta, *tau, *theta, *g;
     void *spk, *e, *n, *u, *e_prev, *n_prev, *u_prev;
-    int32_t reset, nb;
+    int32_t reset, nb, per;
 } alpha_fwd_args;
 
-/* Its BPTT: ge, gn, gu are [T, N] or one zero row (stride 0); ge0, gn0 leave holding the initial
- * currents' gradients; every parameter gradient is zeroed, and summed over time only with params. */
+/* Its BPTT (parameters as in the forward): ge, gn, gu are [T, N] or one zero row (stride 0); ge0, gn0
+ * leave holding the initial currents' gradients; every parameter gradient is [N], zeroed, and summed
+ * over time per neuron only with params. */
 typedef struct {
-    int64_t T, N, ge_stride, gn_stride, gu_stride;
+    int64_t T, N, P, ge_stride, gn_stride, gu_stride;
     const void *x, *e0, *n0, *u0, *alpha, *beta, *tau, *theta, *g, *e, *n, *u, *gs, *ge, *gn, *gu;
     void *gx, *ge0, *gn0, *galpha, *gbeta, *gtau, *gtheta, *gg;
     double p1, p2;
-    int32_t sid, reset, params, nb;
+    int32_t sid, reset, params, nb, per;
 } alpha_bwd_args;
 
 typedef int (*block_fn)(const void *args, int64_t c);

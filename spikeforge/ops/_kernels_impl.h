@@ -353,12 +353,14 @@ INLINE void F(alpha_fwd_row)(int64_t lo, int64_t hi, const R *restrict x_t, R *r
                              R *restrict n_t, R *restrict u_t, R *restrict e_prev, R *restrict n_prev,
                              R *restrict u_prev, const R *restrict alpha, const R *restrict beta,
                              const R *restrict tau, const R *restrict theta, const R *restrict g,
-                             const int reset) {
+                             const int64_t pb, const int per, const int reset) {
+    const R a0 = alpha[0], b0 = beta[0], tau0 = tau[0], th0 = theta[0], g0 = g[0];
     for (int64_t k = lo; k < hi; k++) {
-        R ep = e_prev[k], np_ = n_prev[k], up = u_prev[k], th = theta[k], xv = x_t[k];
-        R e1 = alpha[k] * ep + xv;
-        R n1 = beta[k] * np_ - xv;
-        R m1 = tau[k] * (e1 + n1);
+        R ep = e_prev[k], np_ = n_prev[k], up = u_prev[k], xv = x_t[k];
+        R th = per ? theta[k - pb] : th0;
+        R e1 = (per ? alpha[k - pb] : a0) * ep + xv;
+        R n1 = (per ? beta[k - pb] : b0) * np_ - xv;
+        R m1 = (per ? tau[k - pb] : tau0) * (e1 + n1);
         int fired = up > th;
         if (reset == 0) {
             e1 = fired ? e1 - th : e1;
@@ -375,27 +377,34 @@ INLINE void F(alpha_fwd_row)(int64_t lo, int64_t hi, const R *restrict x_t, R *r
         e_prev[k] = e1;
         n_prev[k] = n1;
         u_prev[k] = m1;
-        s_t[k] = m1 - th > 0 ? g[k] : (R)0;
+        s_t[k] = m1 - th > 0 ? (per ? g[k - pb] : g0) : (R)0;
     }
 }
 
-INLINE void F(alpha_fwd_impl)(const alpha_fwd_args *A, int64_t lo, int64_t hi, const int reset) {
-    const int64_t T = A->T, N = A->N;
+/* Steps of neurons [lo, hi), in segments within one period of the parameters (as the LIF forward). */
+INLINE void F(alpha_fwd_impl)(const alpha_fwd_args *A, int64_t lo, int64_t hi, const int per,
+                              const int reset) {
+    const int64_t T = A->T, N = A->N, P = A->P > 0 ? A->P : N;
     for (int64_t t = 0; t < T; t++) {
         int64_t r = A->keep ? t * N : 0;
-        F(alpha_fwd_row)(lo, hi, (const R *)A->x + t * N, (R *)A->spk + t * N, (R *)A->e + r, (R *)A->n + r,
-                         (R *)A->u + r, A->e_prev, A->n_prev, A->u_prev, A->alpha, A->beta, A->tau, A->theta,
-                         A->g, reset);
+        for (int64_t s0 = lo, s1; s0 < hi; s0 = s1) {
+            const int64_t pb = per ? s0 - s0 % P : 0;
+            s1 = (per && pb + P < hi) ? pb + P : hi;
+            F(alpha_fwd_row)(s0, s1, (const R *)A->x + t * N, (R *)A->spk + t * N, (R *)A->e + r,
+                             (R *)A->n + r, (R *)A->u + r, A->e_prev, A->n_prev, A->u_prev, A->alpha, A->beta,
+                             A->tau, A->theta, A->g, pb, per, reset);
+        }
     }
 }
 
 static CLONES int F(alpha_fwd_block)(const void *args, int64_t c) {
     const alpha_fwd_args *A = args;
     int64_t lo = c * A->N / A->nb, hi = (c + 1) * A->N / A->nb;
+    const int per = A->per;
     switch (A->reset) {
-    case 0: F(alpha_fwd_impl)(A, lo, hi, 0); break;
-    case 1: F(alpha_fwd_impl)(A, lo, hi, 1); break;
-    default: F(alpha_fwd_impl)(A, lo, hi, 2); break;
+    case 0: if (per) F(alpha_fwd_impl)(A, lo, hi, 1, 0); else F(alpha_fwd_impl)(A, lo, hi, 0, 0); break;
+    case 1: if (per) F(alpha_fwd_impl)(A, lo, hi, 1, 1); else F(alpha_fwd_impl)(A, lo, hi, 0, 1); break;
+    default: if (per) F(alpha_fwd_impl)(A, lo, hi, 1, 2); else F(alpha_fwd_impl)(A, lo, hi, 0, 2); break;
     }
     return 0;
 }
@@ -411,16 +420,19 @@ INLINE void F(alpha_bwd_row)(int64_t lo, int64_t hi, const R *restrict x_t, cons
                              const R *restrict alpha, const R *restrict beta, const R *restrict tau,
                              const R *restrict theta, const R *restrict g, R *restrict ge0, R *restrict gn0,
                              R *restrict galpha, R *restrict gbeta, R *restrict gtau, R *restrict gtheta,
-                             R *restrict gg, const int reset, const int params) {
+                             R *restrict gg, const int64_t pb, const int per, const int reset,
+                             const int params) {
     const R zero = 0;
+    const R a0 = alpha[0], b0 = beta[0], tau0 = tau[0], th0 = theta[0], g0 = g[0];
     for (int64_t k = lo; k < hi; k++) {
-        R ep = e_prev[k], np_ = n_prev[k], up = u_prev[k], th = theta[k], a = alpha[k], b = beta[k];
+        R ep = e_prev[k], np_ = n_prev[k], up = u_prev[k];
+        R th = per ? theta[k - pb] : th0, a = per ? alpha[k - pb] : a0, b = per ? beta[k - pb] : b0;
         R get = ge0[k] + ge_t[k];
         R gnt = gn0[k] + gn_t[k];
         R gut = gu_t[k];
         R z = u_t[k] - th;
         R gst = gs_t[k];
-        R gz = gst * g[k] * slope[k - lo];
+        R gz = gst * (per ? g[k - pb] : g0) * slope[k - lo];
         gut += gz;
         R dth = zero - gz;
         R extra = zero;
@@ -434,7 +446,7 @@ INLINE void F(alpha_bwd_row)(int64_t lo, int64_t hi, const R *restrict x_t, cons
             gnt = fired ? zero : gnt;
             gut = fired ? zero : gut;
         }
-        R tk = tau[k];
+        R tk = per ? tau[k - pb] : tau0;
         get += gut * tk;
         gnt += gut * tk;
         if (params) {
@@ -454,8 +466,8 @@ INLINE void F(alpha_bwd_row)(int64_t lo, int64_t hi, const R *restrict x_t, cons
 /* As the LIF backward: time backwards, chunks of CHUNK neurons with their slopes on the stack; with
  * parameter gradients, tiles of TILE neurons (all steps of one tile before the next). */
 INLINE void F(alpha_bwd_impl)(const alpha_bwd_args *A, int64_t lo, int64_t hi, R *restrict slope,
-                              const int reset, const int params) {
-    const int64_t T = A->T, N = A->N, tile = params ? TILE : hi - lo;
+                              const int per, const int reset, const int params) {
+    const int64_t T = A->T, N = A->N, tile = params ? TILE : hi - lo, P = A->P > 0 ? A->P : N;
     R *ge0 = A->ge0, *gn0 = A->gn0, *galpha = A->galpha, *gbeta = A->gbeta, *gtau = A->gtau;
     R *gtheta = A->gtheta, *gg = A->gg;
     for (int64_t k = lo; k < hi; k++) {
@@ -474,21 +486,24 @@ INLINE void F(alpha_bwd_impl)(const alpha_bwd_args *A, int64_t lo, int64_t hi, R
             const R *n_prev = t == 0 ? (const R *)A->n0 : (const R *)A->n + (t - 1) * N;
             const R *u_prev = t == 0 ? (const R *)A->u0 : (const R *)A->u + (t - 1) * N;
             const R *u_t = (const R *)A->u + t * N;
-            for (int64_t c0 = k0; c0 < k1; c0 += CHUNK) {
-                int64_t c1 = c0 + CHUNK < k1 ? c0 + CHUNK : k1;
-                F(slope_row)(u_t, A->theta, NULL, slope, c0, c1, 0, 1, A->sid, A->p1, A->p2);
+            for (int64_t c0 = k0, c1; c0 < k1; c0 = c1) { /* with per, chunks end at period ends */
+                const int64_t pb = per ? c0 - c0 % P : 0;
+                c1 = c0 + CHUNK < k1 ? c0 + CHUNK : k1;
+                if (per && pb + P < c1) c1 = pb + P;
+                F(slope_row)(u_t, A->theta, NULL, slope, c0, c1, pb, per, A->sid, A->p1, A->p2);
                 F(alpha_bwd_row)(c0, c1, (const R *)A->x + t * N, e_prev, n_prev, u_prev, u_t,
                                  (const R *)A->gs + t * N, (const R *)A->ge + t * A->ge_stride,
                                  (const R *)A->gn + t * A->gn_stride, (const R *)A->gu + t * A->gu_stride,
                                  (R *)A->gx + t * N, slope, A->alpha, A->beta, A->tau, A->theta, A->g, ge0,
-                                 gn0, galpha, gbeta, gtau, gtheta, gg, reset, params);
+                                 gn0, galpha, gbeta, gtau, gtheta, gg, pb, per, reset, params);
             }
         }
     }
 }
 
-#define ABWD_P(RS) do { if (A->params) F(alpha_bwd_impl)(A, lo, hi, slope, RS, 1); \
-                        else F(alpha_bwd_impl)(A, lo, hi, slope, RS, 0); } while (0)
+#define ABWD_PP(PER, RS) do { if (A->params) F(alpha_bwd_impl)(A, lo, hi, slope, PER, RS, 1); \
+                             else F(alpha_bwd_impl)(A, lo, hi, slope, PER, RS, 0); } while (0)
+#define ABWD_P(RS) do { if (A->per) ABWD_PP(1, RS); else ABWD_PP(0, RS); } while (0)
 
 static CLONES int F(alpha_bwd_block)(const void *args, int64_t c) {
     const alpha_bwd_args *A = args;

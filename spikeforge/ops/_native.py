@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 #: the interface version the structures below describe (``SF_ABI`` in ``_kernels.c``)
-ABI = 5
+ABI = 6
 #: fewest neurons per thread: below that, starting threads costs more than it saves
 MIN_BLOCK = 4096
 
@@ -73,12 +73,14 @@ class RecBackwardArgs(ctypes.Structure):
 
 
 class AlphaForwardArgs(ctypes.Structure):
-    _fields_ = _fields("T N keep:i64 x alpha beta tau theta g spk e n u e_prev n_prev u_prev:p reset nb:i32")
+    _fields_ = _fields("T N P keep:i64 x alpha beta tau theta g spk e n u e_prev n_prev u_prev:p reset nb "
+                       "per:i32")
 
 
 class AlphaBackwardArgs(ctypes.Structure):
-    _fields_ = _fields("T N ge_stride gn_stride gu_stride:i64 x e0 n0 u0 alpha beta tau theta g e n u gs "
-                       "ge gn gu gx ge0 gn0 galpha gbeta gtau gtheta gg:p p1 p2:f64 sid reset params nb:i32")
+    _fields_ = _fields("T N P ge_stride gn_stride gu_stride:i64 x e0 n0 u0 alpha beta tau theta g e n u gs "
+                       "ge gn gu gx ge0 gn0 galpha gbeta gtau gtheta gg:p p1 p2:f64 "
+                       "sid reset params nb per:i32")
 
 
 def open_library(path: str | Path) -> ctypes.CDLL | None:
@@ -152,16 +154,17 @@ def _check(rc: int) -> None:
         raise MemoryError("spikeforge CPU kernel: out of memory for its per-thread buffers")
 
 
-def _period_of(beta: np.ndarray, theta: np.ndarray, g: np.ndarray, n: int) -> tuple[int, int]:
-    """``(P, per)`` of the LIF kernels' parameters (beta, theta and g: the ones always read; alpha and
-    vrec, when read, are as long): ``per`` 0 for one value each (``[1]`` while ``n > 1``), else 1 with
-    ``P`` their length, which must divide ``n``.
+def _period_of(beta: np.ndarray, theta: np.ndarray, g: np.ndarray, n: int,
+               *more: np.ndarray) -> tuple[int, int]:
+    """``(P, per)`` of the LIF and alpha kernels' parameters (beta, theta, g and ``more``: the ones
+    always read; the LIF's alpha and vrec, when read, are as long): ``per`` 0 for one value each (``[1]``
+    while ``n > 1``), else 1 with ``P`` their length, which must divide ``n``.
 
     Raises:
         ValueError: the lengths differ, or ``P`` does not divide ``n``.
     """
     P = beta.shape[0]
-    if P == 0 or theta.shape[0] != P or g.shape[0] != P or (n and n % P):
+    if P == 0 or any(t.shape[0] != P for t in (theta, g, *more)) or (n and n % P):
         raise ValueError(f"LIF kernel parameters must all be [1] or all [P] with P dividing {n}; got "
                          f"beta {beta.shape}, theta {theta.shape}, g {g.shape}")
     return P, int(P == n or P > 1)
@@ -225,13 +228,15 @@ def lif_backward(u0: np.ndarray, i0: np.ndarray, s0: np.ndarray, alpha: np.ndarr
 def alpha_forward(x: np.ndarray, e0: np.ndarray, n0: np.ndarray, u0: np.ndarray, alpha: np.ndarray,
                   beta: np.ndarray, tau: np.ndarray, theta: np.ndarray, g: np.ndarray, reset: int, nb: int,
                   spk: np.ndarray, e: np.ndarray, n: np.ndarray, u: np.ndarray) -> None:
-    """As ``ops.alpha.cpu.alpha_forward`` (same arguments, every parameter ``[N]``; same results), on
-    ``nb`` threads."""
+    """As ``ops.alpha.cpu.alpha_forward`` (same arguments, same results), on ``nb`` threads; the
+    parameters may be ``[N]``, or all ``[1]`` or all ``[P]`` as `lif_forward` takes them."""
     T, N = x.shape
     dt = x.dtype
     e_prev, n_prev, u_prev = e0.copy(), n0.copy(), u0.copy()
-    a = AlphaForwardArgs(T, N, int(u.shape[0] == T), *(_p(b, dt) for b in (
-        x, alpha, beta, tau, theta, g, spk, e, n, u, e_prev, n_prev, u_prev)), int(reset), max(1, int(nb)))
+    P, per = _period_of(beta, theta, g, N, alpha, tau)
+    a = AlphaForwardArgs(T, N, P, int(u.shape[0] == T), *(_p(b, dt) for b in (
+        x, alpha, beta, tau, theta, g, spk, e, n, u, e_prev, n_prev, u_prev)), int(reset), max(1, int(nb)),
+        per)
     _check(getattr(lib, f"sf_alpha_forward_{_suffix(x)}")(ctypes.byref(a)))
 
 
@@ -243,15 +248,17 @@ def alpha_backward(x: np.ndarray, e0: np.ndarray, n0: np.ndarray, u0: np.ndarray
                    galpha: np.ndarray, gbeta: np.ndarray, gtau: np.ndarray, gtheta: np.ndarray,
                    gg: np.ndarray, need_params: bool = True) -> None:
     """As ``ops.alpha.cpu.alpha_backward`` (same arguments, same results), on ``nb`` threads; an absent
-    ``ge``/``gn``/``gu`` (1x1) is read as one row of zeros."""
+    ``ge``/``gn``/``gu`` (1x1) is read as one row of zeros; the parameters as `alpha_forward` takes them
+    (their gradients ``[N]`` all the same: each neuron's sum over time)."""
     T, N = x.shape
     dt = x.dtype
     zero_row = np.zeros(N, dtype=dt) if not (has_ge and has_gn and has_gu) else None
     rows = [(t, N) if has else (zero_row, 0) for t, has in ((ge, has_ge), (gn, has_gn), (gu, has_gu))]
-    a = AlphaBackwardArgs(T, N, *(stride for _, stride in rows), *(_p(b, dt) for b in (
+    P, per = _period_of(beta, theta, g, N, alpha, tau)
+    a = AlphaBackwardArgs(T, N, P, *(stride for _, stride in rows), *(_p(b, dt) for b in (
         x, e0, n0, u0, alpha, beta, tau, theta, g, e, n, u, gs, *(t for t, _ in rows), gx, ge0, gn0, galpha,
         gbeta, gtau, gtheta, gg)), float(p1), float(p2), int(sid), int(reset), int(need_params),
-        max(1, int(nb)))
+        max(1, int(nb)), per)
     _check(getattr(lib, f"sf_alpha_backward_{_suffix(x)}")(ctypes.byref(a)))
 
 

@@ -17,7 +17,9 @@ from hypothesis import strategies as st
 
 import spikeforge as snn
 from spikeforge.ops import _native
-from spikeforge.ops.lif import MIN_PERIOD, _trailing
+from spikeforge.ops._surrogate_ids import MIN_PERIOD, trailing
+
+from .test_native import _alpha_backward, _alpha_case, _alpha_forward
 
 needs_lib = pytest.mark.skipif(_native.lib is None, reason="the compiled kernels are not built")
 
@@ -136,7 +138,7 @@ def test_kernel_parameters_of_other_lengths_are_refused() -> None:
     ((8, 100), [(1, 100)], 1),
 ])
 def test_trailing_dimensions(shape: tuple[int, ...], params: list[tuple[int, ...]], want: int) -> None:
-    assert _trailing(torch.Size(shape), tuple(torch.ones(p) for p in params)) == want
+    assert trailing(torch.Size(shape), tuple(torch.ones(p) for p in params)) == want
 
 
 T, B = 6, 5
@@ -251,3 +253,94 @@ def test_gradcheck_with_periodic_parameters() -> None:
         return spk, mem
 
     assert torch.autograd.gradcheck(f, (xs, u0, beta, theta, g), eps=1e-7, atol=1e-6)
+
+
+# ---------------------------------------------------------------- the alpha neuron
+
+ALPHA = st.fixed_dictionaries(dict(
+    dt=st.sampled_from([np.float32, np.float64]), T=st.integers(1, 5), P=st.integers(1, 40),
+    reps=st.integers(1, 5), reset=st.integers(0, 2), nb=st.integers(1, 3), seed=st.integers(0, 2**31 - 1),
+    sid=st.sampled_from([-1, 0, 1, 2, 3, 5, 7, 8]), params=st.booleans(), keep=st.just(True),
+    has=st.tuples(st.booleans(), st.booleans(), st.booleans()),
+))
+
+
+def _check_alpha(c: dict) -> None:
+    c = dict(c, N=c["P"] * c["reps"])
+    full, grads = _alpha_case(c)
+    N, P = c["N"], c["P"]
+    prm = ("alpha", "beta", "tau", "theta", "g")
+    # the [N] parameters made periodic, and the [P] ones given to the compiled kernels; P = 1 is one
+    # value each (read as such), whose gradients stay per neuron
+    full = dict(full, **{k: np.tile(full[k][:P], c["reps"]) for k in prm})
+    short = dict(full, **{k: full[k][:P].copy() for k in prm})
+    fw = _alpha_forward("native", short, c)
+    want_fw = _alpha_forward("numba", full, c)
+    for got, want in zip(fw, want_fw):
+        np.testing.assert_array_equal(got, want)
+    got = _alpha_backward("native", short, fw, grads, c)
+    want = _alpha_backward("numba", full, want_fw, grads, c)
+    for i, (g, w) in enumerate(zip(got, want)):
+        assert g.shape == w.shape == ((c["T"], N) if i == 0 else (N,))
+        np.testing.assert_array_equal(g, w, err_msg=f"gradient {i}")
+        assert not np.isnan(g).any(), i
+
+
+@needs_lib
+@settings(max_examples=150, deadline=None)
+@given(c=ALPHA)
+def test_alpha_periodic_and_single_parameters_equal_numba_with_them_repeated(c: dict) -> None:
+    """The alpha kernels with [P] (and [1]) parameters: spikes, state traces and every gradient (each
+    neuron's parameter sums, [N]) bit for bit as numba's with the parameters repeated to [N]."""
+    _check_alpha(c)
+
+
+@needs_lib
+@pytest.mark.parametrize("P,reps,nb", [(700, 50, 2), (1, 40000, 2), (20000, 3, 3)])
+def test_alpha_periodic_parameters_across_chunks_and_tiles(P: int, reps: int, nb: int) -> None:
+    _check_alpha(dict(dt=np.float32, T=3, P=P, reps=reps, reset=0, nb=nb, seed=P, sid=0,
+                      has=(True, False, True), params=True, keep=True))
+
+
+ALPHA_SHAPES = {"scalar": ((96,), ()), "feature": ((96,), (96,)), "channel": ((4, 6, 5), (4, 1, 1)),
+                "short": ((40,), (40,)), "batch": ((96,), (B, 96))}
+
+
+@pytest.mark.parametrize("shape_id", list(ALPHA_SHAPES))
+def test_alpha_with_learnable_parameters_equals_the_step_loop(shape_id: str) -> None:
+    """Alpha with learnable alpha, beta and threshold of one value, per feature, per channel, short and
+    batch-varying: outputs and gradients as the step loop's, in float64."""
+    shape, pshape = ALPHA_SHAPES[shape_id]
+    g = torch.Generator().manual_seed(2)
+
+    def make() -> snn.Alpha:
+        g.manual_seed(2)
+        r = torch.rand(pshape, generator=g, dtype=torch.float64)
+        return snn.Alpha(alpha=0.6 + 0.3 * r, beta=0.1 + 0.3 * r, threshold=0.6 + 0.5 * r, learn_alpha=True,
+                         learn_beta=True, learn_threshold=True).double()
+
+    torch.manual_seed(3)
+    xs = (torch.randn(T, B, *shape, dtype=torch.float64) * 0.8 + 0.5).requires_grad_()
+    w = torch.randn(T, B, *shape, dtype=torch.float64)
+    fused, stepped = make(), make()
+    spk, *states = fused.forward_sequence(xs, record=True)
+    got = spk * 1.3 + states[-1]
+    out, syn_exc, syn_inh, mem = [], None, None, None
+    for x in xs:
+        s, syn_exc, syn_inh, mem = stepped(x, syn_exc, syn_inh, mem) if mem is not None else stepped(x)
+        out.append(s * 1.3 + mem)
+    want = torch.stack(out)
+    torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+    (gx,) = torch.autograd.grad((got * w).sum(), xs, retain_graph=True)
+    (wx,) = torch.autograd.grad((want * w).sum(), xs, retain_graph=True)
+    torch.testing.assert_close(gx, wx, rtol=1e-12, atol=1e-12)
+    (got * w).sum().backward()
+    (want * w).sum().backward()
+    sp = dict(stepped.named_parameters())
+    learned = [n for n, p in sp.items() if p.grad is not None]
+    assert {"alpha", "beta", "threshold"} <= set(learned), learned
+    for name, p in fused.named_parameters():
+        if name in learned:
+            assert p.grad.shape == sp[name].grad.shape, name
+            torch.testing.assert_close(p.grad, sp[name].grad, rtol=1e-10, atol=1e-10, msg=name)
+            assert p.grad.abs().sum() > 0, name

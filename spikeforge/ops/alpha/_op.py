@@ -41,11 +41,25 @@ def _np(t: Tensor) -> np.ndarray:
     return t.detach().contiguous().numpy()
 
 
+def _arrays(ins: tuple[Tensor, ...], n: int) -> list[np.ndarray]:
+    """The op's tensors as the CPU kernels read them: the parameters (``ins[4:9]``) as given for the
+    compiled kernels (all ``[N]``, all ``[1]``, or all ``[P]``), repeated to ``[N]`` for numba."""
+    arrs = [_np(t) for t in ins]
+    if _native.lib is None:
+        for j in range(4, 9):
+            a = arrs[j]
+            if a.shape[0] != n:
+                arrs[j] = np.ascontiguousarray(np.broadcast_to(a, (n,)) if a.shape[0] == 1
+                                               else np.tile(a, n // a.shape[0]))
+    return arrs
+
+
 def _forward(xs: Tensor, e0: Tensor, n0: Tensor, u0: Tensor, alpha: Tensor, beta: Tensor, tau: Tensor,
              theta: Tensor, g: Tensor, reset: int, sid: int, p1: float, p2: float,
              trace: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """The alpha neuron over ``xs[T, N]`` from the states ``e0``, ``n0``, ``u0`` with the (clamped)
-    parameters, every one ``[N]`` in ``xs``'s dtype and device.
+    parameters, every one ``[N]`` in ``xs``'s dtype and device (on CPU also all ``[1]``, or all ``[P]``
+    with ``P`` dividing ``N``, neuron ``k`` reading element ``k % P``).
 
     Returns:
         ``(spk, exc, inh, mem)``: spikes ``[T, N]`` and the three state traces ``[T, N]`` (``[1, N]``, the
@@ -56,8 +70,8 @@ def _forward(xs: Tensor, e0: Tensor, n0: Tensor, u0: Tensor, alpha: Tensor, beta
         from .triton import alpha_triton_forward
 
         return alpha_triton_forward(ins, reset, trace)
-    arrs = [_np(t) for t in ins]
-    T, n = arrs[0].shape
+    T, n = xs.shape
+    arrs = _arrays(ins, n)
     outs = [np.empty_like(arrs[0])] + [np.empty((T if trace else 1, n), arrs[0].dtype) for _ in range(3)]
     if _native.lib is not None:
         _native.alpha_forward(*arrs, reset, _native.blocks(n), *outs)
@@ -93,7 +107,8 @@ def _backward(g_spk: Tensor | None, g_exc: Tensor | None, g_inh: Tensor | None, 
         from .triton import alpha_triton_backward
 
         return tuple(alpha_triton_backward(saved, gs, opt, cfg))
-    arrs = [_np(t) for t in saved]
+    n = xs.shape[1]
+    arrs = _arrays(saved, n)
     dummy = np.zeros((1, 1), dtype=arrs[0].dtype)
     outs = [np.empty_like(arrs[0])] + [np.empty_like(arrs[1]) for _ in range(7)]
     opt_arrs = [dummy if t is None else _np(t) for t in opt]
@@ -106,14 +121,21 @@ def _backward(g_spk: Tensor | None, g_exc: Tensor | None, g_inh: Tensor | None, 
         nb = blocks(arrs[0].shape[1])
         run = pick(alpha_backward, alpha_backward_serial, nb)
     run(*arrs[:9], *cfg, nb, *arrs[9:], _np(gs), *opt_arrs, *(t is not None for t in opt), *outs, params)
-    return tuple(torch.from_numpy(a) for a in outs)
+    grads = [torch.from_numpy(a) for a in outs]
+    for j, p in enumerate(saved[4:9], start=3):  # [N] sums per neuron -> the parameter's shape
+        if p.numel() == 1 and n != 1:
+            grads[j] = grads[j].sum().reshape(p.shape)
+        elif p.numel() != n:
+            grads[j] = grads[j].view(-1, p.numel()).sum(0)
+    return tuple(grads)
 
 
 def _backward_fake(g_spk: Tensor | None, g_exc: Tensor | None, g_inh: Tensor | None, g_mem: Tensor | None,
                    xs: Tensor, e0: Tensor, n0: Tensor, u0: Tensor, alpha: Tensor, beta: Tensor, tau: Tensor,
                    theta: Tensor, g: Tensor, exc: Tensor, inh: Tensor, mem: Tensor, reset: int, sid: int,
                    p1: float, p2: float, params: bool) -> tuple[Tensor, ...]:
-    return (torch.empty_like(xs), *(torch.empty_like(e0) for _ in range(7)))
+    return (torch.empty_like(xs), torch.empty_like(e0), torch.empty_like(n0),
+            *(torch.empty_like(p) for p in (alpha, beta, tau, theta, g)))
 
 
 alpha_backward = define("alpha_backward", _BACKWARD_SCHEMA, _backward, _backward_fake)

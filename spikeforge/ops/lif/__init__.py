@@ -49,30 +49,13 @@ from ...core import (
 )
 from ...runner import SequenceResult
 from .. import _native
-from .._surrogate_ids import NO_GRAD, per_neuron, surrogate_spec
+from .._surrogate_ids import NO_GRAD, param_block, per_neuron, surrogate_spec
 from ._op import Config, backend, lif_forward
 
 
 def _config(firing: Firing, syn: bool, rec: bool, reset: int, immediate: bool) -> Config:
     sid, p1, p2 = surrogate_spec(firing.spike_fn) or (NO_GRAD, 0.0, 0.0)
     return Config(syn, rec, reset, immediate, sid, p1, p2)
-
-
-#: shortest period worth reading parameters by (shorter ones are repeated to [N]: a period is one inner
-#: loop of the kernels, and short loops do not vectorise)
-MIN_PERIOD = 64
-
-
-def _trailing(shape: torch.Size, params: tuple[Tensor | None, ...]) -> int:
-    """The first dimension ``j`` of ``shape`` from which on the parameters (broadcast to ``shape``) may
-    vary: each is then a function of ``shape[j:]`` alone, repeated over ``shape[:j]``."""
-    j = len(shape)
-    for p in params:
-        if p is None or p.numel() == 1:
-            continue
-        lead = len(shape) - p.dim()
-        j = min(j, next(lead + i for i, s in enumerate(p.shape) if s != 1))
-    return j
 
 
 def _run(xs: Tensor, mem0: Tensor, syn0: Tensor | None, alpha: Tensor | None, beta: Tensor,
@@ -93,18 +76,12 @@ def _run(xs: Tensor, mem0: Tensor, syn0: Tensor | None, alpha: Tensor | None, be
     cpu = backend(xs) == "cpu"
     compact = cpu and all(p is None or p.numel() == 1 for p in (alpha, beta, theta, graded, vrec))
     unused = xs.new_zeros(1 if cpu else n)
-    block = shape  # the dimensions the parameters are repeated to
-    if cpu and not compact and _native.lib is not None:
-        j = _trailing(shape, (alpha, beta, theta, graded, vrec))
-        if j > 0 and math.prod(shape[j:]) >= MIN_PERIOD:
-            block = shape[j:]
+    # the dimensions the parameters are repeated to
+    block = (param_block(shape, (alpha, beta, theta, graded, vrec)) if cpu and not compact and
+             _native.lib is not None else shape)
 
     def prm(p: Tensor) -> Tensor:
-        if compact:
-            return p.to(dt).reshape(1)
-        if p.dim() > len(block):  # leading dimensions of 1 (over the ones it repeats on)
-            p = p.reshape(p.shape[p.dim() - len(block):])
-        return per_neuron(p, block, dt)
+        return p.to(dt).reshape(1) if compact else per_neuron(p, block, dt)
 
     def opt(p: Tensor | None, state: bool = False) -> Tensor:
         return unused if p is None else p.reshape(n) if state else prm(p)
