@@ -197,9 +197,14 @@ def stepped(lib: Any, wl: str, cfg: dict[str, Any], wrap: Callable[[nn.Module], 
     return Built(net, lambda d: run_l(d["x"]), _names(net, fc="fc"), _ver(lib))
 
 
-def sequence(wl: str, cfg: dict[str, Any]) -> Built:
-    """The same networks as one `spikeforge.SequentialSNN` over ``x_seq[T, B, ...]``."""
+def sequence(wl: str, cfg: dict[str, Any], static: bool = False) -> Built:
+    """The same networks as one `spikeforge.SequentialSNN` over ``x_seq[T, B, ...]``; with ``static``
+    (mlp, mlp_infer, csnn) over the static frame ``x`` viewed at every step (``x.expand(T, ...)``, stride
+    0 over time: the layers before the first neuron then run once)."""
     import spikeforge as snn
+
+    def seq(d: dict[str, Tensor]) -> Tensor:
+        return d["x"].expand(cfg["T"], *d["x"].shape) if static else d["x_seq"]
 
     beta = cfg["beta"]
     if wl in ("mlp", "mlp_infer", "shd"):
@@ -208,10 +213,10 @@ def sequence(wl: str, cfg: dict[str, Any]) -> Built:
         net = snn.SequentialSNN(nn.Linear(n_in, n_hid), hidden, nn.Linear(n_hid, n_out), snn.Leaky(beta=beta))
         names = _names(net, fc1="0", fc2="2", **({"rec": "1.recurrent"} if wl == "shd" else {}))
         if not cfg["train"]:
-            return Built(net, lambda d: (net(d["x_seq"]), None), names, _ver(snn))
+            return Built(net, lambda d: (net(seq(d)), None), names, _ver(snn))
 
         def fwd(d: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
-            spk, traces = net(d["x_seq"], record=[-1])  # only the output layer's membrane
+            spk, traces = net(seq(d), record=[-1])  # only the output layer's membrane
             return spk, traces[-1].states["mem"]
 
         return Built(net, fwd, names, _ver(snn))
@@ -223,7 +228,7 @@ def sequence(wl: str, cfg: dict[str, Any]) -> Built:
             nn.Flatten(), nn.Linear(64 * 4 * 4, 10),
             snn.Leaky(beta=beta, spike_grad=sg, init_hidden=True, output=True),
         )
-        return Built(net, lambda d: (net(d["x_seq"]), None), _names(net, conv1="0", conv2="3", fc="7"),
+        return Built(net, lambda d: (net(seq(d)), None), _names(net, conv1="0", conv2="3", fc="7"),
                      _ver(snn))
     net = snn.SequentialSNN(nn.Linear(512, 512), snn.Leaky(beta=beta))
     return Built(net, lambda d: (net(d["x_seq"]), None), _names(net, fc="0"), _ver(snn))

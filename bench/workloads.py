@@ -8,7 +8,9 @@ Open Neuromorphic Linear(512)+LIF, batch 16, 500 steps).
 Variants: ``bound`` (the same layers and weights once over ``[T*B, ...]``, each neuron a stateless spike),
 ``snntorch`` (the tutorial code), ``snntorch_compiled`` (``torch.compile`` of it), ``spikingjelly``
 (multi-step), ``norse`` (its LIF cells), ``sf_stepped`` (the tutorial code with ``import spikeforge as
-snn``), ``sf_compiled`` (``torch.compile`` of that) and ``sf_seq`` (`spikeforge.SequentialSNN`).
+snn``), ``sf_compiled`` (``torch.compile`` of that), ``sf_seq`` (`spikeforge.SequentialSNN` over the
+input repeated in memory) and ``sf_seq_static`` (the same over the static frame viewed at every step,
+``x.expand(T, ...)``: the layers before the first neuron run once; mlp, mlp_infer, csnn only).
 
 One iteration = ``zero_grad``, forward, loss, backward, ``Adam.step`` (training workloads); forward
 under ``torch.no_grad()`` (``mlp_infer``). Every (threads, round, workload, variant) runs in a fresh
@@ -41,8 +43,10 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 VARIANTS = ["bound", "snntorch", "snntorch_compiled", "spikingjelly", "norse", "sf_stepped", "sf_compiled",
-            "sf_seq"]
-SPIKEFORGE = ("sf_stepped", "sf_compiled", "sf_seq")
+            "sf_seq", "sf_seq_static"]
+SPIKEFORGE = ("sf_stepped", "sf_compiled", "sf_seq", "sf_seq_static")
+#: workloads whose input is one static frame at every step (the tutorials' direct encoding)
+STATIC = ("mlp", "mlp_infer", "csnn")
 
 
 # ----------------------------------------------------------------------------- child process
@@ -76,8 +80,8 @@ def build(variant: str, wl: str, cfg: dict[str, Any]) -> Any:
             import snntorch as lib
         wrap = torch.compile if variant.endswith("compiled") else (lambda mod: mod)
         return m.stepped(lib, wl, cfg, wrap)
-    if variant == "sf_seq":
-        return m.sequence(wl, cfg)
+    if variant in ("sf_seq", "sf_seq_static"):
+        return m.sequence(wl, cfg, static=variant == "sf_seq_static")
     import wl_peers
 
     return getattr(wl_peers, variant)(wl, cfg)
@@ -197,9 +201,12 @@ def run_child(a: argparse.Namespace, wl: str, variant: str, threads: int, iters:
 
 
 def skipped(a: argparse.Namespace, wl: str, variant: str) -> bool:
-    """Compiled variants on sequences longer than ``--compile-max-steps`` (compilation takes too long)."""
+    """Compiled variants on sequences longer than ``--compile-max-steps`` (compilation takes too long);
+    ``sf_seq_static`` on workloads whose input varies over time."""
     from wl_models import WORKLOADS
 
+    if variant == "sf_seq_static" and wl not in STATIC:
+        return True
     return variant.endswith("compiled") and (a.steps or WORKLOADS[wl]["T"]) > a.compile_max_steps
 
 

@@ -188,14 +188,22 @@ class SpikeInput(torch.autograd.Function):
         return gx, gw, gb, None
 
 
+def static_input(x: Tensor) -> bool:
+    """True if ``x[T, B, ...]`` is one step's frames viewed at every step (stride 0 over time, ``T > 1``):
+    the stateless layers before the first neuron may then run once, on ``x[:1]``."""
+    return x.dim() >= 2 and x.shape[0] > 1 and x.stride(0) == 0
+
+
 def dense_order(h: Tensor) -> tuple[int, ...] | None:
     """A permutation of the per-step dims that makes ``h[T, B, ...]`` contiguous (e.g. channels-last
-    frames as ``[T, B, H, W, C]``), or None when ``h`` is contiguous already or no such one exists."""
-    if h.is_contiguous() or h.dim() < 4:
+    frames as ``[T, B, H, W, C]``; for a static input, each step contiguous), or None when ``h`` is
+    contiguous already or no such one exists."""
+    one = h[:1] if static_input(h) else h
+    if one.is_contiguous() or h.dim() < 4:
         return None
     rest = sorted(range(2, h.dim()), key=lambda d: -h.stride(d))
     perm = (0, 1, *rest)
-    return perm if h.permute(perm).is_contiguous() else None
+    return perm if one.permute(perm).is_contiguous() else None
 
 
 def inverse(perm: Sequence[int]) -> tuple[int, ...]:

@@ -17,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from . import _seqplan as _plan
+from ._hooks import hooked
 from .neurons import SpikingNeuron
 
 
@@ -137,7 +138,11 @@ class SequentialSNN(nn.Sequential):
         (gradients to rounding: sums over time are grouped by chunk).
 
         Args:
-            x: time-major input ``[T, B, ...]``.
+            x: time-major input ``[T, B, ...]``. A static input, the same frames at every step (direct
+                encoding), given as a view with stride 0 over time (``x0.expand(T, *x0.shape)``), has
+                the stateless layers before the first neuron run once on one step's frames rather than
+                on all ``T*B`` (their gradients then sum over time before the layer's backward; the
+                results are the same up to rounding).
             record: also return a `LayerTrace` (spikes and every state at every step) per neuron
                 layer, e.g. for membrane or spike-count losses: True for every neuron layer (in
                 container order), or a list of the positions in the container of the ones wanted,
@@ -213,13 +218,21 @@ class SequentialSNN(nn.Sequential):
         finals: dict[int, tuple[Tensor, ...]] = {}
         widest = math.prod(h.shape[2:])
         spikes = False  # h holds only 0s and 1s
+        static = _plan.static_input(h)  # the same frame at every step, as a view (stride 0 over time)
         for i, layer in enumerate(self):
             if _is_sequence_neuron(layer):
                 h, trace, finals[i] = _run_neuron(i, layer, h, starts.get(i), i in record)
                 spikes = _plan.spike_output(layer)
+                static = False
                 if trace is not None:
                     traces.append(trace)
+            elif static and _plan.per_frame(layer) and not hooked(layer, backward=True):
+                # once, on one step's frames, viewed at every step (a hooked layer sees all T*B frames)
+                out = _plan.apply_layer(layer, h[:1], spikes)
+                h = out.expand(h.shape[0], *out.shape[1:])
+                spikes = spikes and _plan.keeps_spikes(layer)
             else:
+                static = False
                 h = _plan.apply_layer(layer, h, spikes)
                 spikes = spikes and _plan.keeps_spikes(layer)
             widest = max(widest, math.prod(h.shape[2:]))
