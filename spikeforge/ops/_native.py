@@ -164,9 +164,11 @@ def _period_of(beta: np.ndarray, theta: np.ndarray, g: np.ndarray, n: int,
         ValueError: the lengths differ, or ``P`` does not divide ``n``.
     """
     P = beta.shape[0]
-    if P == 0 or any(t.shape[0] != P for t in (theta, g, *more)) or (n and n % P):
-        raise ValueError(f"LIF kernel parameters must all be [1] or all [P] with P dividing {n}; got "
+    if any(t.shape[0] != P for t in (theta, g, *more)) or (n and (P == 0 or n % P)):
+        raise ValueError(f"kernel parameters must all be [1] or all [P] with P dividing {n}; got "
                          f"beta {beta.shape}, theta {theta.shape}, g {g.shape}")
+    if n == 0:  # no neuron: nothing is read
+        return 1, 0
     return P, int(P == n or P > 1)
 
 

@@ -344,3 +344,18 @@ def test_alpha_with_learnable_parameters_equals_the_step_loop(shape_id: str) -> 
             assert p.grad.shape == sp[name].grad.shape, name
             torch.testing.assert_close(p.grad, sp[name].grad, rtol=1e-10, atol=1e-10, msg=name)
             assert p.grad.abs().sum() > 0, name
+
+
+@pytest.mark.parametrize("kind", ["leaky", "alpha"])
+def test_zero_features_with_per_neuron_parameters(kind: str) -> None:
+    """``x[T, B, 0]`` with ``[0]`` learnable parameters: empty spikes and gradients, as the step loop
+    gives (the kernels have no neuron to read parameters for)."""
+    x = torch.rand(3, 2, 0, requires_grad=True)
+    if kind == "leaky":
+        n = snn.Leaky(beta=torch.rand(0), threshold=torch.ones(0), learn_beta=True, learn_threshold=True)
+    else:
+        n = snn.Alpha(alpha=torch.rand(0) * 0.3 + 0.6, beta=torch.rand(0) * 0.3, learn_alpha=True)
+    spk, *_ = n.forward_sequence(x)
+    assert spk.shape == (3, 2, 0)
+    spk.sum().backward()
+    assert x.grad is not None and x.grad.shape == (3, 2, 0)

@@ -83,6 +83,8 @@ def _param_size(prm: tuple[Tensor, ...], n: int, native: bool, backward: bool = 
     """The length the CPU kernels get the parameters in: 1 when all are one value each (but for the
     numba backward, which reads them per neuron), else their period ``P`` (the longest; unused ones are
     1-element placeholders) for the compiled kernels and ``n`` for numba."""
+    if n == 0:  # no neuron (x[T, B, 0]): empty parameters, nothing read
+        return 0
     p = max(t.numel() for t in prm)
     if p == 1 and (native or not backward):
         return 1
