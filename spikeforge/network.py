@@ -161,12 +161,13 @@ class SequentialSNN(nn.Sequential):
         wanted = self._wanted(record)
         starts = self._starts(x.shape[1])
         traces: list[LayerTrace] = []
+        prefix = self._prefix(x)
         if not wanted and _plan.time_chunks(self, x, False):
-            out, traces, finals = self._run_chunked(x, starts, (), _plan.CHUNK_BYTES)
+            out, traces, finals = self._run_chunked(x, starts, (), _plan.CHUNK_BYTES, prefix)
         elif record is not True and _plan.grad_chunks(self, False):
-            out, traces, finals = self._run_chunked(x, starts, wanted, _plan.GRAD_CHUNK_BYTES)
+            out, traces, finals = self._run_chunked(x, starts, wanted, _plan.GRAD_CHUNK_BYTES, prefix)
         else:
-            out, traces, finals, _ = self._run(x, starts, wanted)
+            out, traces, finals, _ = self._run(x, starts, wanted, prefix)
         if self.carry_state:
             # rebind, never mutate: DataParallel replicas share the attribute dict with the original;
             # a copy of the last step, so the whole state trace is not kept alive
@@ -210,36 +211,54 @@ class SequentialSNN(nn.Sequential):
             return {}
         return {i: st for i, st in self._carried.items() if st[0].shape[0] == batch}
 
+    def _prefix(self, x: Tensor) -> tuple[Tensor, int] | None:
+        """For a static input (`_plan.static_input`: one step's frames viewed at every step), the
+        output of the stateless layers before the first neuron run once on ``x[:1]``, and the position of
+        the first layer not run: ``(h[1, B, ...], j)``; else None. Only layers that act per frame and have
+        no hooks (a hooked layer sees all ``T*B`` frames) take part."""
+        if not _plan.static_input(x):
+            return None
+        h, j = x[:1], 0
+        for j, layer in enumerate(self):  # noqa: B007 - j is the first layer not run
+            if _is_sequence_neuron(layer) or not _plan.per_frame(layer) or hooked(layer, backward=True):
+                break
+            h = _plan.apply_layer(layer, h)
+        else:
+            j = len(self)
+        return (h, j) if j else None
+
     def _run(self, x: Tensor, starts: dict[int, tuple[Tensor, ...]], record: tuple[int, ...],
+             prefix: tuple[Tensor, int] | None = None,
              ) -> tuple[Tensor, list[LayerTrace], dict[int, tuple[Tensor, ...]], int]:
-        """One pass over ``x``: output, traces, final states by layer, widest activation per frame."""
+        """One pass over ``x``: output, traces, final states by layer, widest activation per frame.
+        ``prefix`` (`_prefix`): the first layers' output for one step, viewed at each of ``x``'s steps."""
         h = x
         traces: list[LayerTrace] = []
         finals: dict[int, tuple[Tensor, ...]] = {}
         widest = math.prod(h.shape[2:])
         spikes = False  # h holds only 0s and 1s
-        static = _plan.static_input(h)  # the same frame at every step, as a view (stride 0 over time)
+        skip = 0
+        if prefix is not None:
+            h0, skip = prefix
+            h = h0.expand(x.shape[0], *h0.shape[1:])
+            widest = max(widest, math.prod(h.shape[2:]))
         for i, layer in enumerate(self):
+            if i < skip:
+                continue
             if _is_sequence_neuron(layer):
                 h, trace, finals[i] = _run_neuron(i, layer, h, starts.get(i), i in record)
                 spikes = _plan.spike_output(layer)
-                static = False
                 if trace is not None:
                     traces.append(trace)
-            elif static and _plan.per_frame(layer) and not hooked(layer, backward=True):
-                # once, on one step's frames, viewed at every step (a hooked layer sees all T*B frames)
-                out = _plan.apply_layer(layer, h[:1], spikes)
-                h = out.expand(h.shape[0], *out.shape[1:])
-                spikes = spikes and _plan.keeps_spikes(layer)
             else:
-                static = False
                 h = _plan.apply_layer(layer, h, spikes)
                 spikes = spikes and _plan.keeps_spikes(layer)
             widest = max(widest, math.prod(h.shape[2:]))
         return h, traces, finals, widest
 
     def _run_chunked(self, x: Tensor, starts: dict[int, tuple[Tensor, ...]], record: tuple[int, ...],
-                     budget: int) -> tuple[Tensor, list[LayerTrace], dict[int, tuple[Tensor, ...]]]:
+                     budget: int, prefix: tuple[Tensor, int] | None = None,
+                     ) -> tuple[Tensor, list[LayerTrace], dict[int, tuple[Tensor, ...]]]:
         """`_run` over chunks of time steps, each starting from the previous chunk's final states (with
         autograd their gradients flow back through them, so the backward holds one chunk's gradients at
         a time), the output and the recorded traces placed chunk by chunk into tensors for the whole
@@ -247,7 +266,7 @@ class SequentialSNN(nn.Sequential):
         which sizes the others under ``budget`` bytes. The chunks depend only on the shapes, never on
         earlier calls, so that a run resumed in a new process rounds as the uninterrupted one did."""
         T, B = x.shape[:2]
-        first, first_traces, states, widest = self._run(x[:1], starts, record)
+        first, first_traces, states, widest = self._run(x[:1], starts, record, prefix)
         if T == 1:
             return first, first_traces, states
         whole = _Whole(T, first, first_traces)
@@ -258,7 +277,7 @@ class SequentialSNN(nn.Sequential):
             # previous chunk's whole trace alive (the float spike trace of a recurrent layer, which its
             # op saves as bools); the fused ops already return their final states as copies
             states = {i: tuple(_own(s) for s in st) for i, st in states.items()}
-            h, traces, states, _ = self._run(x[t:t + k], states, record)
+            h, traces, states, _ = self._run(x[t:t + k], states, record, prefix)
             whole.place(t, h, traces)
         return whole.out, whole.traces(), states
 
