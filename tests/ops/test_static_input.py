@@ -97,8 +97,8 @@ class _Shapes(TorchDispatchMode):
 @pytest.mark.parametrize("name,static", [("mlp", True), ("csnn", True), ("dropout", False)])
 def test_layers_before_the_first_neuron_run_once(name: str, static: bool, training: bool) -> None:
     """With the static input the first layer runs once per call, on ``B`` rows (one step's frames),
-    however the sequence is split into chunks of time steps; after a layer that is not per frame (dropout in training mode, which
-    draws a mask per frame) every layer sees every step."""
+    however the sequence is split into chunks of time steps; after a layer that is not per frame
+    (dropout in training mode, which draws a mask per frame) every layer sees every step."""
     a, _, x0 = _pair(name)
     a.train()
     with torch.set_grad_enabled(training), _Shapes() as seen:
