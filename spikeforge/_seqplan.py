@@ -190,7 +190,12 @@ class SpikeInput(torch.autograd.Function):
 
 def static_input(x: Tensor) -> bool:
     """True if ``x[T, B, ...]`` is one step's frames viewed at every step (stride 0 over time, ``T > 1``):
-    the stateless layers before the first neuron may then run once, on ``x[:1]``."""
+    the stateless layers before the first neuron may then run once, on ``x[:1]``. Never while exporting
+    or tracing (``torch.export``, ``torch.jit.trace``): the program recorded would read only the first
+    step of whatever input it is later given, which nothing checks (``torch.compile`` guards on the
+    strides and recompiles)."""
+    if torch.jit.is_tracing() or getattr(torch.compiler, "is_exporting", lambda: False)():
+        return False
     return x.dim() >= 2 and x.shape[0] > 1 and x.stride(0) == 0
 
 

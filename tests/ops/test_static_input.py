@@ -127,3 +127,24 @@ def test_one_step_and_time_varying_inputs_are_not_static() -> None:
     assert not static_input(x0.expand(1, B, 12))
     assert not static_input(x0.expand(T, B, 12).contiguous())
     assert not static_input(torch.rand(T, B, 12))
+
+
+def test_export_and_trace_with_a_static_example_serve_any_input() -> None:
+    """A program exported or traced from a static example input must not bake in "every step is the
+    first": run on a time-varying input it gives the eager output (found by a reviewer: it did not)."""
+    import warnings
+
+    from torch.export import Dim
+
+    torch.manual_seed(0)
+    net = _mlp()
+    x0 = torch.rand(B, 12) * 3
+    ep = torch.export.export(net, (x0.expand(T, B, 12),), dynamic_shapes=({0: Dim("T"), 1: Dim("B")},))
+    xv = torch.rand(T + 2, B + 1, 12) * 3
+    with torch.no_grad():
+        torch.testing.assert_close(ep.module()(xv), net(xv), rtol=0, atol=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the tracer's warnings about Python values
+            traced = torch.jit.trace(net, (x0.expand(T, B, 12),), check_trace=False)
+        xv = torch.rand(T, B, 12) * 3
+        torch.testing.assert_close(traced(xv), net(xv), rtol=0, atol=0)
