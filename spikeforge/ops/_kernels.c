@@ -198,6 +198,14 @@ static int run_blocks(block_fn fn, const void *args, int nb) {
 }
 #endif /* _OPENMP */
 
+/* Where the segment of neurons [s0, hi) that starts at s0 ends when it must stay within one period of
+ * the parameters (per: neuron k reads element k % P), with that period's start in *pb; without per, hi
+ * and 0. The kernels loop over such segments, so that the inner loop reads the parameters at k - pb. */
+static inline int64_t seg_end(int64_t s0, int64_t hi, int64_t P, int per, int64_t *pb) {
+    *pb = per ? s0 - s0 % P : 0;
+    return (per && *pb + P < hi) ? *pb + P : hi;
+}
+
 #define R float
 #define F(x) x##_f32
 #define ABS fabsf

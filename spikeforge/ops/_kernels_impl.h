@@ -139,9 +139,8 @@ INLINE void F(fwd_block_impl)(const lif_fwd_args *A, int64_t lo, int64_t hi, con
                               const int syn, const int rec, const int reset, const int imm) {
     const int64_t T = A->T, N = A->N, P = A->P > 0 ? A->P : N;
     for (int64_t t = 0; t < T; t++)
-        for (int64_t s0 = lo, s1; s0 < hi; s0 = s1) {
-            const int64_t pb = per ? s0 - s0 % P : 0;
-            s1 = (per && pb + P < hi) ? pb + P : hi;
+        for (int64_t s0 = lo, s1, pb; s0 < hi; s0 = s1) {
+            s1 = seg_end(s0, hi, P, per, &pb);
             F(fwd_row)(s0, s1, (const R *)A->x + t * N, (R *)A->spk + t * N,
                        (R *)A->u + (A->keep ? t : 0) * N, (R *)A->itr + ((syn && A->keep) ? t : 0) * N,
                        (R *)A->v + ((imm && A->keep) ? t : 0) * N, A->u_prev, A->i_prev, A->s_prev, A->alpha,
@@ -285,10 +284,8 @@ INLINE void F(bwd_block_impl)(const lif_bwd_args *A, int64_t c, int64_t lo, int6
             const R *i_prev = (t == 0 || !syn) ? (const R *)A->i0 : (const R *)A->itr + (t - 1) * N;
             const R *s_prev = (t == 0 || !rec) ? (const R *)A->s0 : (const R *)A->spk + (t - 1) * N;
             const R *v_t = imm ? (const R *)A->v + t * N : (const R *)A->u + t * N;
-            for (int64_t c0 = k0, c1; c0 < k1; c0 = c1) { /* with per, chunks end at period ends */
-                const int64_t pb = per ? c0 - c0 % P : 0;
-                c1 = c0 + CHUNK < k1 ? c0 + CHUNK : k1;
-                if (per && pb + P < c1) c1 = pb + P;
+            for (int64_t c0 = k0, c1, pb; c0 < k1; c0 = c1) { /* with per, chunks end at period ends */
+                c1 = seg_end(c0, c0 + CHUNK < k1 ? c0 + CHUNK : k1, P, per, &pb);
                 F(slope_row)(v_t, A->theta, NULL, slope, c0, c1, pb, per, A->sid, A->p1, A->p2);
                 if (per || !params)
                     F(bwd_row)(c0, c1, u_prev, i_prev, s_prev, v_t, (const R *)A->gu + t * A->gu_stride,
@@ -387,9 +384,8 @@ INLINE void F(alpha_fwd_impl)(const alpha_fwd_args *A, int64_t lo, int64_t hi, c
     const int64_t T = A->T, N = A->N, P = A->P > 0 ? A->P : N;
     for (int64_t t = 0; t < T; t++) {
         int64_t r = A->keep ? t * N : 0;
-        for (int64_t s0 = lo, s1; s0 < hi; s0 = s1) {
-            const int64_t pb = per ? s0 - s0 % P : 0;
-            s1 = (per && pb + P < hi) ? pb + P : hi;
+        for (int64_t s0 = lo, s1, pb; s0 < hi; s0 = s1) {
+            s1 = seg_end(s0, hi, P, per, &pb);
             F(alpha_fwd_row)(s0, s1, (const R *)A->x + t * N, (R *)A->spk + t * N, (R *)A->e + r,
                              (R *)A->n + r, (R *)A->u + r, A->e_prev, A->n_prev, A->u_prev, A->alpha, A->beta,
                              A->tau, A->theta, A->g, pb, per, reset);
@@ -486,10 +482,8 @@ INLINE void F(alpha_bwd_impl)(const alpha_bwd_args *A, int64_t lo, int64_t hi, R
             const R *n_prev = t == 0 ? (const R *)A->n0 : (const R *)A->n + (t - 1) * N;
             const R *u_prev = t == 0 ? (const R *)A->u0 : (const R *)A->u + (t - 1) * N;
             const R *u_t = (const R *)A->u + t * N;
-            for (int64_t c0 = k0, c1; c0 < k1; c0 = c1) { /* with per, chunks end at period ends */
-                const int64_t pb = per ? c0 - c0 % P : 0;
-                c1 = c0 + CHUNK < k1 ? c0 + CHUNK : k1;
-                if (per && pb + P < c1) c1 = pb + P;
+            for (int64_t c0 = k0, c1, pb; c0 < k1; c0 = c1) { /* with per, chunks end at period ends */
+                c1 = seg_end(c0, c0 + CHUNK < k1 ? c0 + CHUNK : k1, P, per, &pb);
                 F(slope_row)(u_t, A->theta, NULL, slope, c0, c1, pb, per, A->sid, A->p1, A->p2);
                 F(alpha_bwd_row)(c0, c1, (const R *)A->x + t * N, e_prev, n_prev, u_prev, u_t,
                                  (const R *)A->gs + t * N, (const R *)A->ge + t * A->ge_stride,

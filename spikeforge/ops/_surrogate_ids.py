@@ -6,7 +6,6 @@ Surrogate ids are the ``kernel_id`` of `spikeforge.surrogate` classes; ``NO_GRAD
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
@@ -60,39 +59,6 @@ def tensors_fit(xs: Tensor, states: tuple[Tensor, ...], params: tuple[Tensor, ..
         if p.dim() > len(shape) or any(a != 1 and a != b for a, b in zip(reversed(p.shape), reversed(shape))):
             return False
     return True
-
-
-def per_neuron(p: Tensor, shape: torch.Size, dtype: torch.dtype) -> Tensor:
-    """``p`` as ``dtype``, broadcast to ``shape`` and flattened to ``[N]`` (autograd sums its gradient).
-    ``p`` may have more dimensions than ``shape`` where the extra leading ones are 1."""
-    if p.dim() > len(shape):
-        p = p.reshape(p.shape[p.dim() - len(shape):])
-    return p.to(dtype).expand(shape).reshape(-1)
-
-
-#: shortest period worth reading parameters by (shorter ones are repeated to [N]: a period is one inner
-#: loop of the kernels, and short loops do not vectorise)
-MIN_PERIOD = 64
-
-
-def trailing(shape: torch.Size, params: tuple[Tensor | None, ...]) -> int:
-    """The first dimension ``j`` of ``shape`` from which on the parameters (broadcast to ``shape``) may
-    vary: each is then a function of ``shape[j:]`` alone, repeated over ``shape[:j]``."""
-    j = len(shape)
-    for p in params:
-        if p is None or p.numel() == 1:
-            continue
-        lead = len(shape) - p.dim()
-        j = min(j, next(lead + i for i, s in enumerate(p.shape) if s != 1))
-    return j
-
-
-def param_block(shape: torch.Size, params: tuple[Tensor | None, ...]) -> torch.Size:
-    """The dimensions the compiled CPU kernels get per-neuron parameters repeated to (`per_neuron`):
-    ``shape[j:]`` (`trailing`) when that holds at least `MIN_PERIOD` neurons (the kernels then read
-    neuron ``k``'s from element ``k % P``), else the whole ``shape``."""
-    j = trailing(shape, params)
-    return shape[j:] if j > 0 and math.prod(shape[j:]) >= MIN_PERIOD else shape
 
 
 def threshold_unused(sid: int, reset: int, spike_grads: bool = True) -> bool:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import spikeforge as snn
 from spikeforge.ops import _native
-from spikeforge.ops._surrogate_ids import MIN_PERIOD, trailing
+from spikeforge.ops._params import MIN_PERIOD, trailing
 
 from .test_native import _alpha_backward, _alpha_case, _alpha_forward
 

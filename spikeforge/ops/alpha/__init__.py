@@ -29,8 +29,8 @@ from torch import Tensor
 
 from ...core import AlphaParams, AlphaState, Firing, alpha_tau
 from ...runner import SequenceResult
-from .. import _native
-from .._surrogate_ids import NO_GRAD, param_block, per_neuron, surrogate_spec
+from .._params import kernel_params
+from .._surrogate_ids import NO_GRAD, surrogate_spec
 from ._op import _triton, alpha_forward
 
 
@@ -40,14 +40,7 @@ def run_alpha(xs: Tensor, state: AlphaState, p: AlphaParams, f: Firing, record: 
     n, dt = math.prod(shape), xs.dtype  # not Size.numel(): it specialises a symbolic batch size
     sid, p1, p2 = surrogate_spec(f.spike_fn) or (NO_GRAD, 0.0, 0.0)
     prm = (p.alpha.clamp(0, 1), p.beta.clamp(0, 1), alpha_tau(p.alpha, p.beta), p.threshold, p.graded)
-    # the compiled CPU kernels read parameters of one value each as [1], and ones that vary over the
-    # trailing dimensions alone by period (see ops.lif._run)
-    native = xs.device.type == "cpu" and not _triton(xs) and _native.lib is not None
-    if native and all(q.numel() == 1 for q in prm):
-        params = tuple(q.to(dt).reshape(1) for q in prm)
-    else:
-        block = param_block(shape, prm) if native else shape
-        params = tuple(per_neuron(q, block, dt) for q in prm)
+    params = kernel_params(prm, shape, dt, xs.device.type == "cpu" and not _triton(xs))
     args = (xs.reshape(T, n), *(s.reshape(n) for s in state), *params)
     keep = record or (torch.is_grad_enabled() and any(t.requires_grad for t in args))
     spk, e, nn_, u = alpha_forward(*args, f.reset, sid, p1, p2, keep)

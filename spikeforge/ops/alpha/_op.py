@@ -17,6 +17,7 @@ from torch import Tensor
 
 from .. import _native
 from .._library import define
+from .._params import fold_grad, kernel_arrays, kernel_size
 from .._surrogate_ids import NO_GRAD, SUBTRACT
 
 _FORWARD_SCHEMA = (
@@ -44,14 +45,9 @@ def _np(t: Tensor) -> np.ndarray:
 def _arrays(ins: tuple[Tensor, ...], n: int) -> list[np.ndarray]:
     """The op's tensors as the CPU kernels read them: the parameters (``ins[4:9]``) as given for the
     compiled kernels (all ``[N]``, all ``[1]``, or all ``[P]``), repeated to ``[N]`` for numba."""
-    arrs = [_np(t) for t in ins]
-    if _native.lib is None:
-        for j in range(4, 9):
-            a = arrs[j]
-            if a.shape[0] != n:
-                arrs[j] = np.ascontiguousarray(np.broadcast_to(a, (n,)) if a.shape[0] == 1
-                                               else np.tile(a, n // a.shape[0]))
-    return arrs
+    prm = ins[4:9]
+    return [_np(t) for t in ins[:4]] + kernel_arrays(prm, n, kernel_size(prm, n, _native.lib is not None)) \
+        + [_np(t) for t in ins[9:]]
 
 
 def _forward(xs: Tensor, e0: Tensor, n0: Tensor, u0: Tensor, alpha: Tensor, beta: Tensor, tau: Tensor,
@@ -121,13 +117,8 @@ def _backward(g_spk: Tensor | None, g_exc: Tensor | None, g_inh: Tensor | None, 
         nb = blocks(arrs[0].shape[1])
         run = pick(alpha_backward, alpha_backward_serial, nb)
     run(*arrs[:9], *cfg, nb, *arrs[9:], _np(gs), *opt_arrs, *(t is not None for t in opt), *outs, params)
-    grads = [torch.from_numpy(a) for a in outs]
-    for j, p in enumerate(saved[4:9], start=3):  # [N] sums per neuron -> the parameter's shape
-        if p.numel() == 1 and n != 1:
-            grads[j] = grads[j].sum().reshape(p.shape)
-        elif p.numel() != n:
-            grads[j] = grads[j].view(-1, p.numel()).sum(0)
-    return tuple(grads)
+    outs[3:] = [fold_grad(a, p, n) for a, p in zip(outs[3:], saved[4:9], strict=True)]
+    return tuple(torch.from_numpy(a) for a in outs)
 
 
 def _backward_fake(g_spk: Tensor | None, g_exc: Tensor | None, g_inh: Tensor | None, g_mem: Tensor | None,

@@ -48,8 +48,8 @@ from ...core import (
     SynapticState,
 )
 from ...runner import SequenceResult
-from .. import _native
-from .._surrogate_ids import NO_GRAD, param_block, per_neuron, surrogate_spec
+from .._params import kernel_params
+from .._surrogate_ids import NO_GRAD, surrogate_spec
 from ._op import Config, backend, lif_forward
 
 
@@ -74,20 +74,14 @@ def _run(xs: Tensor, mem0: Tensor, syn0: Tensor | None, alpha: Tensor | None, be
     # the CPU kernels take parameters that are one value each as [1] (not repeated per neuron) and
     # 1-element placeholders for states and parameters the configuration does not read
     cpu = backend(xs) == "cpu"
-    compact = cpu and all(p is None or p.numel() == 1 for p in (alpha, beta, theta, graded, vrec))
     unused = xs.new_zeros(1 if cpu else n)
-    # the dimensions the parameters are repeated to
-    block = (param_block(shape, (alpha, beta, theta, graded, vrec)) if cpu and not compact and
-             _native.lib is not None else shape)
+    prm = kernel_params((alpha, beta, theta, graded, vrec), shape, dt, cpu)
 
-    def prm(p: Tensor) -> Tensor:
-        return p.to(dt).reshape(1) if compact else per_neuron(p, block, dt)
+    def opt(p: Tensor | None) -> Tensor:
+        return unused if p is None else p
 
-    def opt(p: Tensor | None, state: bool = False) -> Tensor:
-        return unused if p is None else p.reshape(n) if state else prm(p)
-
-    args = (xs.reshape(T, n), mem0.reshape(n), opt(syn0, True), opt(spk0, True), opt(alpha), prm(beta),
-            prm(theta), prm(graded), opt(vrec))
+    args = (xs.reshape(T, n), mem0.reshape(n), opt(None if syn0 is None else syn0.reshape(n)),
+            opt(None if spk0 is None else spk0.reshape(n)), *(opt(p) for p in prm))
     keep = record or (torch.is_grad_enabled() and any(t.requires_grad for t in args))
     spk, mem, syn, _, *last = lif_forward(*args, *c, keep)
     rows = (mem.shape[0], *shape)

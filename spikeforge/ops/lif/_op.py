@@ -20,6 +20,7 @@ from torch import Tensor
 
 from .. import _native
 from .._library import define
+from .._params import fold_grad, kernel_arrays, kernel_size
 from .._surrogate_ids import gradient_paths
 
 _FORWARD_SCHEMA = (
@@ -64,33 +65,6 @@ def _np_rows(t: Tensor, like: np.ndarray) -> np.ndarray:
     return np.empty((1, 1), dtype=like.dtype) if t.numel() == 0 else _np(t)
 
 
-def _param_arrays(prm: tuple[Tensor, ...], n: int, size: int) -> list[np.ndarray]:
-    """``(alpha, beta, theta, g, vrec)`` as the CPU kernels read them: ``[1]`` ones repeated to ``size``
-    unless it is 1, and ``[P]`` ones (``P`` dividing ``n``, neuron ``k`` reading element ``k % P``)
-    repeated to ``[n]`` when ``size`` is ``n`` (the numba kernels read only ``[1]`` or ``[n]``)."""
-    out = []
-    for t in prm:
-        a = _np(t)
-        if a.shape[0] == 1 and size != 1:
-            a = np.broadcast_to(a, (size,))
-        elif a.shape[0] != size and size == n and a.shape[0] and n % a.shape[0] == 0:
-            a = np.tile(a, n // a.shape[0])
-        out.append(np.ascontiguousarray(a))
-    return out
-
-
-def _param_size(prm: tuple[Tensor, ...], n: int, native: bool, backward: bool = False) -> int:
-    """The length the CPU kernels get the parameters in: 1 when all are one value each (but for the
-    numba backward, which reads them per neuron), else their period ``P`` (the longest; unused ones are
-    1-element placeholders) for the compiled kernels and ``n`` for numba."""
-    if n == 0:  # no neuron (x[T, B, 0]): empty parameters, nothing read
-        return 0
-    p = max(t.numel() for t in prm)
-    if p == 1 and (native or not backward):
-        return 1
-    return p if native else n
-
-
 def _cpu_forward(xs: Tensor, init: tuple[Tensor, ...], prm: tuple[Tensor, ...], c: Config,
                  trace: bool) -> tuple[np.ndarray, ...]:
     x = _np(xs)
@@ -101,8 +75,8 @@ def _cpu_forward(xs: Tensor, init: tuple[Tensor, ...], prm: tuple[Tensor, ...], 
         return np.empty((rows, n), dtype=x.dtype) if used else np.empty((1, 1), dtype=x.dtype)
 
     spk, u, itr, v = np.empty_like(x), buf(True), buf(c.syn), buf(c.immediate)
-    size = _param_size(prm, n, _native.lib is not None)
-    args = (x, *(_np(t) for t in init), *_param_arrays(prm, n, size), c.syn, c.rec, c.reset, c.immediate)
+    size = kernel_size(prm, n, _native.lib is not None, numba_ones=True)
+    args = (x, *(_np(t) for t in init), *kernel_arrays(prm, n, size), c.syn, c.rec, c.reset, c.immediate)
     if _native.lib is not None:
         _native.lif_forward(*args, _native.blocks(n), spk, u, itr, v)
     else:
@@ -177,9 +151,9 @@ def _cpu_backward(saved: tuple[Tensor, ...], gs: Tensor, gu: Tensor | None, gi: 
     n = u.shape[1]
     u0, i0, s0, alpha, beta, theta, g, vrec = saved[:8]
     native = _native.lib is not None
-    size = _param_size(saved[3:8], n, native, backward=True)  # 1 (compact), P (periodic) or n
+    size = kernel_size(saved[3:8], n, native)  # 1 (compact), P (periodic) or n
     compact = native and size == 1
-    prm = _param_arrays(saved[3:8], n, size)
+    prm = kernel_arrays(saved[3:8], n, size)
     for j, used in ((0, c.syn), (4, c.rec)):  # alpha and vrec unread: left as given
         if not used:
             prm[j] = _np(saved[3 + j])
@@ -220,10 +194,8 @@ def _cpu_backward(saved: tuple[Tensor, ...], gs: Tensor, gu: Tensor | None, gi: 
             grad = np.zeros(t.shape, dtype=u.dtype)
         elif j >= 3 and compact:  # the compiled kernels' sums per block of neurons (see _native)
             grad = np.asarray(grad[:nb].sum(dtype=grad.dtype)).reshape(t.shape)
-        elif j >= 3 and t.numel() == 1 and n != 1:  # a [1] parameter: its gradient sums over the neurons
-            grad = np.asarray(grad.sum(dtype=grad.dtype)).reshape(t.shape)
-        elif j >= 3 and t.numel() != n:  # a [P] one (period P): over the neurons that read each element
-            grad = torch.from_numpy(grad).view(-1, t.numel()).sum(0).numpy()
+        elif j >= 3:  # per-neuron sums, as the parameter's gradient ([1] or [P]: summed over neurons)
+            grad = fold_grad(grad, t, n)
         out.append(grad)
     return tuple(out)
 
