@@ -359,3 +359,13 @@ def test_zero_features_with_per_neuron_parameters(kind: str) -> None:
     assert spk.shape == (3, 2, 0)
     spk.sum().backward()
     assert x.grad is not None and x.grad.shape == (3, 2, 0)
+
+
+@pytest.mark.parametrize("shape", [(5, 0, 7), (5, 3, 0)], ids=["no_batch", "no_features"])
+def test_final_states_of_an_empty_input_keep_their_shape(shape: tuple[int, ...]) -> None:
+    """With no neuron the final states are still ``[B, ...]``, as one step gives them."""
+    x = torch.randn(shape)
+    _, mem = snn.Leaky(beta=torch.rand(shape[-1])).forward_sequence(x)
+    assert mem.shape == shape[1:]
+    _, syn, mem = snn.Synaptic(alpha=0.8, beta=0.9).forward_sequence(x)
+    assert syn.shape == mem.shape == shape[1:]

@@ -85,7 +85,9 @@ def _run(xs: Tensor, mem0: Tensor, syn0: Tensor | None, alpha: Tensor | None, be
     keep = record or (torch.is_grad_enabled() and any(t.requires_grad for t in args))
     spk, mem, syn, _, *last = lif_forward(*args, *c, keep)
     rows = (mem.shape[0], *shape)
-    finals = tuple(t.view(shape) if t.numel() else t for t in last)
+    # the final states the configuration has (spike with a recurrence, current with syn); the others
+    # are empty placeholders (not told apart by their size: with no neuron the states are empty too)
+    finals = tuple(t.view(shape) if used else t for t, used in zip(last, (c.rec, True, c.syn)))
     return spk.view(T, *shape), mem.view(rows), (syn.view(rows) if c.syn else syn), finals
 
 
