@@ -327,7 +327,12 @@ class SpikingNeuron(nn.Module):
             state = self._initial_states(x, given)
         step = type(self)._step_fn
         assert step is not None
-        spk, new = step(x, self._state_tuple(state), self.params(), self.firing())
+        params = self.params()
+        try:
+            spk, new = step(x, self._state_tuple(state), params, self.firing())
+        except RuntimeError as err:
+            _raise_shape_error(self, err, params, x.shape)
+            raise
         if tracing:  # recorded in place, so the traced module carries its state between calls
             _jit.write_buffers(self._states(), tuple(new))
         else:
@@ -378,7 +383,12 @@ class SpikingNeuron(nn.Module):
         xs, init = xs.to(dtype), tuple(s.to(dtype) for s in init)
         step = type(self)._step_fn
         assert step is not None
-        res = run(step, xs, self._state_tuple(init), self.params(), self.firing(), record=record)
+        params = self.params()
+        try:
+            res = run(step, xs, self._state_tuple(init), params, self.firing(), record=record)
+        except RuntimeError as err:
+            _raise_shape_error(self, err, params, xs.shape[1:])
+            raise
         if self.init_hidden:
             self._set_states(tuple(res.final))
         out = res.trace if record else res.final
@@ -394,3 +404,33 @@ def _check_reset(reset_mechanism: Any) -> None:
         raise ValueError(
             f"reset_mechanism must be set to either 'subtract', 'zero', or 'none', got {reset_mechanism!r}"
         )
+
+
+def _raise_shape_error(
+    neuron: nn.Module, err: RuntimeError, params: Any, step_shape: Sequence[int]
+) -> None:
+    """Re-raise a step's broadcast error naming the parameter whose shape does not fit.
+
+    A bare torch message ("The size of tensor a (5) must match ...") names neither the neuron nor
+    the parameter. snntorch raises the same ``RuntimeError`` type, so the type is kept; only the
+    message says which parameter, its shape, and the shapes that would fit. Returns (and the caller
+    re-raises ``err`` unchanged) when every parameter broadcasts against the step. (A mis-shaped state
+    never gets here: it is replaced by zeros, as in snntorch.)
+    """
+    step = list(step_shape)
+    for name, value in zip(getattr(params, "_fields", ()), params):
+        if not isinstance(value, Tensor) or value.dim() == 0:
+            continue
+        try:
+            torch.broadcast_shapes(value.shape, tuple(step))
+        except RuntimeError:
+            pass
+        else:
+            continue
+        trailing = step[1:] if len(step) > 1 else step
+        raise RuntimeError(
+            f"{type(neuron).__name__}: `{name}` has shape {list(value.shape)}, which does not broadcast "
+            f"against one time step of the input, shape {step} ([B, ...]). A per-neuron value needs the "
+            f"step's trailing dimensions (here {trailing}), with size 1 where it is shared, or one "
+            f"value (a float or a 0-d tensor)."
+        ) from err

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from torch import Tensor
 
 import spikeforge as snn
 
@@ -183,3 +184,57 @@ def test_spike_grad_must_be_callable(owner: str, build: Build) -> None:
     with pytest.raises(TypeError, match=rf"{owner}: spike_grad must be a callable"):
         build(0.5)
     assert build(snn.surrogate.fast_sigmoid()).spike_grad is not None
+
+
+# A per-neuron parameter whose shape does not fit the input only shows at the first step (the
+# constructor does not know the input). snntorch raises torch's bare broadcast RuntimeError there;
+# spikeforge raises the same type, naming the neuron, the parameter and the shapes.
+WRONG_SHAPE: list[tuple[str, Callable[[Tensor], Any], str]] = [
+    ("Leaky beta", lambda p: snn.Leaky(beta=p), "beta"),
+    ("Leaky threshold", lambda p: snn.Leaky(beta=0.9, threshold=p), "threshold"),
+    ("Leaky learnable", lambda p: snn.Leaky(beta=p, learn_beta=True), "beta"),
+    ("Synaptic alpha", lambda p: snn.Synaptic(alpha=p, beta=0.9), "alpha"),
+    ("RLeaky one-to-one", lambda p: snn.RLeaky(beta=p, all_to_all=False), "beta"),
+    ("Alpha beta", lambda p: snn.Alpha(alpha=0.9, beta=p), "beta"),
+]
+
+
+@pytest.mark.parametrize("shape", [(5,), (2, 10), (10, 1), (3, 5)])
+@pytest.mark.parametrize("how", ["step", "sequence", "SequentialSNN"])
+@pytest.mark.parametrize(("case", "build", "name"), WRONG_SHAPE, ids=[c[0] for c in WRONG_SHAPE])
+def test_parameter_that_does_not_fit_the_input_names_itself(
+    case: str, build: Callable[[Tensor], Any], name: str, how: str, shape: tuple[int, ...]
+) -> None:
+    # steps are [B=3, F=10]: none of these shapes broadcasts against [3, 10]
+    value = torch.full(shape, 0.5)
+    neuron = build(value)
+    with pytest.raises(RuntimeError) as info:
+        if how == "step":
+            neuron(torch.rand(3, 10))
+        elif how == "sequence":
+            neuron.forward_sequence(torch.rand(4, 3, 10))
+        else:
+            snn.SequentialSNN(torch.nn.Identity(), neuron)(torch.rand(4, 3, 10))
+    msg = str(info.value)
+    assert f"`{name}` has shape {list(shape)}" in msg
+    assert type(neuron).__name__ in msg and "[3, 10]" in msg and "(here [10])" in msg
+    assert isinstance(info.value.__cause__, RuntimeError)  # torch's own message is kept as the cause
+
+
+def test_shapes_that_fit_still_run_and_other_errors_pass_through() -> None:
+    # [10], [1, 10], [3, 1] and [3, 10] all broadcast against steps [3, 10]
+    for shape in [(10,), (1, 10), (3, 1), (3, 10)]:
+        spk, mem = snn.Leaky(beta=torch.full(shape, 0.5))(torch.ones(3, 10))
+        assert mem.shape == (3, 10) and torch.equal(mem, torch.ones(3, 10))
+    # an error that is not a parameter's shape passes through unchanged, step and sequence
+    def boom(*args: Any) -> Any:
+        raise RuntimeError("boom from the step")
+
+    class Boom(snn.Leaky):
+        _step_fn = staticmethod(boom)
+
+    neuron = Boom(beta=torch.full((10,), 0.5))
+    for call in (lambda: neuron(torch.rand(3, 10)), lambda: neuron.forward_sequence(torch.rand(4, 3, 10))):
+        with pytest.raises(RuntimeError) as info:
+            call()
+        assert str(info.value) == "boom from the step" and info.value.__cause__ is None
