@@ -188,13 +188,21 @@ class SpikeInput(torch.autograd.Function):
         return gx, gw, gb, None
 
 
+def recording() -> bool:
+    """True while ``torch.jit.trace`` or ``torch.export`` records a program: one that runs later on other
+    inputs without the Python that recorded it, so nothing decided from the example's values or sizes
+    (a static input, a number of time chunks) may shape it. (``torch.compile`` guards on what it
+    specialised on and recompiles.)"""
+    return torch.jit.is_tracing() or getattr(torch.compiler, "is_exporting", lambda: False)()
+
+
 def static_input(x: Tensor) -> bool:
     """True if ``x[T, B, ...]`` is one step's frames viewed at every step (stride 0 over time, ``T > 1``):
     the stateless layers before the first neuron may then run once, on ``x[:1]``. Never while exporting
     or tracing (``torch.export``, ``torch.jit.trace``): the program recorded would read only the first
     step of whatever input it is later given, which nothing checks (``torch.compile`` guards on the
     strides and recompiles)."""
-    if torch.jit.is_tracing() or getattr(torch.compiler, "is_exporting", lambda: False)():
+    if recording():
         return False
     return x.dim() >= 2 and x.shape[0] > 1 and x.stride(0) == 0
 
@@ -250,9 +258,11 @@ def transformed() -> bool:
 
 def time_chunks(net: nn.Sequential, x: Tensor, record: bool) -> bool:
     """True if ``net`` may run ``x`` in chunks of time steps without autograd: nothing needs autograd
-    (``no_grad`` or no tensor requiring grad), no traces are recorded, and every stateless layer acts
-    per frame."""
-    if record:
+    (``no_grad`` or no tensor requiring grad), no traces are recorded, every stateless layer acts
+    per frame, and no program is being recorded (`recording`: the number of chunks depends on the
+    example's sizes, and a traced program would run the example's number of steps on a longer input;
+    an exported one with dynamic sizes could not be made)."""
+    if record or recording():
         return False
     if torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in net.parameters())):
         return False
@@ -263,8 +273,9 @@ def grad_chunks(net: nn.Sequential, record: bool) -> bool:
     """True if ``net`` may run in chunks of time steps with autograd (one autograd graph per chunk,
     the states and their gradients carried from chunk to chunk): no traces are recorded, every
     stateless layer acts per frame (in training mode batch norm and dropout do not) and nothing is
-    being compiled (``torch.compile`` traces the whole-sequence path) or transformed (``torch.func``)."""
-    if record or torch.compiler.is_compiling() or transformed():
+    being compiled (``torch.compile`` traces the whole-sequence path), transformed (``torch.func``) or
+    recorded (`recording`)."""
+    if record or torch.compiler.is_compiling() or transformed() or recording():
         return False
     return _stepwise(net)
 

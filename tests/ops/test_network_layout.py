@@ -170,6 +170,40 @@ def test_inference_runs_in_time_chunks_and_equals_whole_run(monkeypatch: pytest.
     assert net[1].mem._base is None and net[1].mem.shape == (3, 16)
 
 
+def test_no_time_chunks_while_a_program_is_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks small enough that the eager run would take several (inference and autograd budgets):
+    exported with dynamic T and B under ``no_grad`` (the chunk count, from the example's sizes, once
+    made the export fail), the program equals the eager run on another T and B; traced, one pass over
+    the whole sequence is recorded, and a longer input is never silently cut to the example's steps."""
+    monkeypatch.setattr(plan, "CHUNK_BYTES", 2 * 3 * 16 * 4)
+    monkeypatch.setattr(plan, "GRAD_CHUNK_BYTES", 2 * 3 * 16 * 4)
+    torch.manual_seed(5)
+    net = snn.SequentialSNN(nn.Linear(6, 16), snn.Leaky(beta=0.9), nn.Linear(16, 4),
+                            snn.Synaptic(alpha=0.8, beta=0.9)).eval()  # no state kept between calls
+    x = torch.rand(9, 3, 6) * 2
+    T, B = torch.export.Dim("T", min=2, max=64), torch.export.Dim("B", min=2, max=64)
+    with torch.no_grad():
+        program = torch.export.export(net, (x,), dynamic_shapes=({0: T, 1: B},)).module()
+        x2 = torch.rand(13, 5, 6) * 2
+        got, want = program(x2), net(x2)
+    assert got.shape == (13, 5, 4) and 0 < got.mean() < 1
+    torch.testing.assert_close(got, want, rtol=0, atol=0)
+    rows = _rows_seen(net)
+    with torch.no_grad():
+        traced = torch.jit.trace(net, (x,), check_trace=False)
+    assert rows == [27]  # one pass over all 9 * 3 frames while tracing
+    with torch.no_grad():
+        x3 = torch.rand(9, 3, 6) * 2
+        torch.testing.assert_close(traced(x3), net(x3), rtol=0, atol=0)
+        longer = torch.rand(12, 3, 6) * 2
+        try:
+            out = traced(longer)
+        except RuntimeError:
+            pass  # torch.jit.trace records the example's number of steps: loud, not wrong
+        else:
+            torch.testing.assert_close(out, net(longer), rtol=0, atol=0)
+
+
 def _train_net() -> snn.SequentialSNN:
     """Every kind of carried state: membrane, synaptic current, the dense recurrence's spikes; learnable
     one-value parameters (their gradients sum over neurons and chunks)."""
