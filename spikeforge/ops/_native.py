@@ -108,9 +108,18 @@ def open_library(path: str | Path) -> ctypes.CDLL | None:
     return lib
 
 
+#: the values of ``SPIKEFORGE_CPU_KERNELS``: the compiled kernels where built (the default), or numba's
+CHOICES = ("auto", "compiled", "numba")
+
+
 def _load() -> ctypes.CDLL | None:
-    if os.environ.get("SPIKEFORGE_CPU_KERNELS", "").strip().lower() == "numba":
+    choice = os.environ.get("SPIKEFORGE_CPU_KERNELS", "").strip().lower()
+    if choice == "numba":
         return None
+    if choice not in ("", *CHOICES):
+        warnings.warn(f"SPIKEFORGE_CPU_KERNELS={os.environ['SPIKEFORGE_CPU_KERNELS']!r} is not one of "
+                      f"{', '.join(CHOICES)}: ignored (the compiled kernels are used where built)",
+                      RuntimeWarning, stacklevel=2)
     here = Path(__file__).parent
     for suffix in importlib.machinery.EXTENSION_SUFFIXES:
         path = here / f"_kernels{suffix}"

@@ -411,6 +411,24 @@ def test_numba_asked_for_by_environment() -> None:
     assert not r["native"] and r["numba"] and r["grad"] > 0
 
 
+@needs_lib
+@pytest.mark.parametrize("value", ["compiled", "AUTO", ""])
+def test_compiled_kernels_asked_for_by_environment(value: str) -> None:
+    r = _fresh(TRAIN, {"SPIKEFORGE_CPU_KERNELS": value})
+    assert r["native"] and not r["numba"] and r["grad"] > 0
+
+
+@needs_lib
+def test_unknown_kernel_choice_warns_and_keeps_the_default() -> None:
+    code = "import warnings; warnings.simplefilter('always'); " + textwrap.dedent(TRAIN).strip()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         check=True, env={**os.environ, "SPIKEFORGE_CPU_KERNELS": "numbaa"})
+    assert "SPIKEFORGE_CPU_KERNELS='numbaa' is not one of auto, compiled, numba" in out.stderr
+    assert out.stderr.count("SPIKEFORGE_CPU_KERNELS") == 1
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    assert r["native"] and not r["numba"]
+
+
 def test_parity_suite_passes_on_the_numba_fallback() -> None:
     """The step-loop parity tests of both kernel families, run through numba (as a machine without a C
     compiler at install would), in a fresh process."""
