@@ -331,7 +331,7 @@ class SpikingNeuron(nn.Module):
         try:
             spk, new = step(x, self._state_tuple(state), params, self.firing())
         except RuntimeError as err:
-            _raise_shape_error(self, err, params, x.shape)
+            _raise_shape_error(self, err, params, x)
             raise
         if tracing:  # recorded in place, so the traced module carries its state between calls
             _jit.write_buffers(self._states(), tuple(new))
@@ -387,7 +387,7 @@ class SpikingNeuron(nn.Module):
         try:
             res = run(step, xs, self._state_tuple(init), params, self.firing(), record=record)
         except RuntimeError as err:
-            _raise_shape_error(self, err, params, xs.shape[1:])
+            _raise_shape_error(self, err, params, xs[0])
             raise
         if self.init_hidden:
             self._set_states(tuple(res.final))
@@ -406,31 +406,56 @@ def _check_reset(reset_mechanism: Any) -> None:
         )
 
 
-def _raise_shape_error(
-    neuron: nn.Module, err: RuntimeError, params: Any, step_shape: Sequence[int]
-) -> None:
+#: the constructor argument behind a step parameter whose field name differs from it
+_ARG_NAMES = {"graded": "graded_spikes_factor"}
+
+
+def _named_tensors(params: Any, prefix: str = "") -> list[tuple[str, Tensor]]:
+    """The tensors of a step's parameter NamedTuple, nested ones included (RLeaky's one-to-one
+    recurrence holds ``V``), by field name."""
+    out: list[tuple[str, Tensor]] = []
+    for name, value in zip(getattr(params, "_fields", ()), params):
+        if isinstance(value, Tensor):
+            out.append((prefix + name, value))
+        elif hasattr(value, "_fields"):
+            out += _named_tensors(value, prefix)
+    return out
+
+
+def _raise_shape_error(neuron: SpikingNeuron, err: RuntimeError, params: Any, step: Tensor) -> None:
     """Re-raise a step's broadcast error naming the parameter whose shape does not fit.
 
     A bare torch message ("The size of tensor a (5) must match ...") names neither the neuron nor
     the parameter. snntorch raises the same ``RuntimeError`` type, so the type is kept; only the
-    message says which parameter, its shape, and the shapes that would fit. Returns (and the caller
-    re-raises ``err`` unchanged) when every parameter broadcasts against the step. (A mis-shaped state
-    never gets here: it is replaced by zeros, as in snntorch.)
+    message says which parameter, its shape, and the shapes that would fit. The parameters act on the
+    neuron's states (the input's step shape for the LIF family, the hidden size for the LSTMs), so
+    each is compared with the membrane's shape for this input. Returns (and the caller re-raises
+    ``err`` unchanged) when ``err`` is no broadcast error or every parameter broadcasts. (A
+    mis-shaped state never gets here: it is replaced by zeros, as in snntorch.)
     """
-    step = list(step_shape)
-    for name, value in zip(getattr(params, "_fields", ()), params):
-        if not isinstance(value, Tensor) or value.dim() == 0:
+    message = str(err)
+    if "must match the size of tensor" not in message and "broadcast" not in message:
+        return
+    try:
+        target = list(neuron._state_shapes(step)[-1])  # the membrane, last in every neuron's states
+    except Exception:  # noqa: BLE001 - only a better message is at stake: keep torch's
+        return
+    for name, value in _named_tensors(params):
+        if value.dim() == 0:
             continue
         try:
-            torch.broadcast_shapes(value.shape, tuple(step))
+            torch.broadcast_shapes(value.shape, tuple(target))
         except RuntimeError:
             pass
         else:
             continue
-        trailing = step[1:] if len(step) > 1 else step
+        trailing = target[1:] if len(target) > 1 else target
+        label = f"`{_ARG_NAMES.get(name, name)}`"
+        if type(neuron).__name__ == "Lapicque" and name in ("R", "C"):
+            label += " (from the arguments beta, R and C)"
         raise RuntimeError(
-            f"{type(neuron).__name__}: `{name}` has shape {list(value.shape)}, which does not broadcast "
-            f"against one time step of the input, shape {step} ([B, ...]). A per-neuron value needs the "
-            f"step's trailing dimensions (here {trailing}), with size 1 where it is shared, or one "
+            f"{type(neuron).__name__}: {label} has shape {list(value.shape)}, which does not broadcast "
+            f"against the neuron's state for this input, shape {target} ([B, ...]). A per-neuron value "
+            f"needs its trailing dimensions (here {trailing}), with size 1 where it is shared, or one "
             f"value (a float or a 0-d tensor)."
         ) from err

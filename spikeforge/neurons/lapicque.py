@@ -72,7 +72,8 @@ class Lapicque(LIF):
         derived: str | None = None  # which of R, C follows a learnable beta
         if _given(R) and _given(C):
             r, c = checked("R", R), checked("C", C)
-            b = checked("beta", beta) if _given(beta) else torch.exp(-dt / (r * c)).reshape(1)
+            # [1] for one-value R and C (as snntorch's ones(1) * ...), else their broadcast shape
+            b = checked("beta", beta) if _given(beta) else torch.exp(-dt / (r * c)) * torch.ones(1)
         elif _given(beta):
             b = checked("beta", beta)
             log_inv = torch.log(1 / b)

@@ -177,3 +177,16 @@ def test_alpha_and_lapicque_parameter_errors() -> None:
         snn.Alpha(alpha=0.5, beta=0.6)
     with pytest.raises(ValueError, match="Lapicque needs"):
         snn.Lapicque(R=1.0)
+
+
+def test_lapicque_per_neuron_r_and_c() -> None:
+    """Per-neuron R and C (snntorch raises on their truth value): beta = exp(-dt/(R*C)) per neuron, and
+    the update V = X*dt/C + (1 - dt/(R*C))*U, worked by hand for R = [2, 4], C = 1, dt = 1, X = 1."""
+    lap = snn.Lapicque(R=torch.tensor([2.0, 4.0]), C=torch.tensor([1.0, 1.0]), threshold=5.0)
+    torch.testing.assert_close(lap.beta, torch.exp(torch.tensor([-0.5, -0.25])))
+    mem = torch.zeros(1, 2)
+    x = torch.ones(1, 2)
+    _, mem = lap(x, mem)  # 1*1/1 + (1 - ...)*0 = 1
+    _, mem = lap(x, mem)  # 1 + (1 - 1/2)*1, 1 + (1 - 1/4)*1
+    torch.testing.assert_close(mem, torch.tensor([[1.5, 1.75]]))
+    assert snn.Lapicque(R=2.0, C=1.0).beta.shape == (1,)  # one value: [1], as snntorch's

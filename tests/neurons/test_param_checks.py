@@ -188,7 +188,7 @@ def test_spike_grad_must_be_callable(owner: str, build: Build) -> None:
 
 # A per-neuron parameter whose shape does not fit the input only shows at the first step (the
 # constructor does not know the input). snntorch raises torch's bare broadcast RuntimeError there;
-# spikeforge raises the same type, naming the neuron, the parameter and the shapes.
+# spikeforge raises the same type, naming the neuron, the constructor argument and the shapes.
 WRONG_SHAPE: list[tuple[str, Callable[[Tensor], Any], str]] = [
     ("Leaky beta", lambda p: snn.Leaky(beta=p), "beta"),
     ("Leaky threshold", lambda p: snn.Leaky(beta=0.9, threshold=p), "threshold"),
@@ -196,6 +196,10 @@ WRONG_SHAPE: list[tuple[str, Callable[[Tensor], Any], str]] = [
     ("Synaptic alpha", lambda p: snn.Synaptic(alpha=p, beta=0.9), "alpha"),
     ("RLeaky one-to-one", lambda p: snn.RLeaky(beta=p, all_to_all=False), "beta"),
     ("Alpha beta", lambda p: snn.Alpha(alpha=0.9, beta=p), "beta"),
+    ("Leaky graded", lambda p: snn.Leaky(beta=0.9, graded_spikes_factor=p), "graded_spikes_factor"),
+    ("RLeaky V", lambda p: snn.RLeaky(beta=0.9, V=p, all_to_all=False), "V"),
+    ("RSynaptic V", lambda p: snn.RSynaptic(alpha=0.8, beta=0.9, V=p, all_to_all=False), "V"),
+    ("Lapicque", lambda p: snn.Lapicque(beta=p.clamp(0.1, 0.9)), "R"),  # R = ones_like(beta)
 ]
 
 
@@ -216,7 +220,7 @@ def test_parameter_that_does_not_fit_the_input_names_itself(
         else:
             snn.SequentialSNN(torch.nn.Identity(), neuron)(torch.rand(4, 3, 10))
     msg = str(info.value)
-    assert f"`{name}` has shape {list(shape)}" in msg
+    assert f"`{name}`" in msg and f"has shape {list(shape)}" in msg
     assert type(neuron).__name__ in msg and "[3, 10]" in msg and "(here [10])" in msg
     assert isinstance(info.value.__cause__, RuntimeError)  # torch's own message is kept as the cause
 
@@ -238,3 +242,24 @@ def test_shapes_that_fit_still_run_and_other_errors_pass_through() -> None:
         with pytest.raises(RuntimeError) as info:
             call()
         assert str(info.value) == "boom from the step" and info.value.__cause__ is None
+
+
+def test_lstm_parameters_are_compared_with_the_hidden_state() -> None:
+    """The SLSTM's parameters act on its hidden state ([B, hidden]), not on the input step ([B, in]):
+    a threshold per hidden unit runs; a wrong one is told the hidden size; an error that is not a
+    parameter's shape (a surrogate that fails) passes through unchanged."""
+    spk, syn, mem = snn.SLSTM(10, 20, threshold=torch.full((20,), 0.5))(torch.rand(3, 10))
+    assert mem.shape == (3, 20)
+    with pytest.raises(RuntimeError, match=r"`threshold` has shape \[10\].*shape \[3, 20\].*\(here \[20\]\)"):
+        snn.SLSTM(10, 20, threshold=torch.full((10,), 0.5))(torch.rand(3, 10))
+    with pytest.raises(RuntimeError, match=r"`threshold` has shape \[3, 1, 1\].*\(here \[4, 8, 8\]\)"):
+        snn.SConv2dLSTM(2, 4, 3, threshold=torch.ones(3, 1, 1))(torch.rand(3, 2, 8, 8))
+
+    def failing(x: Tensor) -> Tensor:
+        raise RuntimeError("my surrogate failed")
+
+    neuron = snn.SLSTM(10, 20, threshold=torch.full((20,), 0.5), spike_grad=failing)
+    for call in (lambda: neuron(torch.rand(3, 10)), lambda: neuron.forward_sequence(torch.rand(4, 3, 10))):
+        with pytest.raises(RuntimeError) as info:
+            call()
+        assert str(info.value) == "my surrogate failed" and info.value.__cause__ is None
