@@ -3,8 +3,8 @@
 Importing this package registers a kernel for ``leaky_step``, ``synaptic_step``, ``lapicque_step``,
 ``alpha_step``, and ``rleaky_step``/``rsynaptic_step`` with the element-wise recurrence
 (`spikeforge.core.OneToOne`, ``all_to_all=False``; a Linear/Conv2d recurrence has its own op,
-`spikeforge.ops.recurrent`). A kernel fits when the surrogate has a ``kernel_id`` (or is
-``heaviside_no_grad``), no
+`spikeforge.ops.recurrent`; ``slstm_step`` without a reset is ``torch.lstm``, `spikeforge.ops.lstm`).
+A kernel fits when the surrogate has a ``kernel_id`` (or is ``heaviside_no_grad``), no
 ``state_quant`` or ``inhibition`` is set, states and parameters share the input's dtype and device
 (float32 parameters under a float64 input are promoted, as the step functions do) and a backend exists:
 compiled C kernels on CPU tensors (`spikeforge.ops._native`; numba where they were not built), triton
@@ -32,7 +32,7 @@ from ..core import (
     synaptic_step,
 )
 from ..runner import register_kernel
-from . import _native, recurrent  # noqa: F401 - [recurrent helper] registers the dense RLeaky/RSynaptic kernels
+from . import _native, lstm, recurrent  # noqa: F401 - register the SLSTM and dense RLeaky/RSynaptic kernels
 from ._surrogate_ids import plain_firing, tensors_fit
 from .alpha import run_alpha
 from .lif import run_lapicque, run_leaky, run_rleaky, run_rsynaptic, run_synaptic

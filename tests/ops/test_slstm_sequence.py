@@ -1,0 +1,157 @@
+"""`SLSTM.forward_sequence` as one ``torch.lstm`` where the spiking LSTM's dynamics are a plain LSTM's
+(``reset_mechanism="none"``, its default): spikes, states and gradients against the step loop (the
+``nn.LSTMCell`` stepped by ``spikeforge.core.slstm_step`` under autograd) and against snntorch 1.0.0
+stepped (where snntorch is right: ``input_size == hidden_size``, else it re-zeroes its states); the
+step loop wherever the kernel does not apply."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+from torch import Tensor
+
+import spikeforge as snn
+from spikeforge.ops import lstm as lstm_op
+
+T, B = 12, 5
+
+
+def _stepped(neuron: snn.SLSTM, xs: Tensor, syn: Tensor, mem: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    out = []
+    for x in xs:
+        spk, syn, mem = neuron(x, syn, mem)
+        out.append(spk)
+    return torch.stack(out), syn, mem
+
+
+def _count_lstm(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    real = torch.lstm
+
+    def counting(*args: Any) -> Any:
+        calls.append(args[0].shape[0])
+        return real(*args)
+
+    monkeypatch.setattr(lstm_op.torch, "lstm", counting)
+    return calls
+
+
+CASES = [
+    dict(inp=7, hid=9, bias=True, kw={}),
+    dict(inp=9, hid=9, bias=False, kw=dict(spike_grad=snn.surrogate.fast_sigmoid(slope=10))),
+    dict(inp=4, hid=6, bias=True, kw=dict(learn_threshold=True, threshold=torch.linspace(0.01, 0.2, 6))),
+    dict(inp=5, hid=3, bias=True, kw=dict(spike_grad=snn.surrogate.sigmoid(), threshold=0.02)),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=range(len(CASES)))
+def test_sequence_equals_the_step_loop(case: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """float64: spikes exactly, states and every gradient (input, initial states, the cell's weights and
+    biases, a learnt threshold) to 1e-10, from non-zero initial states."""
+    torch.manual_seed(3)
+    kw = {"threshold": 0.05, **case["kw"]}
+    neuron = snn.SLSTM(case["inp"], case["hid"], bias=case["bias"], **kw).double()
+    xs = ((torch.rand(T, B, case["inp"], dtype=torch.float64) < 0.4) * 1.5).double().requires_grad_()
+    syn0 = (torch.randn(B, case["hid"], dtype=torch.float64) * 0.3).requires_grad_()
+    mem0 = (torch.randn(B, case["hid"], dtype=torch.float64) * 0.3).requires_grad_()
+    calls = _count_lstm(monkeypatch)
+    spk, syn, mem = neuron.forward_sequence(xs, syn0, mem0)
+    assert calls == [T]
+    want_spk, want_syn, want_mem = _stepped(neuron, xs, syn0, mem0)
+    assert 0.05 < want_spk.mean() < 0.95
+    assert torch.equal(spk, want_spk)
+    torch.testing.assert_close(syn, want_syn, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(mem, want_mem, rtol=1e-12, atol=1e-12)
+    w = torch.randn(T, B, case["hid"], dtype=torch.float64)
+    inputs = [xs, syn0, mem0, *neuron.parameters()]
+
+    def grads(s: Tensor, c: Tensor, h: Tensor) -> tuple[Tensor | None, ...]:
+        loss = (s * w).sum() + (c * 0.7).sum() + (h ** 2).sum()
+        return torch.autograd.grad(loss, inputs, allow_unused=True)
+
+    got, want = grads(spk, syn, mem), grads(want_spk, want_syn, want_mem)
+    for i, (g, v) in enumerate(zip(got, want, strict=True)):
+        assert (g is None) == (v is None), i
+        if v is not None:
+            assert v.abs().sum() > 0, i
+            torch.testing.assert_close(g, v, rtol=1e-10, atol=1e-10, msg=f"gradient {i}")
+
+
+def test_float32_to_rounding_and_snntorch_where_it_is_right() -> None:
+    """input_size == hidden_size (snntorch keeps its states only then): spikes equal snntorch 1.0.0's
+    stepped spikes; the final states to float32 rounding."""
+    import snntorch
+
+    torch.manual_seed(4)
+    ref = snntorch.SLSTM(16, 16, threshold=0.05)
+    neuron = snn.SLSTM(16, 16, threshold=0.05)
+    neuron.lstm_cell.load_state_dict(ref.lstm_cell.state_dict())
+    xs = (torch.rand(20, 8, 16) < 0.3).float()
+    syn, mem = ref.reset_mem()
+    out = []
+    for x in xs:
+        s, syn, mem = ref(x, syn, mem)
+        out.append(s)
+    spk, got_syn, got_mem = neuron.forward_sequence(xs)
+    assert 0.05 < spk.mean() < 0.95
+    assert torch.equal(spk, torch.stack(out))
+    torch.testing.assert_close(got_mem, mem, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(got_syn, syn, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("what", ["subtract", "zero", "record", "hook", "quant", "inhibition"])
+def test_the_step_loop_runs_where_the_lstm_is_not_plain(what: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reset feeds the spikes back into the cell; a trace of every cell state, a hook on the cell, a
+    quantiser or inhibition are the step loop's: ``torch.lstm`` is not called and the results are the
+    loop's, bit for bit."""
+    kw: dict[str, Any] = dict(threshold=0.05)
+    if what in ("subtract", "zero"):
+        kw["reset_mechanism"] = what
+    if what == "quant":
+        kw["state_quant"] = lambda t: torch.round(t * 64) / 64
+    if what == "inhibition":
+        kw["inhibition"] = True
+    torch.manual_seed(5)
+    neuron = snn.SLSTM(6, 8, **kw)
+    seen = []
+    if what == "hook":
+        neuron.lstm_cell.register_forward_hook(lambda m, i, o: seen.append(1))
+    xs = (torch.rand(T, B, 6) < 0.4).float()
+    calls = _count_lstm(monkeypatch)
+    res = neuron.forward_sequence(xs, record=what == "record")
+    assert calls == []
+    spk, syn, mem = _stepped(neuron, xs, torch.zeros(B, 8), torch.zeros(B, 8))
+    assert torch.equal(res[0], spk)
+    if what == "record":
+        assert res[1].shape == res[2].shape == (T, B, 8)
+        torch.testing.assert_close(res[2][-1], mem, rtol=0, atol=0)
+    else:
+        torch.testing.assert_close(res[2], mem, rtol=0, atol=0)
+    if what == "hook":
+        assert len(seen) == 2 * T  # every step, in the sequence and in the loop
+
+
+def test_sequential_snn_and_init_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In `SequentialSNN` (Linear -> SLSTM -> Linear -> Leaky), with the state kept between calls:
+    every step runs through ``torch.lstm`` and the output equals the stepped network's."""
+    torch.manual_seed(6)
+    layers = [torch.nn.Linear(10, 12), snn.SLSTM(12, 12, threshold=0.05, init_hidden=True),
+              torch.nn.Linear(12, 4), snn.Leaky(beta=0.9, threshold=0.2, init_hidden=True)]
+    net = snn.SequentialSNN(*layers, carry_state=True).double()
+    xs = torch.rand(T, B, 10, dtype=torch.float64)
+    calls = _count_lstm(monkeypatch)
+    out1, out2 = net(xs), net(xs)
+    assert sum(calls) == 2 * T  # every step through torch.lstm (in chunks of time steps: see SequentialSNN)
+    for m in (layers[1], layers[3]):
+        m.reset_mem()
+    step = []
+    for x in torch.cat([xs, xs]):
+        h = x
+        for m in layers:
+            h = m(h)
+        step.append(h)
+    want = torch.stack(step)
+    assert 0 < want.mean() < 1
+    torch.testing.assert_close(torch.cat([out1, out2]), want, rtol=0, atol=0)
