@@ -3,7 +3,8 @@ shows it pays")? One training iteration of ``SLSTM(700, 256)`` on a SHD-sized in
 input spikes; threshold 0.05, as the hidden state lies in (-1, 1)), its spikes summed over time into
 ``Linear(256, 20)`` and a cross-entropy loss, ``Adam``.
 
-Variants, each in a fresh process, interleaved over rounds (min and median ms):
+Variants, each in a fresh process, interleaved over rounds (min and median ms; then the forward alone
+under ``torch.no_grad()``, min ms):
 
 * ``snntorch``: snntorch 1.0.0's ``SLSTM`` stepped in a Python loop (the tutorial way);
 * ``sf_stepped``: the same code with ``import spikeforge as snn``;
@@ -127,7 +128,14 @@ def child(variant: str, threads: int, iters: int) -> dict:
         opt.step()
         if k >= 2:
             times.append((time.perf_counter() - t0) * 1e3)
-    return dict(variant=variant, threads=threads, times=times, **first)
+    infer = []  # the forward alone under torch.no_grad()
+    with torch.no_grad():
+        for k in range(iters + 2):
+            t0 = time.perf_counter()
+            run()
+            if k >= 2:
+                infer.append((time.perf_counter() - t0) * 1e3)
+    return dict(variant=variant, threads=threads, times=times, infer=infer, **first)
 
 
 def main() -> None:
@@ -155,16 +163,18 @@ def main() -> None:
     ref = runs.get("sf_stepped", [None])[0]
     print(f"SLSTM({IN}, {HID}), T={T}, B={B}, {a.threads} thread(s), {a.rounds} rounds x {a.iters} "
           "iterations")
-    print("| variant | min ms | median ms | x snntorch | spike rate | first loss "
+    print("| variant | min ms | median ms | x snntorch | no_grad min ms | spike rate | first loss "
           "| grad sums vs sf_stepped (max rel) |")
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
+    base = runs.get("snntorch")
     for v, rs in runs.items():
         ts = [t for r in rs for t in r["times"]]
-        ratio = min(ts) / min(t for r in runs["snntorch"] for t in r["times"]) if ref else float("nan")
+        inf = min(t for r in rs for t in r["infer"])
+        ratio = min(ts) / min(t for r in base for t in r["times"]) if base else float("nan")
         rel = (max(abs(g - h) / max(abs(h), 1e-30) for g, h in zip(rs[0]["grads"], ref["grads"]))
                if ref and v != "bound" else float("nan"))
-        print(f"| {v} | {min(ts):.1f} | {statistics.median(ts):.1f} | {ratio:.2f} | {rs[0]['rate']:.4f} | "
-              f"{rs[0]['loss']:.6f} | {rel:.1e} |")
+        print(f"| {v} | {min(ts):.1f} | {statistics.median(ts):.1f} | {ratio:.2f} | {inf:.1f} | "
+              f"{rs[0]['rate']:.4f} | {rs[0]['loss']:.6f} | {rel:.1e} |")
 
 
 if __name__ == "__main__":

@@ -101,12 +101,19 @@ def test_float32_to_rounding_and_snntorch_where_it_is_right() -> None:
     torch.testing.assert_close(got_syn, syn, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("what", ["subtract", "zero", "record", "hook", "quant", "inhibition"])
+@pytest.mark.parametrize("what", ["subtract", "zero", "record", "hook", "quant", "inhibition",
+                                  "backward_hook", "global_hook", "autocast", "lambda", "wide_threshold"])
 def test_the_step_loop_runs_where_the_lstm_is_not_plain(what: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A reset feeds the spikes back into the cell; a trace of every cell state, a hook on the cell, a
-    quantiser or inhibition are the step loop's: ``torch.lstm`` is not called and the results are the
-    loop's, bit for bit."""
+    """A reset feeds the spikes back into the cell; a trace of every cell state, hooks on the cell (its
+    own forward or backward ones, or global ones), a quantiser, inhibition, autocast (``torch.lstm``
+    would run in bfloat16), a spike function that is not a known element-wise surrogate, or a
+    threshold wider than the state are the step loop's: ``torch.lstm`` is not called and the results
+    are the loop's, bit for bit."""
     kw: dict[str, Any] = dict(threshold=0.05)
+    if what == "lambda":
+        kw["spike_grad"] = lambda z: (z > 0).float() * (z.abs() < z.abs().amax(1, keepdim=True)).float()
+    if what == "wide_threshold":
+        kw["threshold"] = torch.full((2, 1, 8), 0.05)
     if what in ("subtract", "zero"):
         kw["reset_mechanism"] = what
     if what == "quant":
@@ -118,12 +125,22 @@ def test_the_step_loop_runs_where_the_lstm_is_not_plain(what: str, monkeypatch: 
     seen = []
     if what == "hook":
         neuron.lstm_cell.register_forward_hook(lambda m, i, o: seen.append(1))
+    if what == "backward_hook":
+        neuron.lstm_cell.register_full_backward_hook(lambda m, gi, go: seen.append(1))
+    handle = torch.nn.modules.module.register_module_forward_hook(lambda m, i, o: None) \
+        if what == "global_hook" else None
     xs = (torch.rand(T, B, 6) < 0.4).float()
     calls = _count_lstm(monkeypatch)
-    res = neuron.forward_sequence(xs, record=what == "record")
+    try:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=what == "autocast"):
+            res = neuron.forward_sequence(xs, record=what == "record")
+    finally:
+        if handle is not None:
+            handle.remove()
     assert calls == []
-    spk, syn, mem = _stepped(neuron, xs, torch.zeros(B, 8), torch.zeros(B, 8))
-    assert torch.equal(res[0], spk)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=what == "autocast"):
+        spk, syn, mem = _stepped(neuron, xs, torch.zeros(B, 8), torch.zeros(B, 8))
+    assert res[0].dtype == spk.dtype and torch.equal(res[0], spk)
     if what == "record":
         assert res[1].shape == res[2].shape == (T, B, 8)
         torch.testing.assert_close(res[2][-1], mem, rtol=0, atol=0)
@@ -155,3 +172,58 @@ def test_sequential_snn_and_init_hidden(monkeypatch: pytest.MonkeyPatch) -> None
     want = torch.stack(step)
     assert 0 < want.mean() < 1
     torch.testing.assert_close(torch.cat([out1, out2]), want, rtol=0, atol=0)
+
+
+def _saved_bytes(fn: Any) -> int:
+    seen: dict[int, int] = {}
+
+    def pack(t: Tensor) -> Tensor:
+        seen[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        fn()
+    return sum(seen.values())
+
+
+def test_training_saves_no_more_than_the_loop_and_inference_may_use_onednn(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """In training oneDNN is off for the call (its workspace would be about three times the loop's saved
+    tensors): the bytes autograd keeps are at most the step loop's. Under ``no_grad`` torch picks."""
+    torch.manual_seed(7)
+    neuron = snn.SLSTM(20, 16, threshold=0.05)
+    xs = (torch.rand(30, 8, 20) < 0.3).float()
+    flags: list[bool] = []
+    real = torch.lstm
+
+    def spying(*args: Any) -> Any:
+        flags.append(torch._C._get_mkldnn_enabled())
+        return real(*args)
+
+    monkeypatch.setattr(lstm_op.torch, "lstm", spying)
+    fused = _saved_bytes(lambda: neuron.forward_sequence(xs))
+    loop = _saved_bytes(lambda: _stepped(neuron, xs, torch.zeros(8, 16), torch.zeros(8, 16)))
+    assert flags == [False] and torch._C._get_mkldnn_enabled()  # restored after the call
+    assert 0 < fused <= loop
+    with torch.no_grad():
+        neuron.forward_sequence(xs)
+    assert flags == [False, True]
+
+
+def test_forward_mode_ad_equals_the_loop() -> None:
+    """Forward-mode AD (dual tensors) in float32, where oneDNN, which has none, would otherwise run:
+    the states' tangents as the loop's (spikes without a surrogate: the surrogates have no jvp)."""
+    import torch.autograd.forward_ad as fwad
+
+    torch.manual_seed(8)
+    neuron = snn.SLSTM(6, 5, threshold=0.05, surrogate_disable=True)
+    xs = torch.rand(T, B, 6)
+    tangent = torch.randn_like(xs)
+    with fwad.dual_level(), torch.no_grad():  # no_grad: only forward AD asks for derivatives
+        dual = fwad.make_dual(xs, tangent)
+        _, _, mem = neuron.forward_sequence(dual)
+        got = fwad.unpack_dual(mem).tangent
+        _, _, mem2 = _stepped(neuron, dual, torch.zeros(B, 5), torch.zeros(B, 5))
+        want = fwad.unpack_dual(mem2).tangent
+    assert want.abs().sum() > 0
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
