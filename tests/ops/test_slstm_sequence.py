@@ -6,6 +6,7 @@ step loop wherever the kernel does not apply."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
@@ -121,7 +122,8 @@ def test_the_step_loop_runs_where_the_lstm_is_not_plain(what: str, monkeypatch: 
     if what == "inhibition":
         kw["inhibition"] = True
     torch.manual_seed(5)
-    neuron = snn.SLSTM(6, 8, **kw)
+    with pytest.warns(UserWarning, match="inhibition") if what == "inhibition" else contextlib.nullcontext():
+        neuron = snn.SLSTM(6, 8, **kw)
     seen = []
     if what == "hook":
         neuron.lstm_cell.register_forward_hook(lambda m, i, o: seen.append(1))
