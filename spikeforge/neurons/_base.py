@@ -225,6 +225,11 @@ class SpikingNeuron(nn.Module):
         """The shape of each hidden state for a one-step input ``x`` (default: ``x.shape``)."""
         return tuple(x.shape for _ in self._state_names)
 
+    def _param_shapes(self, x: Tensor) -> tuple[torch.Size, ...]:
+        """The shapes the parameters (threshold, beta, ...) act on for a one-step input ``x``: the
+        membrane's, the last state (SConv2dLSTM with pooling: also the pooled membrane)."""
+        return (self._state_shapes(x)[-1],)
+
     def reset_mem(self) -> Any:
         """Zero the stored states (keeping their shape) and return them (one tensor or a tuple)."""
         for n in self._state_names:
@@ -437,25 +442,30 @@ def _raise_shape_error(neuron: SpikingNeuron, err: RuntimeError, params: Any, st
     if "must match the size of tensor" not in message and "broadcast" not in message:
         return
     try:
-        target = list(neuron._state_shapes(step)[-1])  # the membrane, last in every neuron's states
+        targets = [list(t) for t in neuron._param_shapes(step)]
     except Exception:  # noqa: BLE001 - only a better message is at stake: keep torch's
         return
+    target = targets[-1]
     for name, value in _named_tensors(params):
         if value.dim() == 0:
             continue
         try:
-            torch.broadcast_shapes(value.shape, tuple(target))
+            for t in targets:
+                torch.broadcast_shapes(value.shape, tuple(t))
         except RuntimeError:
             pass
         else:
             continue
-        trailing = target[1:] if len(target) > 1 else target
+        # the dimensions every shape it acts on agrees on; 1 where they differ
+        trailing = [d if all(t[i] == d for t in targets) else 1 for i, d in enumerate(target)]
+        trailing = trailing[1:] if len(trailing) > 1 else trailing
         label = f"`{_ARG_NAMES.get(name, name)}`"
         if type(neuron).__name__ == "Lapicque" and name in ("R", "C"):
             label += " (from the arguments beta, R and C)"
         raise RuntimeError(
             f"{type(neuron).__name__}: {label} has shape {list(value.shape)}, which does not broadcast "
-            f"against the neuron's state for this input, shape {target} ([B, ...]). A per-neuron value "
+            f"against the neuron's state for this input, shape "
+            f"{' and '.join(str(t) for t in targets)}. A per-neuron value "
             f"needs its trailing dimensions (here {trailing}), with size 1 where it is shared, or one "
             f"value (a float or a 0-d tensor)."
         ) from err

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -72,6 +71,12 @@ class Lapicque(LIF):
         derived: str | None = None  # which of R, C follows a learnable beta
         if _given(R) and _given(C):
             r, c = checked("R", R), checked("C", C)
+            try:
+                torch.broadcast_shapes(r.shape, c.shape)
+            except RuntimeError:
+                raise ValueError(f"Lapicque: R of shape {list(r.shape)} and C of shape {list(c.shape)} do "
+                                 f"not broadcast against each other (one value each, or per-neuron shapes "
+                                 f"that broadcast)") from None
             # [1] for one-value R and C (as snntorch's ones(1) * ...), else their broadcast shape
             b = checked("beta", beta) if _given(beta) else torch.exp(-dt / (r * c)) * torch.ones(1)
         elif _given(beta):
@@ -99,8 +104,10 @@ class Lapicque(LIF):
         self.register_buffer("R", r)
         self.register_buffer("C", c)
         self._derived = derived if learn_beta else None
-        if not math.isfinite(float(c.detach().min())) or not math.isfinite(float(r.detach().min())):
-            raise ValueError(f"beta must lie strictly between 0 and 1 to derive R and C, got {beta}")
+        if derived is not None:  # every neuron's: a beta of 1 gives C = inf, one of 0 C = 0 (NaN states)
+            d = (c if derived == "C" else r).detach()
+            if not bool(torch.isfinite(d).all()) or not bool((d != 0).all()):
+                raise ValueError(f"beta must lie strictly between 0 and 1 to derive R and C, got {beta}")
         self._register_states()
 
     def params(self) -> LapicqueParams:

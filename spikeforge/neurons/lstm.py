@@ -227,6 +227,13 @@ class SConv2dLSTM(_SpikingLSTM):
         shape = torch.Size((x.shape[0], self.out_channels, x.shape[2], x.shape[3]))
         return (shape, shape)
 
+    def _param_shapes(self, x: Tensor) -> tuple[torch.Size, ...]:
+        """With pooling the threshold acts on the membrane (the reset) and on the pooled membrane
+        ``[B, C, H // p, W // p]`` (the firing)."""
+        shape = self._state_shapes(x)[-1]
+        pool = self.max_pool or self.avg_pool
+        return (shape,) if not pool else (shape, torch.Size((*shape[:2], shape[2] // pool, shape[3] // pool)))
+
     def init_sconv2dlstm(self) -> tuple[Tensor, Tensor]:
         """Deprecated alias of `reset_mem` (returns ``(syn, mem)``)."""
         return self.reset_mem()

@@ -263,3 +263,32 @@ def test_lstm_parameters_are_compared_with_the_hidden_state() -> None:
         with pytest.raises(RuntimeError) as info:
             call()
         assert str(info.value) == "my surrogate failed" and info.value.__cause__ is None
+
+
+def test_sconv2dlstm_with_pooling_names_both_shapes_its_threshold_meets() -> None:
+    """With pooling the threshold meets the membrane [B, C, H, W] (the reset mask) and the pooled one
+    [B, C, H/p, W/p] (the firing): only [C, 1, 1] (or one value) fits both, which the hint says."""
+    x = torch.rand(2, 3, 6, 6)
+    spk, _, _ = snn.SConv2dLSTM(3, 4, 3, max_pool=2, threshold=torch.full((4, 1, 1), 0.05))(x)
+    assert spk.shape == (2, 4, 3, 3)
+    for shape in [(4, 3, 3), (4, 6, 6)]:
+        for pool in ("max_pool", "avg_pool"):
+            neuron = snn.SConv2dLSTM(3, 4, 3, threshold=torch.full(shape, 0.05), **{pool: 2})
+            with pytest.raises(RuntimeError) as info:
+                neuron(x)
+            msg = str(info.value)
+            assert f"`threshold` has shape {list(shape)}" in msg
+            assert "[2, 4, 6, 6] and [2, 4, 3, 3]" in msg and "(here [4, 1, 1])" in msg
+
+
+def test_lapicque_derived_r_or_c_checked_per_neuron_and_r_c_shapes() -> None:
+    # a beta of 1 (C = dt/(R ln 1) = inf) or 0 (C = 0) in any neuron is refused, as one value is
+    for beta in ([0.5, 1.0], [0.0, 0.5], 1.0, 0.0):
+        with pytest.raises(ValueError, match="strictly between 0 and 1"):
+            snn.Lapicque(beta=torch.tensor(beta))
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        snn.Lapicque(beta=torch.tensor([0.5, 1.0]), R=2.0)  # C derived from beta and R
+    # beta > 1 gives a finite negative C, which snntorch accepts too: kept
+    assert float(snn.Lapicque(beta=1.5).C) < 0
+    with pytest.raises(ValueError, match=r"R of shape \[5\] and C of shape \[4\] do not broadcast"):
+        snn.Lapicque(R=torch.ones(5), C=torch.ones(4))
