@@ -419,7 +419,8 @@ def _named_tensors(params: Any, prefix: str = "") -> list[tuple[str, Tensor]]:
     """The tensors of a step's parameter NamedTuple, nested ones included (RLeaky's one-to-one
     recurrence holds ``V``), by field name."""
     out: list[tuple[str, Tensor]] = []
-    for name, value in zip(getattr(params, "_fields", ()), params):
+    items = params.items() if isinstance(params, dict) else zip(getattr(params, "_fields", ()), params)
+    for name, value in items:
         if isinstance(value, Tensor):
             out.append((prefix + name, value))
         elif hasattr(value, "_fields"):
@@ -427,7 +428,8 @@ def _named_tensors(params: Any, prefix: str = "") -> list[tuple[str, Tensor]]:
     return out
 
 
-def _raise_shape_error(neuron: SpikingNeuron, err: RuntimeError, params: Any, step: Tensor) -> None:
+def _raise_shape_error(neuron: nn.Module, err: RuntimeError, params: Any, step: Tensor,
+                       targets: Sequence[Sequence[int]] | None = None) -> None:
     """Re-raise a step's broadcast error naming the parameter whose shape does not fit.
 
     A bare torch message ("The size of tensor a (5) must match ...") names neither the neuron nor
@@ -436,13 +438,15 @@ def _raise_shape_error(neuron: SpikingNeuron, err: RuntimeError, params: Any, st
     neuron's states (the input's step shape for the LIF family, the hidden size for the LSTMs), so
     each is compared with the membrane's shape for this input. Returns (and the caller re-raises
     ``err`` unchanged) when ``err`` is no broadcast error or every parameter broadcasts. (A
-    mis-shaped state never gets here: it is replaced by zeros, as in snntorch.)
+    mis-shaped state never gets here: it is replaced by zeros, as in snntorch.) ``params`` is the step's
+    NamedTuple or a dict; ``targets`` the shapes they act on when the neuron has no step states
+    (StateLeaky, LeakyParallel: one membrane step, ``[B, N]``).
     """
     message = str(err)
     if "must match the size of tensor" not in message and "broadcast" not in message:
         return
     try:
-        targets = [list(t) for t in neuron._param_shapes(step)]
+        targets = [list(t) for t in (targets if targets is not None else neuron._param_shapes(step))]
     except Exception:  # noqa: BLE001 - only a better message is at stake: keep torch's
         return
     target = targets[-1]
@@ -469,3 +473,15 @@ def _raise_shape_error(neuron: SpikingNeuron, err: RuntimeError, params: Any, st
             f"needs its trailing dimensions (here {trailing}), with size 1 where it is shared, or one "
             f"value (a float or a 0-d tensor)."
         ) from err
+
+
+def fire_named(neuron: nn.Module, fire: Callable[[], Tensor], mem: Tensor) -> Tensor:
+    """``fire()`` (spikes from a whole membrane ``mem[T, B, N]``, for the neurons that fire a sequence
+    at once: StateLeaky, LinearLeaky, LeakyParallel), a threshold or graded factor that does not fit the
+    membrane named as `_raise_shape_error` names it."""
+    try:
+        return fire()
+    except RuntimeError as err:
+        params = {"threshold": neuron.threshold, "graded_spikes_factor": neuron.graded_spikes_factor}
+        _raise_shape_error(neuron, err, params, mem, targets=(mem.shape[1:],))
+        raise

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .. import surrogate
-from ._base import positive_int
+from ._base import fire_named, positive_int
 from ._jit import SCRIPT_ERROR
 from ._params import check_spike_grad, param_tensor
 
@@ -143,13 +143,15 @@ class LeakyParallel(nn.Module):
     def forward(self, input_: Tensor) -> Tensor:
         """Spikes ``[T, B, hidden_size]`` for the whole sequence ``input_`` ``[T, B, input_size]``."""
         mem = self._membrane(input_)
-        return self.spike_grad(mem - self.threshold) * self.graded_spikes_factor
+        return fire_named(self, lambda: self.spike_grad(mem - self.threshold) * self.graded_spikes_factor,
+                          mem)
 
     def forward_sequence(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """``(spk, mem)``, both ``[T, B, hidden_size]``: `forward`'s spikes and the membrane trace they
         come from (after dropout in training mode)."""
         mem = self._membrane(x)
-        return self.spike_grad(mem - self.threshold) * self.graded_spikes_factor, mem
+        return fire_named(self, lambda: self.spike_grad(mem - self.threshold) * self.graded_spikes_factor,
+                          mem), mem
 
     def __prepare_scriptable__(self) -> LeakyParallel:
         """Called by ``torch.jit.script``: raise the neurons' one clear error."""

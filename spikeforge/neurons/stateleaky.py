@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ._base import SpikingNeuron, positive_int
+from ._base import SpikingNeuron, fire_named, positive_int
 from ._params import param_tensor
 from .lif import LIF
 
@@ -171,14 +171,14 @@ class StateLeaky(LIF):
         mem = self._membrane(self._prepare(input_))
         if not self.output:
             return mem
-        self.spk = self.fire(mem)
+        self.spk = fire_named(self, lambda: self.fire(mem), mem)
         return self.spk, mem
 
     def forward_sequence(self, x: Tensor) -> tuple[Tensor, Tensor]:  # type: ignore[override]
         """``(spk[T, B, C], mem[T, B, C])`` for ``x`` ``[T, B, ...]`` (``mem`` is the whole membrane trace;
         spikes are computed even with ``output=False``). Same numbers as `forward`."""
         mem = self._membrane(self._prepare(x))
-        return self.fire(mem), mem
+        return fire_named(self, lambda: self.fire(mem), mem), mem
 
     def fire_inhibition(self, batch_size: int, mem: Tensor) -> Tensor:
         """Not available: StateLeaky has no inhibition."""

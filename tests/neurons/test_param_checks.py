@@ -292,3 +292,29 @@ def test_lapicque_derived_r_or_c_checked_per_neuron_and_r_c_shapes() -> None:
     assert float(snn.Lapicque(beta=1.5).C) < 0
     with pytest.raises(ValueError, match=r"R of shape \[5\] and C of shape \[4\] do not broadcast"):
         snn.Lapicque(R=torch.ones(5), C=torch.ones(4))
+
+
+SEQUENCE_NEURONS: list[tuple[str, Callable[[dict], Any], int]] = [
+    ("StateLeaky", lambda kw: snn.StateLeaky(beta=0.9, channels=6, output=True, **kw), 6),
+    ("LinearLeaky", lambda kw: snn.LinearLeaky(beta=0.9, in_features=4, out_features=6, output=True, **kw),
+     4),
+    ("LeakyParallel", lambda kw: snn.LeakyParallel(4, 6, **kw), 4),
+]
+
+
+@pytest.mark.parametrize("arg", ["threshold", "graded_spikes_factor"])
+@pytest.mark.parametrize(("owner", "build", "width"), SEQUENCE_NEURONS, ids=[c[0] for c in SEQUENCE_NEURONS])
+def test_whole_sequence_neurons_name_a_mis_shaped_threshold(
+    owner: str, build: Callable[[dict], Any], width: int, arg: str
+) -> None:
+    """The neurons that fire a whole membrane [T, B, 6] at once name the argument too (forward and
+    forward_sequence); a per-neuron [6] value runs."""
+    x = torch.rand(5, 3, width)
+    build({arg: torch.full((6,), 0.5)})(x)
+    neuron = build({arg: torch.full((7,), 0.5)})
+    for call in (neuron, neuron.forward_sequence):
+        with pytest.raises(RuntimeError) as info:
+            call(x)
+        msg = str(info.value)
+        assert msg.startswith(f"{owner}: `{arg}` has shape [7]")
+        assert "shape [3, 6]" in msg and "(here [6])" in msg
