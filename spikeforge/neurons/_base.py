@@ -77,6 +77,9 @@ class SpikingNeuron(nn.Module):
     _state_names: ClassVar[tuple[str, ...]] = ()
     #: the pure step function of the model (None for models with their own forward)
     _step_fn: ClassVar[Step | None] = None
+    #: how a mis-shaped parameter is named (by its step field) where the field is not the constructor
+    #: argument (see `_raise_shape_error`; other fields are named as they are)
+    _param_labels: ClassVar[dict[str, str]] = {"graded": "`graded_spikes_factor`"}
 
     def __init__(
         self,
@@ -411,20 +414,16 @@ def _check_reset(reset_mechanism: Any) -> None:
         )
 
 
-#: the constructor argument behind a step parameter whose field name differs from it
-_ARG_NAMES = {"graded": "graded_spikes_factor"}
-
-
-def _named_tensors(params: Any, prefix: str = "") -> list[tuple[str, Tensor]]:
+def _named_tensors(params: Any) -> list[tuple[str, Tensor]]:
     """The tensors of a step's parameter NamedTuple, nested ones included (RLeaky's one-to-one
     recurrence holds ``V``), by field name."""
     out: list[tuple[str, Tensor]] = []
     items = params.items() if isinstance(params, dict) else zip(getattr(params, "_fields", ()), params)
     for name, value in items:
         if isinstance(value, Tensor):
-            out.append((prefix + name, value))
+            out.append((name, value))
         elif hasattr(value, "_fields"):
-            out += _named_tensors(value, prefix)
+            out += _named_tensors(value)
     return out
 
 
@@ -463,9 +462,8 @@ def _raise_shape_error(neuron: nn.Module, err: RuntimeError, params: Any, step: 
         # the dimensions every shape it acts on agrees on; 1 where they differ
         trailing = [d if all(t[i] == d for t in targets) else 1 for i, d in enumerate(target)]
         trailing = trailing[1:] if len(trailing) > 1 else trailing
-        label = f"`{_ARG_NAMES.get(name, name)}`"
-        if type(neuron).__name__ == "Lapicque" and name in ("R", "C"):
-            label += " (from the arguments beta, R and C)"
+        labels = getattr(neuron, "_param_labels", SpikingNeuron._param_labels)
+        label = labels.get(name, f"`{name}`")
         raise RuntimeError(
             f"{type(neuron).__name__}: {label} has shape {list(value.shape)}, which does not broadcast "
             f"against the neuron's state for this input, shape "

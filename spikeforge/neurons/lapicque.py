@@ -46,6 +46,8 @@ class Lapicque(LIF):
     _state_names = ("mem",)
     _state_type = LapicqueState
     _step_fn = staticmethod(lapicque_step)
+    _param_labels = {**LIF._param_labels, "R": "`R` (from the arguments beta, R and C)",
+                     "C": "`C` (from the arguments beta, R and C)"}
 
     def __init__(
         self,

@@ -6,6 +6,7 @@ Surrogate ids are the ``kernel_id`` of `spikeforge.surrogate` classes; ``NO_GRAD
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -55,10 +56,15 @@ def tensors_fit(xs: Tensor, states: tuple[Tensor, ...], params: tuple[Tensor, ..
             return False
         if p.dtype != xs.dtype and not (p.dtype == torch.float32 and xs.dtype == torch.float64):
             return False
-        # broadcasts without widening the step (not torch.broadcast_shapes: through torch._refs, 40 us a call)
-        if p.dim() > len(shape) or any(a != 1 and a != b for a, b in zip(reversed(p.shape), reversed(shape))):
+        if not broadcasts_to(p.shape, shape):
             return False
     return True
+
+
+def broadcasts_to(p: Sequence[int], shape: Sequence[int]) -> bool:
+    """True when a tensor of shape ``p`` broadcasts to ``shape`` without widening it (not
+    ``torch.broadcast_shapes``: through torch._refs, 40 us a call)."""
+    return len(p) <= len(shape) and all(a == 1 or a == b for a, b in zip(reversed(p), reversed(shape)))
 
 
 def threshold_unused(sid: int, reset: int, spike_grads: bool = True) -> bool:

@@ -34,18 +34,14 @@ from torch import Tensor, nn
 from torch.autograd import forward_ad
 
 from .._hooks import hooked
+from .._seqplan import recording
 from ..core import Firing, LSTMState, SLSTMParams, slstm_step
 from ..core._firing import NONE, fire
 from ..runner import SequenceResult, register_kernel
 from ..runner._loop import run_loop
-from ._surrogate_ids import plain_firing
+from ._surrogate_ids import broadcasts_to, plain_firing
 
 __all__ = ["fits_slstm", "run_slstm"]
-
-
-def _recording() -> bool:
-    return (torch.compiler.is_compiling() or torch.jit.is_tracing()
-            or getattr(torch.compiler, "is_exporting", lambda: False)())
 
 
 def _autocast() -> bool:
@@ -55,22 +51,17 @@ def _autocast() -> bool:
         return torch.is_autocast_cpu_enabled()
 
 
-def _fits_state(p: Tensor, shape: torch.Size) -> bool:
-    try:
-        return torch.broadcast_shapes(p.shape, shape) == shape
-    except RuntimeError:
-        return False
-
-
 def fits_slstm(xs: Tensor, state: LSTMState, p: SLSTMParams, f: Firing) -> bool:
     """True when `slstm_step` over ``xs[T, B, input_size]`` is a plain LSTM's sequence (see the module)."""
     cell = p.cell
     if type(cell) is not nn.LSTMCell or hooked(cell, backward=True):
         return False
-    if f.reset != NONE or not plain_firing(f) or xs.dim() != 3 or _recording() or _autocast():
+    if f.reset != NONE or not plain_firing(f) or xs.dim() != 3 or _autocast():
+        return False
+    if torch.compiler.is_compiling() or recording():  # the loop is what those record
         return False
     shape = state.mem.shape
-    if not (_fits_state(p.threshold, shape) and _fits_state(p.graded, shape)):
+    if not (broadcasts_to(p.threshold.shape, shape) and broadcasts_to(p.graded.shape, shape)):
         return False
     w = cell.weight_ih
     return w.device.type == "cpu" and all(t.dtype == w.dtype and t.device == w.device
