@@ -439,7 +439,7 @@ def _raise_shape_error(neuron: nn.Module, err: RuntimeError, params: Any, step: 
     ``err`` unchanged) when ``err`` is no broadcast error or every parameter broadcasts. (A
     mis-shaped state never gets here: it is replaced by zeros, as in snntorch.) ``params`` is the step's
     NamedTuple or a dict; ``targets`` the shapes they act on when the neuron has no step states
-    (StateLeaky, LeakyParallel: one membrane step, ``[B, N]``).
+    (StateLeaky, LeakyParallel: the whole membrane, ``[T, B, N]`` or unbatched ``[T, N]``).
     """
     message = str(err)
     if "must match the size of tensor" not in message and "broadcast" not in message:
@@ -481,5 +481,5 @@ def fire_named(neuron: nn.Module, fire: Callable[[], Tensor], mem: Tensor) -> Te
         return fire()
     except RuntimeError as err:
         params = {"threshold": neuron.threshold, "graded_spikes_factor": neuron.graded_spikes_factor}
-        _raise_shape_error(neuron, err, params, mem, targets=(mem.shape[1:],))
+        _raise_shape_error(neuron, err, params, mem, targets=(mem.shape,))
         raise

@@ -308,13 +308,25 @@ def test_whole_sequence_neurons_name_a_mis_shaped_threshold(
     owner: str, build: Callable[[dict], Any], width: int, arg: str
 ) -> None:
     """The neurons that fire a whole membrane [T, B, 6] at once name the argument too (forward and
-    forward_sequence); a per-neuron [6] value runs."""
+    forward_sequence), checked against that whole membrane ([3, 6] fits one step but not [5, 3, 6]); a
+    per-neuron [6] value and a [T, B, 6] one run."""
     x = torch.rand(5, 3, width)
     build({arg: torch.full((6,), 0.5)})(x)
-    neuron = build({arg: torch.full((7,), 0.5)})
-    for call in (neuron, neuron.forward_sequence):
-        with pytest.raises(RuntimeError) as info:
-            call(x)
-        msg = str(info.value)
-        assert msg.startswith(f"{owner}: `{arg}` has shape [7]")
-        assert "shape [3, 6]" in msg and "(here [6])" in msg
+    build({arg: torch.full((5, 3, 6), 0.5)})(x)
+    for bad in [(7,), (4, 3, 6)]:
+        neuron = build({arg: torch.full(bad, 0.5)})
+        for call in (neuron, neuron.forward_sequence):
+            with pytest.raises(RuntimeError) as info:
+                call(x)
+            msg = str(info.value)
+            assert msg.startswith(f"{owner}: `{arg}` has shape {list(bad)}")
+            assert "shape [5, 3, 6]" in msg and "(here [3, 6])" in msg
+
+
+def test_leaky_parallel_unbatched_input_names_a_mis_shaped_threshold() -> None:
+    """Unbatched [T, F] input: the membrane is [T, 6]; a [2, 6] threshold fits one step's [6] but not
+    the membrane, and is named; [5, 6] (one per step and neuron) runs."""
+    x = torch.rand(5, 4)
+    snn.LeakyParallel(4, 6, threshold=torch.full((5, 6), 0.5))(x)
+    with pytest.raises(RuntimeError, match=r"`threshold` has shape \[2, 6\].*shape \[5, 6\].*\(here \[6\]\)"):
+        snn.LeakyParallel(4, 6, threshold=torch.full((2, 6), 0.5))(x)
